@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { parseCli } from "./cli.ts";
+
+Deno.test("parseCli() runs every service for up and one for its name", () => {
+  const up = parseCli(["up"]);
+  assert.equal(up.kind, "run");
+  assert.ok(up.kind === "run" && up.services.includes("ping"));
+  const one = parseCli(["--data-dir", "/tmp/x", "ping", "--log-level=debug"]);
+  assert.deepEqual(one, {
+    kind: "run",
+    services: ["ping"],
+    global: { flags: { data_dir: "/tmp/x", "log.level": "debug" } },
+  });
+});
+
+Deno.test("parseCli() gives help and version", () => {
+  assert.equal(parseCli([]).kind, "help");
+  assert.equal(parseCli(["--help"]).kind, "help");
+  assert.equal(parseCli(["up", "-h"]).kind, "help");
+  assert.equal(parseCli(["-V"]).kind, "version");
+  const help = parseCli(["help"]);
+  assert.ok(help.kind === "help" && help.text.includes("status") && help.text.includes("GHOST_LOG_LEVEL"));
+});
+
+Deno.test("parseCli() reports unknown commands, bad flags and missing values as errors", () => {
+  const cases: [string[], RegExp][] = [
+    [["frobnicate"], /Unknown command frobnicate/],
+    [["--frob", "up"], /Unknown option --frob/],
+    [["up", "--config"], /--config needs a value/],
+    [["up", "extra"], /Unexpected argument extra/],
+    [["up", "--json"], /only for status/],
+    [["cns"], /planned but not part of this build/],
+  ];
+  for (const [args, re] of cases) {
+    const c = parseCli(args);
+    assert.equal(c.kind, "error", args.join(" "));
+    assert.match(c.kind === "error" ? c.message : "", re);
+  }
+});
+
+Deno.test("parseCli() reads -c/--config and status --json", () => {
+  assert.deepEqual(parseCli(["-c", "g.toml", "status", "--json"]), {
+    kind: "status",
+    json: true,
+    global: { configPath: "g.toml", flags: {} },
+  });
+  assert.deepEqual(parseCli(["--config=g.toml", "config"]), {
+    kind: "config",
+    global: { configPath: "g.toml", flags: {} },
+  });
+});

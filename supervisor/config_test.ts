@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { parse as parseToml } from "smol-toml";
+import { ConfigError, configToml, envName, mergeConfigValues, parseConfig, parseHostPort } from "./config.ts";
+
+Deno.test("parseConfig() needs no file: devnet defaults", () => {
+  const c = parseConfig();
+  assert.equal(c.dataDir, "data");
+  assert.equal(c.log.level, "info");
+  assert.deepEqual(c.admin.listen, { hostname: "127.0.0.1", port: 9180 });
+  assert.deepEqual(c.ping.listen, { hostname: "::1", port: 4433 });
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.supervisor));
+});
+
+Deno.test("parseConfig() layers file < env < flags", () => {
+  const c = parseConfig({
+    file: { path: "g.toml", doc: { data_dir: "/srv/ghost", log: { level: "warn", format: "json" } } },
+    env: { GHOST_LOG_LEVEL: "error", GHOST_PING_LISTEN: "127.0.0.1:5000", GHOST_TLS_NAMES: "a.test, b.test" },
+    flags: { "log.level": "debug" },
+  });
+  assert.equal(c.dataDir, "/srv/ghost");
+  assert.equal(c.log.format, "json");
+  assert.equal(c.log.level, "debug");
+  assert.deepEqual(c.ping.listen, { hostname: "127.0.0.1", port: 5000 });
+  assert.deepEqual(c.tls.names, ["a.test", "b.test"]);
+});
+
+Deno.test("parseConfig() errors name the key, the value and what is allowed", () => {
+  assert.throws(
+    () => parseConfig({ file: { path: "g.toml", doc: { log: { level: "loud" } } } }),
+    (e: unknown) =>
+      e instanceof ConfigError && e.key === "log.level" && /g\.toml/.test(e.message) &&
+      /"loud"/.test(e.message) &&
+      /debug, info, warn, error/.test(e.message),
+  );
+  assert.throws(
+    () => parseConfig({ env: { GHOST_SUPERVISOR_DRAIN_TIMEOUT_MS: "5" } }),
+    (e: unknown) =>
+      e instanceof ConfigError && /GHOST_SUPERVISOR_DRAIN_TIMEOUT_MS/.test(e.message) &&
+      /100 to/.test(e.message),
+  );
+  assert.throws(
+    () => parseConfig({ env: { GHOST_PING_LISTEN: "localhost" } }),
+    (e: unknown) => e instanceof ConfigError && e.key === "ping.listen" && /host:port/.test(e.message),
+  );
+  assert.throws(
+    () => parseConfig({ file: { path: "g.toml", doc: { ping: { listen_addr: "x" } } } }),
+    (e: unknown) =>
+      e instanceof ConfigError && e.key === "ping.listen_addr" && /accepts listen/.test(e.message),
+  );
+  assert.throws(
+    () => parseConfig({ file: { path: "g.toml", doc: { nonsense: 1 } } }),
+    (e: unknown) => e instanceof ConfigError && /unknown key/.test(e.message),
+  );
+  assert.throws(
+    () => parseConfig({ file: { path: "g.toml", doc: { tls: { cert_file: "c.pem" } } } }),
+    (e: unknown) => e instanceof ConfigError && e.key === "tls.key_file",
+  );
+  assert.throws(
+    () => parseConfig({ file: { path: "g.toml", doc: { log: "debug" } } }),
+    (e: unknown) => e instanceof ConfigError && /\[log\] table/.test(e.message),
+  );
+});
+
+Deno.test("parseHostPort() takes IPv4, names and bracketed IPv6; rejects the rest", () => {
+  assert.deepEqual(parseHostPort("[::1]:853"), { hostname: "::1", port: 853 });
+  assert.deepEqual(parseHostPort("0.0.0.0:53"), { hostname: "0.0.0.0", port: 53 });
+  assert.deepEqual(parseHostPort("node-1.example:7000"), { hostname: "node-1.example", port: 7000 });
+  for (const bad of ["::1:853", "host", "host:70000", "[::1]", ":53", "a b:1"]) {
+    assert.equal(parseHostPort(bad), undefined, bad);
+  }
+});
+
+Deno.test("envName() maps dotted keys to GHOST_ variables", () => {
+  assert.equal(envName("supervisor.drain_timeout_ms"), "GHOST_SUPERVISOR_DRAIN_TIMEOUT_MS");
+  assert.equal(envName("data_dir"), "GHOST_DATA_DIR");
+});
+
+Deno.test("configToml() output parses back to the same configuration", () => {
+  const values = mergeConfigValues({ env: { GHOST_LOG_LEVEL: "warn", GHOST_TLS_NAMES: "x.test" } });
+  const doc = parseToml(configToml(values)) as Record<string, unknown>;
+  const back = parseConfig({ file: { path: "printed", doc } });
+  assert.deepEqual(back, parseConfig({ env: { GHOST_LOG_LEVEL: "warn", GHOST_TLS_NAMES: "x.test" } }));
+  const defaults = parseToml(configToml()) as Record<string, unknown>;
+  assert.deepEqual(parseConfig({ file: { path: "defaults", doc: defaults } }), parseConfig());
+});

@@ -1,0 +1,101 @@
+/**
+ * Permission sets: the one place that says what each service may touch. The supervisor gives a worker
+ * exactly its set; `deploy/` turns the same sets into `deno compile` flags and systemd settings.
+ *
+ * @module
+ */
+import { type Config, CONFIG_FIELDS, envName, formatHostPort, type HostPort } from "./config.ts";
+
+/** A permission set in the shape `Worker`'s `deno.permissions` takes, with every kind spelled out. */
+export interface PermissionSet {
+  readonly net: readonly string[];
+  readonly read: readonly string[];
+  readonly write: readonly string[];
+  readonly env: readonly string[];
+  readonly sys: readonly string[];
+  readonly run: false;
+  readonly ffi: false;
+}
+
+/** Joins paths with `/` without touching the file system (no cwd lookup, which would need read access). */
+export function joinPath(...parts: string[]): string {
+  return parts.filter((p) => p !== "").join("/").replace(/\/{2,}/g, "/");
+}
+
+/** The data directory of one service. */
+export function serviceDataDir(config: Config, service: string): string {
+  return joinPath(config.dataDir, service);
+}
+
+/** A net permission entry for a listen address. Wildcard binds (`::`, `0.0.0.0`) are granted as written. */
+export function netEntry(hp: HostPort): string {
+  return formatHostPort(hp);
+}
+
+/** Builds a set from the parts a service needs; everything not named is denied. */
+export function permissionSet(parts: Partial<Omit<PermissionSet, "run" | "ffi">>): PermissionSet {
+  return {
+    net: parts.net ?? [],
+    read: parts.read ?? [],
+    write: parts.write ?? [],
+    env: parts.env ?? [],
+    sys: parts.sys ?? [],
+    run: false,
+    ffi: false,
+  };
+}
+
+/** Converts a set into `Worker` options. Empty lists become `false` (Deno reads `[]` as "none" too). */
+export function workerPermissions(set: PermissionSet): Deno.PermissionOptionsObject {
+  const list = (xs: readonly string[]): string[] | false => (xs.length === 0 ? false : [...xs]);
+  return {
+    net: list(set.net),
+    read: list(set.read),
+    write: list(set.write),
+    env: list(set.env),
+    sys: list(set.sys),
+    run: false,
+    ffi: false,
+    import: false,
+  };
+}
+
+/** Unions several sets (the supervisor's own plus its workers'), dropping duplicates. */
+export function unionSets(sets: readonly PermissionSet[]): PermissionSet {
+  const u = (pick: (s: PermissionSet) => readonly string[]): string[] =>
+    [...new Set(sets.flatMap(pick))].sort();
+  return permissionSet({
+    net: u((s) => s.net),
+    read: u((s) => s.read),
+    write: u((s) => s.write),
+    env: u((s) => s.env),
+    sys: u((s) => s.sys),
+  });
+}
+
+/** `deno run` / `deno compile` flags that grant exactly `set`. */
+export function denoFlags(set: PermissionSet): string[] {
+  const flag = (name: string, xs: readonly string[]): string[] =>
+    xs.length === 0 ? [] : [`--allow-${name}=${xs.join(",")}`];
+  return [
+    ...flag("net", set.net),
+    ...flag("read", set.read),
+    ...flag("write", set.write),
+    ...flag("env", set.env),
+    ...flag("sys", set.sys),
+  ];
+}
+
+/**
+ * The supervisor's own set: its admin listener, its config and TLS files, the data root (it creates the
+ * per-service directories and the dev PKI), and the `GHOST_*` variables of the config schema.
+ */
+export function supervisorPermissions(config: Config, configPath: string | undefined): PermissionSet {
+  const tlsFiles = [config.tls.certFile, config.tls.keyFile, config.tls.caFile].filter((f) => f !== "");
+  return permissionSet({
+    net: [netEntry(config.admin.listen)],
+    read: [config.dataDir, ...(configPath !== undefined ? [configPath] : ["ghost.toml"]), ...tlsFiles],
+    write: [config.dataDir],
+    env: CONFIG_FIELDS.map((f) => envName(f.key)),
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * The service catalog: every service the supervisor can run, its worker entry and its permission set.
+ * Each later service adds one entry here.
+ *
+ * @module
+ */
+import type { Config } from "./config.ts";
+import { netEntry, type PermissionSet, permissionSet } from "./permissions.ts";
+
+/** One runnable service. */
+export interface ServiceDef {
+  readonly name: string;
+  readonly summary: string;
+  /** The module run inside the service's worker (calls `runServiceWorker`). */
+  readonly entry: URL;
+  /** The narrowest permissions that work, derived from the config. */
+  permissions(config: Config): PermissionSet;
+}
+
+/** Services that exist in this build, in start order. */
+export const SERVICES: readonly ServiceDef[] = [
+  {
+    name: "ping",
+    summary: "transport diagnostic QUIC endpoint (ALPN ghost-ping/1): liveness and round-trip probes",
+    entry: new URL("../transport/worker.ts", import.meta.url),
+    // Stateless: its listen address and nothing else (TLS material arrives in the start message).
+    permissions: (config) => permissionSet({ net: [netEntry(config.ping.listen)] }),
+  },
+];
+
+/** Services of the architecture that have not landed in this build yet. */
+export const PLANNED_SERVICES: readonly string[] = ["cns", "wraith", "bridge", "chain", "wallet", "vm"];
+
+/** Looks a service up by name. */
+export function findService(name: string): ServiceDef | undefined {
+  return SERVICES.find((s) => s.name === name);
+}

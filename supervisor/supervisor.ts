@@ -1,0 +1,311 @@
+/**
+ * The supervisor: runs each service in its own permission-scoped Worker, restarts a crashed worker with
+ * exponential backoff, collects metrics, and drains every worker on shutdown within a bounded time.
+ *
+ * @module
+ */
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+import { type PermissionSet, workerPermissions } from "./permissions.ts";
+import { RestartPolicy } from "./restart_policy.ts";
+import type { ServiceDef } from "./services.ts";
+import { type Endpoint, parseFromWorker, type TlsBundle, type ToWorker } from "./worker_protocol.ts";
+
+/** Lifecycle states of one service. */
+export type ServiceState = "starting" | "running" | "backoff" | "failed" | "draining" | "stopped";
+
+/** What `status` shows for a service. */
+export interface ServiceStatus {
+  readonly name: string;
+  readonly state: ServiceState;
+  /** Starts so far (1 = never restarted). */
+  readonly attempt: number;
+  readonly restarts: number;
+  /** When the service entered its current state (ISO time). */
+  readonly since: string;
+  readonly lastError?: string;
+  readonly endpoints: readonly Endpoint[];
+}
+
+/** Creates the Worker for a service; replaced in tests. */
+export type SpawnWorker = (def: ServiceDef, permissions: PermissionSet) => Worker;
+
+/** The default spawner: a module worker with exactly the service's permission set. */
+export function spawnScopedWorker(def: ServiceDef, permissions: PermissionSet): Worker {
+  return new Worker(def.entry, {
+    type: "module",
+    name: def.name,
+    deno: { permissions: workerPermissions(permissions) },
+  });
+}
+
+/** Options for {@link Supervisor}. */
+export interface SupervisorOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly tls: TlsBundle;
+  readonly services: readonly ServiceDef[];
+  readonly spawn?: SpawnWorker;
+  readonly now?: () => number;
+}
+
+class ServiceRunner {
+  readonly def: ServiceDef;
+  readonly #opts: SupervisorOptions;
+  readonly #log: Logger;
+  readonly #policy: RestartPolicy;
+  readonly #now: () => number;
+  #worker: Worker | undefined;
+  #state: ServiceState = "starting";
+  #since: number;
+  #attempt = 0;
+  #restarts = 0;
+  #lastError: string | undefined;
+  #endpoints: readonly Endpoint[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #metricsId = 0;
+  readonly #pendingMetrics = new Map<number, (snapshot: unknown) => void>();
+  #onDrained: (() => void) | undefined;
+  readonly #settled: PromiseWithResolvers<void> = Promise.withResolvers();
+
+  constructor(def: ServiceDef, opts: SupervisorOptions) {
+    this.def = def;
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#now = opts.now ?? Date.now;
+    this.#since = this.#now();
+    const s = opts.config.supervisor;
+    this.#policy = new RestartPolicy({
+      initialMs: s.restartBackoffInitialMs,
+      maxMs: s.restartBackoffMaxMs,
+      maxStartFailures: s.maxStartFailures,
+    });
+  }
+
+  /** Resolves once the first start either succeeded or was given up. */
+  get settled(): Promise<void> {
+    return this.#settled.promise;
+  }
+
+  get state(): ServiceState {
+    return this.#state;
+  }
+
+  status(): ServiceStatus {
+    return {
+      name: this.def.name,
+      state: this.#state,
+      attempt: this.#attempt,
+      restarts: this.#restarts,
+      since: new Date(this.#since).toISOString(),
+      ...(this.#lastError !== undefined ? { lastError: this.#lastError } : {}),
+      endpoints: this.#endpoints,
+    };
+  }
+
+  #setState(state: ServiceState): void {
+    this.#state = state;
+    this.#since = this.#now();
+  }
+
+  start(): void {
+    this.#attempt++;
+    this.#setState("starting");
+    const cfg = this.#opts.config;
+    const permissions = this.def.permissions(cfg);
+    let worker: Worker;
+    try {
+      worker = (this.#opts.spawn ?? spawnScopedWorker)(this.def, permissions);
+    } catch (err) {
+      this.#crashed(`cannot spawn worker: ${(err as Error).message}`);
+      return;
+    }
+    this.#worker = worker;
+    worker.onmessage = (e: MessageEvent) => this.#onMessage(worker, e.data);
+    worker.onerror = (e: ErrorEvent) => {
+      // Keep a worker's uncaught error from reaching (and killing) the supervisor.
+      e.preventDefault();
+      if (worker === this.#worker) this.#crashed(`uncaught error: ${e.message}`);
+    };
+    worker.onmessageerror = () => {
+      if (worker === this.#worker) this.#crashed("undecodable message from worker");
+    };
+    this.#timer = setTimeout(() => {
+      if (worker === this.#worker && this.#state === "starting") {
+        this.#crashed(`not ready within ${cfg.supervisor.workerTimeoutMs} ms`);
+      }
+    }, cfg.supervisor.workerTimeoutMs);
+    const msg: ToWorker = {
+      t: "start",
+      service: this.def.name,
+      attempt: this.#attempt,
+      config: cfg,
+      tls: this.#opts.tls,
+      dataDir: `${cfg.dataDir}/${this.def.name}`,
+    };
+    worker.postMessage(msg);
+  }
+
+  #onMessage(worker: Worker, data: unknown): void {
+    if (worker !== this.#worker) return;
+    const msg = parseFromWorker(data);
+    if (msg === undefined) {
+      this.#log.warn("ignored a malformed message from a worker", { service: this.def.name });
+      return;
+    }
+    switch (msg.t) {
+      case "log":
+        this.#opts.log.child(msg.rec.svc).log(msg.rec.level, msg.rec.msg, msg.rec.fields);
+        break;
+      case "ready":
+        clearTimeout(this.#timer);
+        this.#endpoints = msg.endpoints;
+        this.#setState("running");
+        this.#policy.handleReady(this.#now());
+        this.#log.info("service ready", {
+          service: this.def.name,
+          attempt: this.#attempt,
+          endpoints: msg.endpoints.map((e) => `${e.name}=${e.addr}`).join(" "),
+        });
+        this.#settled.resolve();
+        break;
+      case "metrics":
+        this.#pendingMetrics.get(msg.id)?.(msg.snapshot);
+        this.#pendingMetrics.delete(msg.id);
+        break;
+      case "drained":
+        this.#onDrained?.();
+        break;
+      case "fatal":
+        this.#crashed(msg.message);
+        break;
+    }
+  }
+
+  #crashed(reason: string): void {
+    clearTimeout(this.#timer);
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#endpoints = [];
+    for (const resolve of this.#pendingMetrics.values()) resolve(null);
+    this.#pendingMetrics.clear();
+    this.#lastError = reason;
+    if (this.#state === "draining" || this.#state === "stopped") {
+      this.#onDrained?.();
+      return;
+    }
+    const decision = this.#policy.handleExit(this.#now());
+    if (decision.action === "give-up") {
+      this.#setState("failed");
+      this.#log.error("service given up", { service: this.def.name, reason, why: decision.reason });
+      this.#settled.resolve();
+      return;
+    }
+    this.#setState("backoff");
+    this.#restarts++;
+    this.#log.warn("service crashed; restarting", {
+      service: this.def.name,
+      reason,
+      in_ms: decision.delayMs,
+      failures: decision.failures,
+    });
+    this.#timer = setTimeout(() => this.start(), decision.delayMs);
+  }
+
+  metrics(timeoutMs: number): Promise<unknown> {
+    const worker = this.#worker;
+    if (worker === undefined || this.#state !== "running") return Promise.resolve(null);
+    const id = ++this.#metricsId;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pendingMetrics.delete(id);
+        resolve(null);
+      }, timeoutMs);
+      this.#pendingMetrics.set(id, (snap) => {
+        clearTimeout(timer);
+        resolve(snap);
+      });
+      const msg: ToWorker = { t: "metrics", id };
+      worker.postMessage(msg);
+    });
+  }
+
+  /** Asks the worker to drain; terminates it at the deadline whatever it is doing. */
+  async drain(deadlineMs: number): Promise<void> {
+    clearTimeout(this.#timer);
+    const worker = this.#worker;
+    if (worker === undefined) {
+      this.#setState("stopped");
+      return;
+    }
+    this.#setState("draining");
+    const drained = new Promise<void>((resolve) => (this.#onDrained = resolve));
+    const msg: ToWorker = { t: "drain", deadlineMs };
+    worker.postMessage(msg);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), Math.max(0, deadlineMs - this.#now()));
+    });
+    const late = await Promise.race([drained.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) this.#log.warn("service did not drain in time; terminated", { service: this.def.name });
+    worker.terminate();
+    this.#worker = undefined;
+    this.#endpoints = [];
+    this.#setState("stopped");
+  }
+}
+
+/** Runs a set of services as permission-scoped workers. */
+export class Supervisor {
+  readonly #opts: SupervisorOptions;
+  readonly #runners: ServiceRunner[];
+  readonly #started = Date.now();
+  #shuttingDown: Promise<void> | undefined;
+
+  /** Prepares runners; nothing starts until {@link start}. */
+  constructor(opts: SupervisorOptions) {
+    this.#opts = opts;
+    this.#runners = opts.services.map((def) => new ServiceRunner(def, opts));
+  }
+
+  /** Starts every service; resolves when each is ready or given up. */
+  async start(): Promise<void> {
+    for (const r of this.#runners) r.start();
+    await Promise.all(this.#runners.map((r) => r.settled));
+  }
+
+  /** True when every service has been given up (nothing left to supervise). */
+  allFailed(): boolean {
+    return this.#runners.every((r) => r.state === "failed");
+  }
+
+  /** Per-service status. */
+  status(): ServiceStatus[] {
+    return this.#runners.map((r) => r.status());
+  }
+
+  /** Seconds since the supervisor was created. */
+  uptimeSeconds(): number {
+    return (Date.now() - this.#started) / 1000;
+  }
+
+  /** Collects a metrics snapshot from every running worker (null for those that do not answer in time). */
+  async metrics(): Promise<{ service: string; snapshot: unknown }[]> {
+    const timeout = Math.min(2_000, this.#opts.config.supervisor.workerTimeoutMs);
+    return await Promise.all(
+      this.#runners.map(async (r) => ({ service: r.def.name, snapshot: await r.metrics(timeout) })),
+    );
+  }
+
+  /** Drains every worker in parallel; each is terminated at the configured deadline. Idempotent. */
+  shutdown(): Promise<void> {
+    this.#shuttingDown ??= (async () => {
+      const deadline = Date.now() + this.#opts.config.supervisor.drainTimeoutMs;
+      this.#opts.log.info("draining services", { deadline_ms: this.#opts.config.supervisor.drainTimeoutMs });
+      await Promise.all(this.#runners.map((r) => r.drain(deadline)));
+      this.#opts.log.info("all services stopped");
+    })();
+    return this.#shuttingDown;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Messages between the supervisor and a service worker. Workers run our own code, but a worker that
+ * misbehaves must not take the supervisor down, so messages from workers are parsed, not trusted.
+ *
+ * @module
+ */
+import type { Config } from "./config.ts";
+import type { LogRecord } from "./log.ts";
+
+/** TLS material handed to a worker, so workers need no read access to key files. */
+export interface TlsBundle {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly caPem: string;
+}
+
+/** A listening endpoint a service reports once ready. */
+export interface Endpoint {
+  /** Short label, e.g. `quic`, `doq`, `udp`. */
+  readonly name: string;
+  /** `quic`, `udp`, `tcp`, `http`, `https`. */
+  readonly transport: string;
+  /** `host:port` as bound (`[::1]:4433`). */
+  readonly addr: string;
+  readonly alpn?: readonly string[];
+}
+
+/** Supervisor -> worker. */
+export type ToWorker =
+  | {
+    readonly t: "start";
+    readonly service: string;
+    /** 1 for the first start, then counts restarts. */
+    readonly attempt: number;
+    readonly config: Config;
+    readonly tls: TlsBundle;
+    /** The service's own data directory (its only read/write path). */
+    readonly dataDir: string;
+  }
+  | { readonly t: "metrics"; readonly id: number }
+  | { readonly t: "drain"; readonly deadlineMs: number };
+
+/** Worker -> supervisor. */
+export type FromWorker =
+  | { readonly t: "ready"; readonly endpoints: readonly Endpoint[] }
+  | { readonly t: "log"; readonly rec: LogRecord }
+  | { readonly t: "metrics"; readonly id: number; readonly snapshot: unknown }
+  | { readonly t: "drained" }
+  | { readonly t: "fatal"; readonly message: string };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function parseEndpoint(v: unknown): Endpoint | undefined {
+  if (!isRecord(v)) return undefined;
+  const { name, transport, addr, alpn } = v;
+  if (typeof name !== "string" || typeof transport !== "string" || typeof addr !== "string") return undefined;
+  if (alpn === undefined) return { name, transport, addr };
+  if (!Array.isArray(alpn) || !alpn.every((a) => typeof a === "string")) return undefined;
+  return { name, transport, addr, alpn };
+}
+
+const LEVELS = new Set(["debug", "info", "warn", "error"]);
+
+/** Narrows a message from a worker; `undefined` for anything malformed. */
+export function parseFromWorker(data: unknown): FromWorker | undefined {
+  if (!isRecord(data)) return undefined;
+  switch (data.t) {
+    case "ready": {
+      if (!Array.isArray(data.endpoints)) return undefined;
+      const endpoints = data.endpoints.map(parseEndpoint);
+      if (endpoints.some((e) => e === undefined)) return undefined;
+      return { t: "ready", endpoints: endpoints as Endpoint[] };
+    }
+    case "log": {
+      const rec = data.rec;
+      if (!isRecord(rec)) return undefined;
+      const { ts, level, svc, msg, fields } = rec;
+      if (typeof ts !== "string" || typeof svc !== "string" || typeof msg !== "string") return undefined;
+      if (typeof level !== "string" || !LEVELS.has(level)) return undefined;
+      if (fields !== undefined && !isRecord(fields)) return undefined;
+      return { t: "log", rec: rec as unknown as LogRecord };
+    }
+    case "metrics":
+      return typeof data.id === "number" ? { t: "metrics", id: data.id, snapshot: data.snapshot } : undefined;
+    case "drained":
+      return { t: "drained" };
+    case "fatal":
+      return typeof data.message === "string" ? { t: "fatal", message: data.message } : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The inside of a service worker: receives `start`, runs the service, reports `ready`, answers `metrics`,
+ * and on `drain` stops taking new work, finishes what it has within the deadline and closes. A service's
+ * `worker.ts` is just `runServiceWorker(startMyService)`.
+ *
+ * @module
+ */
+import type { Config } from "./config.ts";
+import { Logger } from "./log.ts";
+import type { Endpoint, FromWorker, TlsBundle, ToWorker } from "./worker_protocol.ts";
+
+/** What a service gets when it starts. */
+export interface ServiceContext {
+  readonly service: string;
+  readonly attempt: number;
+  readonly config: Config;
+  readonly tls: TlsBundle;
+  /** The service's own data directory. */
+  readonly dataDir: string;
+  /** Logs through the supervisor. */
+  readonly log: Logger;
+}
+
+/** A started service. */
+export interface RunningService {
+  readonly endpoints: readonly Endpoint[];
+  /** A structured-cloneable metrics snapshot (see transport/metrics.ts). */
+  metrics(): unknown;
+  /** Stop accepting, finish in-flight work before `deadlineMs` (epoch ms), release everything. */
+  drain(deadlineMs: number): Promise<void>;
+}
+
+/** The worker global, narrowed to what we use. */
+interface WorkerScope {
+  postMessage(msg: FromWorker): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+  close(): void;
+}
+
+/** Runs a service inside the current worker, speaking the supervisor protocol. */
+export function runServiceWorker(start: (ctx: ServiceContext) => Promise<RunningService>): void {
+  const scope = globalThis as unknown as WorkerScope;
+  const post = (msg: FromWorker): void => scope.postMessage(msg);
+  let running: RunningService | undefined;
+  let draining = false;
+  scope.onmessage = async (e) => {
+    const msg = e.data;
+    if (msg.t === "start" && running === undefined) {
+      const log = new Logger(msg.service, msg.config.log.level, (rec) => post({ t: "log", rec }));
+      try {
+        running = await start({
+          service: msg.service,
+          attempt: msg.attempt,
+          config: msg.config,
+          tls: msg.tls,
+          dataDir: msg.dataDir,
+          log,
+        });
+        post({ t: "ready", endpoints: running.endpoints });
+      } catch (err) {
+        post({ t: "fatal", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+        scope.close();
+      }
+    } else if (msg.t === "metrics") {
+      post({ t: "metrics", id: msg.id, snapshot: running?.metrics() ?? null });
+    } else if (msg.t === "drain" && !draining) {
+      draining = true;
+      try {
+        await running?.drain(msg.deadlineMs);
+      } finally {
+        post({ t: "drained" });
+        scope.close();
+      }
+    }
+  };
+}

@@ -1,0 +1,10 @@
+// Test worker: ready at once, but its drain never finishes; the supervisor must terminate it at the deadline.
+import { runServiceWorker } from "../../../supervisor/worker_runtime.ts";
+
+runServiceWorker(() =>
+  Promise.resolve({
+    endpoints: [],
+    metrics: () => null,
+    drain: () => new Promise<void>(() => {}),
+  })
+);

@@ -1,0 +1,138 @@
+// The supervisor with real Workers: restart with backoff, giving up, bounded drain, permission confinement.
+import assert from "node:assert/strict";
+import { type Config, parseConfig } from "../../supervisor/config.ts";
+import { Logger, type LogRecord } from "../../supervisor/log.ts";
+import { permissionSet } from "../../supervisor/permissions.ts";
+import { findService, type ServiceDef } from "../../supervisor/services.ts";
+import { Supervisor } from "../../supervisor/supervisor.ts";
+
+const TLS = { certPem: "", keyPem: "", caPem: "" };
+
+function testConfig(extra: Record<string, unknown> = {}): Config {
+  return parseConfig({
+    file: {
+      path: "test",
+      doc: {
+        supervisor: {
+          restart_backoff_initial_ms: 20,
+          restart_backoff_max_ms: 200,
+          max_start_failures: 3,
+          drain_timeout_ms: 300,
+          worker_timeout_ms: 5_000,
+        },
+        ...extra,
+      },
+    },
+  });
+}
+
+function capture(): { log: Logger; recs: LogRecord[] } {
+  const recs: LogRecord[] = [];
+  return { log: new Logger("supervisor", "debug", (r) => recs.push(r)), recs };
+}
+
+function fakeService(name: string, file: string): ServiceDef {
+  return {
+    name,
+    summary: "test",
+    entry: new URL(`./_workers/${file}`, import.meta.url),
+    permissions: () => permissionSet({}),
+  };
+}
+
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+Deno.test("Supervisor restarts a crashed worker with backoff and logs why", async () => {
+  const { log, recs } = capture();
+  const sup = new Supervisor({
+    config: testConfig(),
+    log,
+    tls: TLS,
+    services: [fakeService("crashy", "crash_once.ts")],
+  });
+  await sup.start();
+  await until(() => sup.status()[0]?.attempt === 2 && sup.status()[0]?.state === "running", "the restart");
+  const st = sup.status()[0];
+  assert.equal(st?.restarts, 1);
+  assert.match(st?.lastError ?? "", /simulated crash/);
+  assert.deepEqual(st?.endpoints.map((e) => e.addr), ["attempt-2"]);
+  const crash = recs.find((r) => r.msg === "service crashed; restarting");
+  assert.equal(crash?.fields?.in_ms, 20);
+  assert.deepEqual(await sup.metrics(), [{ service: "crashy", snapshot: { attempt: 2 } }]);
+  await sup.shutdown();
+  assert.equal(sup.status()[0]?.state, "stopped");
+});
+
+Deno.test("Supervisor gives up on a service that never becomes ready", async () => {
+  const { log, recs } = capture();
+  const sup = new Supervisor({
+    config: testConfig(),
+    log,
+    tls: TLS,
+    services: [fakeService("bad", "never_ready.ts")],
+  });
+  await sup.start();
+  assert.equal(sup.status()[0]?.state, "failed");
+  assert.equal(sup.status()[0]?.attempt, 3);
+  assert.ok(sup.allFailed());
+  assert.match(sup.status()[0]?.lastError ?? "", /address in use/);
+  const delays = recs.filter((r) => r.msg === "service crashed; restarting").map((r) => r.fields?.in_ms);
+  assert.deepEqual(delays, [20, 40]);
+  await sup.shutdown();
+});
+
+Deno.test("Supervisor.shutdown() terminates a worker that does not drain by the deadline", async () => {
+  const { log, recs } = capture();
+  const sup = new Supervisor({
+    config: testConfig(),
+    log,
+    tls: TLS,
+    services: [fakeService("stuck", "stuck_drain.ts")],
+  });
+  await sup.start();
+  const t0 = Date.now();
+  await sup.shutdown();
+  const took = Date.now() - t0;
+  assert.ok(took >= 250 && took < 5_000, `drain took ${took} ms`);
+  assert.ok(recs.some((r) => r.msg === "service did not drain in time; terminated"));
+  assert.equal(sup.status()[0]?.state, "stopped");
+});
+
+Deno.test("a service worker is confined to its permission set (NotCapable outside it)", async () => {
+  const dataDir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dataDir}/chain`);
+  await Deno.mkdir(`${dataDir}/pki`);
+  await Deno.writeTextFile(`${dataDir}/chain/secret.txt`, "chain data");
+  await Deno.writeTextFile(`${dataDir}/pki/key.pem`, "key");
+  const probe = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const config = testConfig({ data_dir: dataDir, ping: { listen: `127.0.0.1:${port}` } });
+  const ping = findService("ping");
+  assert.ok(ping);
+  // The real ping permission set, with the probe as the worker body.
+  const def: ServiceDef = { ...ping, entry: new URL("./_workers/probe.ts", import.meta.url) };
+  const { log, recs } = capture();
+  const sup = new Supervisor({ config, log, tls: TLS, services: [def] });
+  await sup.start();
+  await sup.shutdown();
+  const results = recs.find((r) => r.msg === "probe")?.fields?.results;
+  assert.deepEqual(results, {
+    readOther: "NotCapable",
+    writeOther: "NotCapable",
+    readPki: "NotCapable",
+    quicOwnPort: "ok",
+    quicOtherPort: "NotCapable",
+    udpOtherPort: "NotCapable",
+    tcpConnectAdmin: "NotCapable",
+    env: "NotCapable",
+    run: "NotCapable",
+  });
+  await Deno.remove(dataDir, { recursive: true });
+});
