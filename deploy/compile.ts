@@ -73,7 +73,9 @@ async function main(args: string[]): Promise<number> {
   }
   const unknown = names.filter((n) => !SERVICES.some((s) => s.name === n));
   if (unknown.length > 0) {
-    console.error(`error: Unknown service ${unknown.join(", ")}; services: ${SERVICES.map((s) => s.name).join(", ")}`);
+    console.error(
+      `error: Unknown service ${unknown.join(", ")}; services: ${SERVICES.map((s) => s.name).join(", ")}`,
+    );
     return 2;
   }
   let config: Config;
@@ -89,7 +91,8 @@ async function main(args: string[]): Promise<number> {
     console.log(`deno ${argv.join(" ")}`);
     if (dryRun) continue;
     await Deno.mkdir(DIST_DIR, { recursive: true });
-    const out = await new Deno.Command(Deno.execPath(), { args: argv, stdout: "inherit", stderr: "piped" }).output();
+    const out = await new Deno.Command(Deno.execPath(), { args: argv, stdout: "inherit", stderr: "piped" })
+      .output();
     if (!out.success) {
       const err = new TextDecoder().decode(out.stderr);
       console.error(err.trimEnd());

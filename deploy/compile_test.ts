@@ -14,12 +14,21 @@ Deno.test("compileArgs() grants each binary exactly its permission sets, never -
   assert.ok(!args.some((a) => /^--allow-(run|ffi)/.test(a)));
   assert.ok(args.includes("--allow-net=127.0.0.1:9180,[::]:4433"), args.join(" "));
   assert.ok(
-    args.includes("--allow-read=/etc/ghost/ghost.toml,/etc/ghost/tls/fullchain.pem,/etc/ghost/tls/privkey.pem,/var/lib/ghost"),
+    args.includes(
+      "--allow-read=/etc/ghost/ghost.toml,/etc/ghost/tls/fullchain.pem,/etc/ghost/tls/privkey.pem,/var/lib/ghost",
+    ),
     args.join(" "),
   );
   assert.ok(args.includes("--allow-write=/var/lib/ghost"));
   const env = args.find((a) => a.startsWith("--allow-env="))?.slice("--allow-env=".length).split(",") ?? [];
   assert.ok(env.includes("GHOST_DATA_DIR") && env.every((v) => v.startsWith("GHOST_")), env.join(","));
-  assert.deepEqual(args.slice(-6), ["--output", "deploy/dist/ghost-ping", "mod.ts", "ping", "--config", "/etc/ghost/ghost.toml"]);
+  assert.deepEqual(args.slice(-6), [
+    "--output",
+    "deploy/dist/ghost-ping",
+    "mod.ts",
+    "ping",
+    "--config",
+    "/etc/ghost/ghost.toml",
+  ]);
   assert.equal(args[args.indexOf("--include") + 1], "transport/worker.ts");
 });

@@ -4,7 +4,15 @@
  * @module
  */
 import { parse as parseToml } from "smol-toml";
-import { CONFIG_FIELDS, configToml, formatHostPort, mergeConfigValues } from "./config.ts";
+import {
+  type Config,
+  CONFIG_FIELDS,
+  configToml,
+  formatHostPort,
+  mergeConfigValues,
+  parseHostPort,
+} from "./config.ts";
+import { connectQuic, ping, PING_ALPN } from "../transport/mod.ts";
 import type { GlobalOptions } from "./cli.ts";
 import { DEFAULT_CONFIG_PATH, ghostEnv, loadConfig } from "./load_config.ts";
 import type { StatusDocument } from "./admin.ts";
@@ -31,7 +39,11 @@ export async function printConfig(global: GlobalOptions): Promise<number> {
 }
 
 /** Renders the status document as a table for people. */
-export function formatStatus(doc: StatusDocument, admin: string): string {
+export function formatStatus(
+  doc: StatusDocument,
+  admin: string,
+  probes: ReadonlyMap<string, string> = new Map(),
+): string {
   const lines = [
     `ghostchain-edge ${doc.version}  pid ${doc.pid}  up ${doc.uptimeSeconds}s  admin ${admin}`,
     `tls: ${doc.tls.source} certificate, valid until ${doc.tls.notAfter} (${doc.tls.daysLeft} days left)`,
@@ -46,9 +58,16 @@ export function formatStatus(doc: StatusDocument, admin: string): string {
       `${s.name.padEnd(10)} ${s.state.padEnd(10)} ${String(s.restarts).padEnd(9)} ${eps.join(" ") || "-"}`,
     );
     if (s.lastError !== undefined) lines.push(`${"".padEnd(10)} last error: ${s.lastError}`);
+    for (const e of s.endpoints) {
+      const probe = probes.get(e.addr);
+      if (probe !== undefined) lines.push(`${"".padEnd(10)} probe ${e.addr}: ${probe}`);
+    }
     const m = doc.metrics[s.name];
-    if (m !== undefined && Object.keys(m).length > 0) {
-      lines.push(`${"".padEnd(10)} ${Object.entries(m).map(([k, v]) => `${k}=${v}`).join("  ")}`);
+    if (m !== undefined) {
+      // Short names, non-zero values only: the full set is at /metrics.
+      const shown = Object.entries(m).filter(([, v]) => v !== 0)
+        .map(([k, v]) => `${k.replace(/^ghost_(transport_)?/, "").replace(/_total$/, "")}=${v}`);
+      if (shown.length > 0) lines.push(`${"".padEnd(10)} ${shown.join("  ")}`);
     }
   }
   return lines.join("\n");
@@ -73,6 +92,47 @@ export async function showStatus(global: GlobalOptions, json: boolean): Promise<
     );
     return 1;
   }
-  console.log(json ? JSON.stringify(doc, null, 2) : formatStatus(doc, admin));
+  console.log(
+    json ? JSON.stringify(doc, null, 2) : formatStatus(doc, admin, await probeEndpoints(doc, config)),
+  );
   return doc.services.every((s) => s.state === "running") ? 0 : 1;
+}
+
+/**
+ * A real QUIC round trip to every `ghost-ping/1` endpoint, trusting the configured CA or the dev CA.
+ * Returns a line per endpoint address, e.g. `quic ping 0.41 ms`.
+ */
+async function probeEndpoints(doc: StatusDocument, config: Config): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const caPath = config.tls.caFile !== "" ? config.tls.caFile : `${config.dataDir}/pki/ca.pem`;
+  let caPem: string | undefined;
+  try {
+    caPem = await Deno.readTextFile(caPath);
+  } catch {
+    caPem = undefined; // fall back to the system roots
+  }
+  for (const svc of doc.services) {
+    for (const e of svc.endpoints) {
+      const hp = parseHostPort(e.addr);
+      if (hp === undefined || !e.alpn?.includes(PING_ALPN)) continue;
+      // A wildcard bind is reached over loopback of the same family.
+      const hostname = hp.hostname === "::" ? "::1" : hp.hostname === "0.0.0.0" ? "127.0.0.1" : hp.hostname;
+      try {
+        const conn = await connectQuic(
+          { hostname, port: hp.port, serverName: "localhost", alpn: PING_ALPN },
+          { connectTimeoutMs: 2_000, ...(caPem !== undefined ? { caCerts: [caPem] } : {}) },
+        );
+        try {
+          await ping(conn, new Uint8Array(16), { timeoutMs: 2_000 }); // warm-up: stream credit, congestion
+          const { rttMs } = await ping(conn, new Uint8Array(16), { timeoutMs: 2_000 });
+          out.set(e.addr, `quic ping ${rttMs.toFixed(2)} ms`);
+        } finally {
+          conn.close();
+        }
+      } catch (err) {
+        out.set(e.addr, `quic ping failed: ${(err as Error).message}`);
+      }
+    }
+  }
+  return out;
 }

@@ -87,14 +87,33 @@ export function denoFlags(set: PermissionSet): string[] {
 }
 
 /**
- * The supervisor's own set: its admin listener, its config and TLS files, the data root (it creates the
- * per-service directories and the dev PKI), and the `GHOST_*` variables of the config schema.
+ * The program's own code: the directory holding `mod.ts`. Deno loads a Worker's module graph as a dynamic
+ * import checked against the creating thread's permissions, so the supervisor must be able to read it.
  */
-export function supervisorPermissions(config: Config, configPath: string | undefined): PermissionSet {
+export const CODE_ROOT: string = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(
+  /\/$/,
+  "",
+);
+
+/**
+ * The supervisor's own set: its admin listener, its code (to start workers), its config and TLS files, the
+ * data root (it creates the per-service directories and the dev PKI), and the `GHOST_*` variables of the
+ * config schema.
+ */
+export function supervisorPermissions(
+  config: Config,
+  configPath: string | undefined,
+  codeRoot: string = CODE_ROOT,
+): PermissionSet {
   const tlsFiles = [config.tls.certFile, config.tls.keyFile, config.tls.caFile].filter((f) => f !== "");
   return permissionSet({
     net: [netEntry(config.admin.listen)],
-    read: [config.dataDir, ...(configPath !== undefined ? [configPath] : ["ghost.toml"]), ...tlsFiles],
+    read: [
+      codeRoot,
+      config.dataDir,
+      ...(configPath !== undefined ? [configPath] : ["ghost.toml"]),
+      ...tlsFiles,
+    ],
     write: [config.dataDir],
     env: CONFIG_FIELDS.map((f) => envName(f.key)),
   });

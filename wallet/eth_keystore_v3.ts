@@ -77,7 +77,9 @@ function hexOf(v: unknown, what: string, min: number, max: number): Uint8Array {
 
 function intOf(v: unknown, what: string, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw unsupported(`${what} ${String(v)} is not an integer in ${min}..${max}`);
+    // Only numbers are echoed: other peer values (objects without a prototype, huge strings) are described.
+    const shown = typeof v === "number" ? String(v) : `(a ${v === null ? "null" : typeof v})`;
+    throw unsupported(`${what} ${shown} is not an integer in ${min}..${max}`);
   }
   return v;
 }
