@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { parseConfig } from "../supervisor/config.ts";
 import { findService } from "../supervisor/services.ts";
+import { CODE_ROOT } from "../supervisor/permissions.ts";
 import { compileArgs } from "./compile.ts";
 
 Deno.test("compileArgs() grants each binary exactly its permission sets, never -A", async () => {
@@ -15,7 +16,16 @@ Deno.test("compileArgs() grants each binary exactly its permission sets, never -
   assert.ok(args.includes("--allow-net=127.0.0.1:9180,[::]:4433"), args.join(" "));
   assert.ok(
     args.includes(
-      "--allow-read=/etc/ghost/ghost.toml,/etc/ghost/tls/fullchain.pem,/etc/ghost/tls/privkey.pem,/var/lib/ghost",
+      `--allow-read=${
+        [
+          CODE_ROOT,
+          "/etc/ghost/ghost.toml",
+          "/etc/ghost/tls/fullchain.pem",
+          "/etc/ghost/tls/privkey.pem",
+          "/var/lib/ghost",
+        ]
+          .sort().join(",")
+      }`,
     ),
     args.join(" "),
   );
@@ -31,4 +41,17 @@ Deno.test("compileArgs() grants each binary exactly its permission sets, never -
     "/etc/ghost/ghost.toml",
   ]);
   assert.equal(args[args.indexOf("--include") + 1], "transport/worker.ts");
+});
+
+Deno.test("compileArgs() gives a public DNS server outbound net to every host, and says nothing else changes", async () => {
+  const doc = parseToml(await Deno.readTextFile(new URL("./ghost.example.toml", import.meta.url)));
+  const config = parseConfig({ file: { path: "ghost.example.toml", doc } });
+  const cns = findService("cns");
+  assert.ok(cns);
+  const args = compileArgs(cns, config);
+  // Deno checks UDP sends against the destination: answering arbitrary clients needs net to all hosts.
+  assert.ok(args.includes("--allow-net"));
+  assert.ok(args.includes("--allow-write=/var/lib/ghost"));
+  assert.ok(!args.some((a) => /^--allow-(run|ffi|sys|all)/.test(a)) && !args.includes("-A"));
+  assert.equal(args[args.indexOf("--include") + 1], "cns/worker.ts");
 });

@@ -29,7 +29,7 @@ Deno.test("parseCli() reports unknown commands, bad flags and missing values as 
     [["up", "--config"], /--config needs a value/],
     [["up", "extra"], /Unexpected argument extra/],
     [["up", "--json"], /only for status/],
-    [["cns"], /planned but not part of this build/],
+    [["wraith"], /planned but not part of this build/],
   ];
   for (const [args, re] of cases) {
     const c = parseCli(args);

@@ -4,14 +4,7 @@
  * @module
  */
 import { parse as parseToml } from "smol-toml";
-import {
-  type Config,
-  CONFIG_FIELDS,
-  configToml,
-  formatHostPort,
-  mergeConfigValues,
-  parseHostPort,
-} from "./config.ts";
+import { type Config, configToml, formatHostPort, mergeConfigValues, parseHostPort } from "./config.ts";
 import { connectQuic, ping, PING_ALPN } from "../transport/mod.ts";
 import type { GlobalOptions } from "./cli.ts";
 import { DEFAULT_CONFIG_PATH, ghostEnv, loadConfig } from "./load_config.ts";
@@ -19,7 +12,7 @@ import type { StatusDocument } from "./admin.ts";
 
 /** `mod.ts config`: the effective configuration (file + env + flags) as commented TOML. */
 export async function printConfig(global: GlobalOptions): Promise<number> {
-  const env = ghostEnv(CONFIG_FIELDS.map((f) => f.key));
+  const env = ghostEnv();
   // Validate exactly as a run would (clear errors), then print the merged values.
   await loadConfig({ path: global.configPath, env, flags: global.flags });
   const path = global.configPath ?? DEFAULT_CONFIG_PATH;
@@ -77,7 +70,7 @@ export function formatStatus(
 export async function showStatus(global: GlobalOptions, json: boolean): Promise<number> {
   const config = await loadConfig({
     path: global.configPath,
-    env: ghostEnv(CONFIG_FIELDS.map((f) => f.key)),
+    env: ghostEnv(),
     flags: global.flags,
   });
   const admin = `http://${formatHostPort(config.admin.listen)}`;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { CNS_CONFIG_FIELDS, type CnsConfig, CnsConfigError, parseCnsConfig } from "../cns/config.ts";
 
 /** Log levels in increasing severity. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -48,6 +49,8 @@ export interface Config {
     /** Extra DNS names or IP addresses for the dev leaf certificate's SANs. */
     readonly names: readonly string[];
   };
+  /** The DNS server (UDP, TCP, DoQ, DoH); its keys are documented in cns/README.md. */
+  readonly cns: CnsConfig;
   /** The transport's diagnostic QUIC endpoint (ALPN `ghost-ping/1`). */
   readonly ping: {
     readonly listen: HostPort;
@@ -162,6 +165,37 @@ export const CONFIG_FIELDS: readonly Field[] = [
   },
 ];
 
+/**
+ * A service's own config table, parsed by the service's parser (which owns its schema). The central config
+ * passes the raw table through, maps `GHOST_<SECTION>_<KEY>` variables onto it, and reports errors with origin.
+ */
+interface ServiceSection {
+  readonly name: string;
+  readonly fields: readonly { readonly key: string; readonly kind: string; readonly default: unknown }[];
+  parse(raw: Record<string, unknown>): unknown;
+}
+
+const SERVICE_SECTIONS: readonly ServiceSection[] = [
+  { name: "cns", fields: CNS_CONFIG_FIELDS, parse: parseCnsConfig },
+];
+
+/** Environment text to a section value: lists are comma-separated, integers numeric, the rest strings. */
+function sectionEnvValue(kind: string, text: string): unknown {
+  if (kind === "hostports" || kind === "strings") {
+    return text.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  }
+  if (kind === "int" && /^-?\d+$/.test(text.trim())) return Number(text);
+  return text;
+}
+
+/** The environment variables every config key answers to (flat keys and service sections). */
+export function allEnvNames(): string[] {
+  return [
+    ...CONFIG_FIELDS.map((f) => envName(f.key)),
+    ...SERVICE_SECTIONS.flatMap((sec) => sec.fields.map((f) => envName(`${sec.name}.${f.key}`))),
+  ];
+}
+
 /** The environment variable that overrides a key: `log.level` -> `GHOST_LOG_LEVEL`. */
 export function envName(key: string): string {
   return "GHOST_" + key.replaceAll(".", "_").toUpperCase();
@@ -236,7 +270,12 @@ function flatten(doc: Record<string, unknown>, origin: string): Map<string, unkn
   const sections = new Set(CONFIG_FIELDS.filter((f) => f.key.includes(".")).map((f) => f.key.split(".")[0]));
   const out = new Map<string, unknown>();
   for (const [k, v] of Object.entries(doc)) {
-    if (sections.has(k)) {
+    if (SERVICE_SECTIONS.some((sec) => sec.name === k)) {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        throw new ConfigError(k, origin, `got ${JSON.stringify(v)}, expected a [${k}] table`);
+      }
+      out.set(`[${k}]`, v);
+    } else if (sections.has(k)) {
       if (typeof v !== "object" || v === null || Array.isArray(v)) {
         throw new ConfigError(k, origin, `got ${JSON.stringify(v)}, expected a [${k}] table`);
       }
@@ -255,7 +294,7 @@ function flatten(doc: Record<string, unknown>, origin: string): Map<string, unkn
         k,
         origin,
         `unknown key; top-level keys are ${[...known].filter((x) => !x.includes(".")).join(", ")} ` +
-          `and tables [${[...sections].join("], [")}]`,
+          `and tables [${[...sections, ...SERVICE_SECTIONS.map((x) => x.name)].join("], [")}]`,
       );
     }
   }
@@ -276,11 +315,21 @@ export interface ConfigSources {
 export function mergeConfigValues(sources: ConfigSources = {}): Map<string, unknown> {
   const values = new Map<string, unknown>();
   for (const f of CONFIG_FIELDS) values.set(f.key, coerce(f, f.default, "default", true));
+  for (const sec of SERVICE_SECTIONS) values.set(`[${sec.name}]`, {});
   if (sources.file) {
     for (const [key, raw] of flatten(sources.file.doc, sources.file.path)) {
       const field = CONFIG_FIELDS.find((f) => f.key === key);
       if (field) values.set(key, coerce(field, raw, sources.file.path, false));
+      else values.set(key, raw);
     }
+  }
+  for (const sec of SERVICE_SECTIONS) {
+    const table = { ...(values.get(`[${sec.name}]`) as Record<string, unknown>) };
+    for (const f of sec.fields) {
+      const text = sources.env?.[envName(`${sec.name}.${f.key}`)];
+      if (text !== undefined) table[f.key] = sectionEnvValue(f.kind, text);
+    }
+    values.set(`[${sec.name}]`, table);
   }
   for (const field of CONFIG_FIELDS) {
     const name = envName(field.key);
@@ -316,6 +365,7 @@ export function parseConfig(sources: ConfigSources = {}): Config {
       caFile: get<string>("tls.ca_file"),
       names: get<string[]>("tls.names"),
     },
+    cns: parseSection("cns", values, sources) as CnsConfig,
     ping: {
       listen: get<HostPort>("ping.listen"),
       maxConnections: get<number>("ping.max_connections"),
@@ -338,6 +388,25 @@ export function parseConfig(sources: ConfigSources = {}): Config {
     );
   }
   return deepFreeze(config);
+}
+
+/** Runs a service section's parser; its errors become ConfigErrors that say where the value came from. */
+function parseSection(name: string, values: ReadonlyMap<string, unknown>, sources: ConfigSources): unknown {
+  const sec = SERVICE_SECTIONS.find((x) => x.name === name);
+  const raw = values.get(`[${name}]`) as Record<string, unknown>;
+  try {
+    return sec?.parse(raw);
+  } catch (err) {
+    if (!(err instanceof CnsConfigError)) throw err;
+    const sub = err.key.slice(name.length + 1);
+    const env = envName(err.key);
+    const origin = sources.env?.[env] !== undefined
+      ? `env ${env}`
+      : sources.file !== undefined && sub in raw
+      ? sources.file.path
+      : "default";
+    throw new ConfigError(err.key, origin, err.message.replace(/^Invalid config [^:]*: /, ""));
+  }
 }
 
 function deepFreeze<T>(value: T): T {
@@ -364,6 +433,16 @@ export function configToml(values?: ReadonlyMap<string, unknown>): string {
     let v = values?.get(f.key) ?? f.default;
     if (typeof v === "object" && v !== null && "port" in v) v = formatHostPort(v as HostPort);
     lines.push(`# ${f.help}; ${describe(f.type)}; env ${envName(f.key)}`, `${tail} = ${JSON.stringify(v)}`);
+  }
+  for (const sec of SERVICE_SECTIONS) {
+    const raw = (values?.get(`[${sec.name}]`) ?? {}) as Record<string, unknown>;
+    lines.push("", `[${sec.name}]`);
+    for (const f of sec.fields) {
+      lines.push(
+        `# env ${envName(`${sec.name}.${f.key}`)}`,
+        `${f.key} = ${JSON.stringify(raw[f.key] ?? f.default)}`,
+      );
+    }
   }
   return lines.join("\n").replace(/\n{3,}/g, "\n\n") + "\n";
 }

@@ -83,3 +83,21 @@ Deno.test("configToml() output parses back to the same configuration", () => {
   const defaults = parseToml(configToml()) as Record<string, unknown>;
   assert.deepEqual(parseConfig({ file: { path: "defaults", doc: defaults } }), parseConfig());
 });
+
+Deno.test("parseConfig() passes the [cns] table to its parser, with GHOST_CNS_* overrides", () => {
+  const c = parseConfig({
+    file: { path: "g.toml", doc: { cns: { upstreams: ["192.0.2.1:53"], cache_max_entries: 5 } } },
+    env: { GHOST_CNS_LISTEN: "127.0.0.1:5300, [::1]:5300", GHOST_CNS_CACHE_MAX_ENTRIES: "7" },
+  });
+  assert.deepEqual(c.cns.listen, [{ hostname: "127.0.0.1", port: 5300 }, { hostname: "::1", port: 5300 }]);
+  assert.equal(c.cns.cacheMaxEntries, 7);
+  assert.deepEqual(c.cns.upstreams, [{ hostname: "192.0.2.1", port: 53 }]);
+  assert.throws(
+    () => parseConfig({ file: { path: "g.toml", doc: { cns: { upstreams: ["dns.example:53"] } } } }),
+    (e: unknown) => e instanceof ConfigError && e.key === "cns.upstreams" && /g\.toml/.test(e.message),
+  );
+  assert.throws(
+    () => parseConfig({ env: { GHOST_CNS_EDNS_UDP_MAX: "99999" } }),
+    (e: unknown) => e instanceof ConfigError && /env GHOST_CNS_EDNS_UDP_MAX/.test(e.message),
+  );
+});

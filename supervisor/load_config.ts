@@ -4,16 +4,15 @@
  * @module
  */
 import { parse as parseToml } from "smol-toml";
-import { type Config, ConfigError, envName, parseConfig } from "./config.ts";
+import { allEnvNames, type Config, ConfigError, parseConfig } from "./config.ts";
 
 /** Where to look for a config file when `--config` is not given. */
 export const DEFAULT_CONFIG_PATH = "ghost.toml";
 
-/** Reads only `GHOST_*` variables (the supervisor's env permission is limited to these names). */
-export function ghostEnv(keys: readonly string[]): Record<string, string> {
+/** Reads only the config's `GHOST_*` variables (the supervisor's env permission is limited to these names). */
+export function ghostEnv(names: readonly string[] = allEnvNames()): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key of keys) {
-    const name = envName(key);
+  for (const name of names) {
     const v = Deno.env.get(name);
     if (v !== undefined) out[name] = v;
   }

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { type Config, CONFIG_FIELDS, envName, formatHostPort, type HostPort } from "./config.ts";
+import { allEnvNames, type Config, formatHostPort, type HostPort } from "./config.ts";
 
 /** A permission set in the shape `Worker`'s `deno.permissions` takes, with every kind spelled out. */
 export interface PermissionSet {
-  readonly net: readonly string[];
+  /** Addresses, or `true` for every host (a UDP server answering arbitrary clients needs it). */
+  readonly net: readonly string[] | true;
   readonly read: readonly string[];
   readonly write: readonly string[];
   readonly env: readonly string[];
@@ -49,7 +50,7 @@ export function permissionSet(parts: Partial<Omit<PermissionSet, "run" | "ffi">>
 export function workerPermissions(set: PermissionSet): Deno.PermissionOptionsObject {
   const list = (xs: readonly string[]): string[] | false => (xs.length === 0 ? false : [...xs]);
   return {
-    net: list(set.net),
+    net: set.net === true ? true : list(set.net),
     read: list(set.read),
     write: list(set.write),
     env: list(set.env),
@@ -65,7 +66,7 @@ export function unionSets(sets: readonly PermissionSet[]): PermissionSet {
   const u = (pick: (s: PermissionSet) => readonly string[]): string[] =>
     [...new Set(sets.flatMap(pick))].sort();
   return permissionSet({
-    net: u((s) => s.net),
+    net: sets.some((s) => s.net === true) ? true : u((s) => (s.net === true ? [] : s.net)),
     read: u((s) => s.read),
     write: u((s) => s.write),
     env: u((s) => s.env),
@@ -78,7 +79,7 @@ export function denoFlags(set: PermissionSet): string[] {
   const flag = (name: string, xs: readonly string[]): string[] =>
     xs.length === 0 ? [] : [`--allow-${name}=${xs.join(",")}`];
   return [
-    ...flag("net", set.net),
+    ...(set.net === true ? ["--allow-net"] : flag("net", set.net)),
     ...flag("read", set.read),
     ...flag("write", set.write),
     ...flag("env", set.env),
@@ -115,6 +116,6 @@ export function supervisorPermissions(
       ...tlsFiles,
     ],
     write: [config.dataDir],
-    env: CONFIG_FIELDS.map((f) => envName(f.key)),
+    env: allEnvNames(),
   });
 }

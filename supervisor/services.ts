@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { cnsNetPermissions } from "../cns/config.ts";
 import type { Config } from "./config.ts";
 import { netEntry, type PermissionSet, permissionSet } from "./permissions.ts";
 
@@ -20,6 +21,14 @@ export interface ServiceDef {
 /** Services that exist in this build, in start order. */
 export const SERVICES: readonly ServiceDef[] = [
   {
+    name: "cns",
+    summary:
+      "DNS server: UDP, TCP, DNS-over-QUIC (RFC 9250) and DNS-over-HTTPS (RFC 8484), cache, forwarding",
+    entry: new URL("../cns/worker.ts", import.meta.url),
+    // Listen addresses, upstreams, and the wildcard of each upstream's family (random source ports).
+    permissions: (config) => permissionSet({ net: cnsNetPermissions(config.cns) }),
+  },
+  {
     name: "ping",
     summary: "transport diagnostic QUIC endpoint (ALPN ghost-ping/1): liveness and round-trip probes",
     entry: new URL("../transport/worker.ts", import.meta.url),
@@ -29,7 +38,7 @@ export const SERVICES: readonly ServiceDef[] = [
 ];
 
 /** Services of the architecture that have not landed in this build yet. */
-export const PLANNED_SERVICES: readonly string[] = ["cns", "wraith", "bridge", "chain", "wallet", "vm"];
+export const PLANNED_SERVICES: readonly string[] = ["wraith", "bridge", "chain", "wallet", "vm"];
 
 /** Looks a service up by name. */
 export function findService(name: string): ServiceDef | undefined {

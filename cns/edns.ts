@@ -1,0 +1,50 @@
+/**
+ * EDNS(0) (RFC 6891): what a query's OPT record says, the UDP response size it allows, and our OPT record.
+ *
+ * @module
+ */
+
+import { CLASSIC_UDP_SIZE, type DnsMessage, type DnsRecord } from "./message.ts";
+
+/** What the client's OPT record says; `present` false when it sent none. */
+export interface EdnsInfo {
+  readonly present: boolean;
+  /** Advertised UDP payload size (RFC 6891 §6.2.5: values below 512 are treated as 512). */
+  readonly udpSize: number;
+  readonly version: number;
+  /** DNSSEC OK (RFC 3225). */
+  readonly dnssecOk: boolean;
+}
+
+/** Reads the EDNS information of a decoded query. */
+export function ednsOf(message: DnsMessage): EdnsInfo {
+  const opt = message.additionals?.find((r) => r.type === "OPT");
+  if (!opt) return { present: false, udpSize: CLASSIC_UDP_SIZE, version: 0, dnssecOk: false };
+  return {
+    present: true,
+    udpSize: Math.max(CLASSIC_UDP_SIZE, opt.udpPayloadSize ?? CLASSIC_UDP_SIZE),
+    version: opt.ednsVersion ?? 0,
+    dnssecOk: ((opt.flags ?? 0) & 0x8000) !== 0,
+  };
+}
+
+/**
+ * The largest UDP response we send: 512 without EDNS (RFC 1035 §4.2.1), else the client's size capped at our
+ * own maximum (RFC 6891 §6.2.5; 1232 by default, the DNS Flag Day 2020 value that avoids IP fragmentation).
+ */
+export function udpResponseLimit(edns: EdnsInfo, ourMax: number): number {
+  return edns.present ? Math.max(CLASSIC_UDP_SIZE, Math.min(edns.udpSize, ourMax)) : CLASSIC_UDP_SIZE;
+}
+
+/** Our OPT record: the UDP size we accept, EDNS version 0, the upper 8 bits of an extended RCODE. */
+export function optRecord(udpSize: number, extendedRcode = 0): DnsRecord {
+  return {
+    name: ".",
+    type: "OPT",
+    udpPayloadSize: udpSize,
+    extendedRcode,
+    ednsVersion: 0,
+    flags: 0,
+    options: [],
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * cns: the GhostChain Edge DNS server. Listeners for DNS over UDP and TCP (RFC 1035, RFC 7766, EDNS(0) per
+ * RFC 6891), DNS over QUIC (RFC 9250, on `transport/`'s QUIC server) and DNS over HTTPS (RFC 8484); a
+ * sans-IO core with pluggable resolvers: in-memory authoritative zones and a caching forwarder (random IDs and
+ * source ports, answer matching, TCP fallback, RFC 2308 negative caching, RFC 8767 serve-stale), with
+ * response rate limiting and per-client connection limits. A chain-backed `.ghost`/`.zns` zone and an ENS
+ * resolver plug in through {@linkcode Zone} and {@linkcode Resolver}.
+ *
+ * @example
+ * ```ts
+ * import { parseCnsConfig, startCnsServer } from "./cns/mod.ts";
+ *
+ * const server = await startCnsServer({
+ *   config: parseCnsConfig({
+ *     listen: ["127.0.0.1:0"],
+ *     doq_listen: "",
+ *     doh_listen: "",
+ *     local_zones: ["example.test"],
+ *     records: ["www.example.test 300 A 192.0.2.10"],
+ *   }),
+ * });
+ * console.log(server.endpoints.map((e) => `${e.name} ${e.addr}`).join("\n"));
+ * await server.close();
+ * ```
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export * from "./message.ts";
+export * from "./message_codec.ts";
+export * from "./wire_layout.ts";
+export * from "./name.ts";
+export * from "./edns.ts";
+export * from "./ip_prefix.ts";
+export * from "./record_text.ts";
+export * from "./resolver.ts";
+export * from "./zone.ts";
+export * from "./memory_zone.ts";
+export * from "./dns_cache.ts";
+export * from "./forwarder.ts";
+export * from "./rate_limiter.ts";
+export * from "./connection_limiter.ts";
+export * from "./cns_metrics.ts";
+export * from "./query_handler.ts";
+export * from "./doq_codec.ts";
+export * from "./doh_handler.ts";
+export * from "./config.ts";
+export * from "./deno_udp_listener.ts";
+export * from "./deno_tcp_listener.ts";
+export * from "./deno_doq_listener.ts";
+export * from "./deno_upstream.ts";
+export * from "./cns_server.ts";

@@ -1,0 +1,47 @@
+/**
+ * GhostChain Edge: the CLI and supervisor. Each service runs in its own permission-scoped Worker.
+ *
+ * ```sh
+ * deno run -A mod.ts up        # every service of this build as a local devnet
+ * deno run -A mod.ts status    # what is running, where, and how it is doing
+ * ```
+ *
+ * @module
+ */
+import { parseCli } from "./supervisor/cli.ts";
+import { ConfigError } from "./supervisor/config.ts";
+import { runServices, VERSION } from "./supervisor/run.ts";
+import { printConfig, showStatus } from "./supervisor/commands.ts";
+
+/** Runs the command line; returns the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  const cmd = parseCli(args);
+  try {
+    switch (cmd.kind) {
+      case "help":
+        console.log(cmd.text);
+        return 0;
+      case "version":
+        console.log(`ghostchain-edge ${VERSION} (deno ${Deno.version.deno})`);
+        return 0;
+      case "error":
+        console.error(`error: ${cmd.message}`);
+        return 2;
+      case "config":
+        return await printConfig(cmd.global);
+      case "status":
+        return await showStatus(cmd.global, cmd.json);
+      case "run":
+        return await runServices(cmd.services, cmd.global);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`error: ${err.message}`);
+      return 2;
+    }
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

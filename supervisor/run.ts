@@ -1,0 +1,136 @@
+/**
+ * Adapter that runs services for `mod.ts up` / `mod.ts <service>`: loads the config, provisions TLS,
+ * starts the supervisor and its admin endpoint, and turns SIGINT/SIGTERM into a bounded drain.
+ *
+ * @module
+ */
+import { certificateStatus, ensureDevPki, loadTlsFiles, renderPrometheus } from "../transport/mod.ts";
+import { type Config, formatHostPort } from "./config.ts";
+import { ghostEnv, loadConfig } from "./load_config.ts";
+import { type Logger, stderrLogger } from "./log.ts";
+import { handleAdmin, type StatusDocument } from "./admin.ts";
+import { findService, type ServiceDef } from "./services.ts";
+import { Supervisor } from "./supervisor.ts";
+import { summarizeMetrics, supervisorMetrics, workerSnapshot } from "./supervisor_metrics.ts";
+import type { GlobalOptions } from "./cli.ts";
+import type { TlsBundle } from "./worker_protocol.ts";
+import projectMeta from "../deno.json" with { type: "json" };
+
+/** The version printed by `--version` and served in `/status`: deno.json's `version`. */
+export const VERSION: string = projectMeta.version;
+
+/** TLS material plus where it came from, for status and expiry warnings. */
+export interface ProvisionedTls {
+  readonly bundle: TlsBundle;
+  readonly source: "dev" | "operator";
+  readonly notAfter: Date;
+}
+
+/** Operator files when configured, otherwise the dev PKI under `<dataDir>/pki` (made once, then reused). */
+export async function provisionTls(config: Config, log: Logger): Promise<ProvisionedTls> {
+  let bundle: TlsBundle;
+  if (config.tls.certFile !== "") {
+    const files = await loadTlsFiles({
+      certFile: config.tls.certFile,
+      keyFile: config.tls.keyFile,
+      ...(config.tls.caFile !== "" ? { caFile: config.tls.caFile } : {}),
+    });
+    for (const warning of files.warnings) log.warn(warning);
+    bundle = { certPem: files.certPem, keyPem: files.keyPem, caPem: files.caPem ?? "" };
+  } else {
+    const pki = await ensureDevPki({ dir: `${config.dataDir}/pki`, names: config.tls.names });
+    if (pki.generated !== "none") log.info("dev PKI created", { dir: pki.dir, generated: pki.generated });
+    bundle = { certPem: pki.certPem, keyPem: pki.keyPem, caPem: pki.caPem };
+  }
+  const source = config.tls.certFile !== "" ? "operator" : "dev";
+  const st = certificateStatus(bundle.certPem, new Date());
+  if (st.expired) throw new Error(`TLS certificate expired on ${st.notAfter.toISOString()}`);
+  if (st.notYetValid) throw new Error(`TLS certificate is not valid before ${st.notBefore.toISOString()}`);
+  if (st.expiresSoon) log.warn("TLS certificate expires soon", { days_left: st.daysLeft });
+  log.info("TLS ready", { source, not_after: st.notAfter.toISOString(), names: st.names.join(",") });
+  return { bundle, source, notAfter: st.notAfter };
+}
+
+/** Runs the named services until SIGINT/SIGTERM; returns the process exit code. */
+export async function runServices(names: readonly string[], global: GlobalOptions): Promise<number> {
+  const config = await loadConfig({
+    path: global.configPath,
+    env: ghostEnv(),
+    flags: global.flags,
+  });
+  const log = stderrLogger("supervisor", config.log.level, config.log.format);
+  const services = names.map(findService).filter((s): s is ServiceDef => s !== undefined);
+  await Deno.mkdir(config.dataDir, { recursive: true });
+  for (const svc of services) {
+    // A service gets a data directory only when its permission set lets it write there.
+    const dir = `${config.dataDir}/${svc.name}`;
+    if (svc.permissions(config).write.includes(dir)) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  }
+  const tls = await provisionTls(config, log);
+  const sup = new Supervisor({ config, log, tls: tls.bundle, services });
+
+  const status = async (): Promise<StatusDocument> => {
+    const metrics = await sup.metrics();
+    const daysLeft = (tls.notAfter.getTime() - Date.now()) / 86_400_000;
+    return {
+      version: VERSION,
+      uptimeSeconds: Math.round(sup.uptimeSeconds()),
+      pid: Deno.pid,
+      tls: { source: tls.source, notAfter: tls.notAfter.toISOString(), daysLeft: Math.floor(daysLeft) },
+      services: sup.status(),
+      metrics: summarizeMetrics(metrics),
+    };
+  };
+  const metricsText = async (): Promise<string> => {
+    const own = supervisorMetrics(sup.status(), VERSION);
+    const workers = (await sup.metrics()).map((m) => workerSnapshot(m.service, m.snapshot));
+    try {
+      return renderPrometheus([own, ...workers.filter((s) => s !== undefined)]);
+    } catch (err) {
+      // A worker snapshot that cannot be rendered (bad name, type clash) must not hide the supervisor's own.
+      log.warn("metrics from a worker could not be rendered", { error: err });
+      return renderPrometheus(own);
+    }
+  };
+
+  let admin: Deno.HttpServer;
+  try {
+    admin = Deno.serve({
+      hostname: config.admin.listen.hostname,
+      port: config.admin.listen.port,
+      onListen: () => log.info("admin listening", { addr: `http://${formatHostPort(config.admin.listen)}` }),
+    }, (req) => handleAdmin(req, { status, metricsText }));
+  } catch (err) {
+    log.error("cannot start the admin endpoint", { addr: formatHostPort(config.admin.listen), error: err });
+    return 1;
+  }
+
+  const stopped = Promise.withResolvers<number>();
+  let signals = 0;
+  const onSignal = (sig: Deno.Signal): void => {
+    if (++signals > 1) {
+      log.warn("second signal: exiting without waiting", { signal: sig });
+      Deno.exit(130);
+    }
+    log.info("shutting down", { signal: sig });
+    sup.shutdown().then(() => admin.shutdown()).then(() => stopped.resolve(0));
+  };
+  const handlers: [Deno.Signal, () => void][] = [["SIGINT", () => onSignal("SIGINT")], [
+    "SIGTERM",
+    () => onSignal("SIGTERM"),
+  ]];
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+
+  await sup.start();
+  if (sup.allFailed()) {
+    log.error("no service could start; exiting");
+    await sup.shutdown();
+    await admin.shutdown();
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    return 1;
+  }
+  log.info("up", { services: services.map((s) => s.name).join(",") });
+  const code = await stopped.promise;
+  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  return code;
+}

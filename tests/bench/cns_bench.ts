@@ -1,0 +1,100 @@
+/**
+ * cns benchmark: dnsperf (Debian `dnsperf`) against cns's UDP listener and against unbound serving the same
+ * records, in the same run, loopback only. Rows: cns answering from a local zone, cns answering from its cache
+ * (forwarding to the unbound instance, warmed first), and unbound (local-data). Reports queries/s, average
+ * latency and the ratio to unbound. Skips cleanly when dnsperf or unbound is missing.
+ *
+ * Standalone: `./deno run -A tests/bench/cns_bench.ts [--quick]`.
+ *
+ * @module
+ */
+
+import { parseCnsConfig, startCnsServer } from "../../cns/mod.ts";
+import { hasTool, run, startUnbound } from "../interop/dns/_tools.ts";
+import { type BenchRow, markdownTable } from "./mod.ts";
+
+const NAMES = Array.from({ length: 50 }, (_, i) => `h${i}.bench.test`);
+const RECORDS = NAMES.map((n, i) => `${n} 3600 IN A 192.0.2.${i + 1}`);
+const SOA = "bench.test. 3600 IN SOA ns.bench.test. h.bench.test. 1 3600 600 86400 300";
+
+interface PerfResult {
+  readonly qps: number;
+  readonly avgLatencyMs: number;
+  readonly lost: number;
+  readonly completed: number;
+}
+
+async function dnsperf(port: number, dataFile: string, seconds: number): Promise<PerfResult> {
+  const r = await run("dnsperf", [
+    "-s",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-d",
+    dataFile,
+    "-l",
+    String(seconds),
+    "-c",
+    "1",
+    "-q",
+    "100",
+    "-t",
+    "2",
+  ], { timeoutMs: (seconds + 15) * 1000 });
+  if (r.code !== 0) throw new Error(`dnsperf failed (${r.code}): ${r.stderr || r.stdout}`);
+  const num = (re: RegExp): number => Number(re.exec(r.stdout)?.[1] ?? NaN);
+  return {
+    qps: num(/Queries per second:\s+([\d.]+)/),
+    avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
+    lost: num(/Queries lost:\s+(\d+)/),
+    completed: num(/Queries completed:\s+(\d+)/),
+  };
+}
+
+/** Runs the comparison; rows for the markdown table. */
+export async function runCnsBench(opts: { quick?: boolean } = {}): Promise<BenchRow[]> {
+  if (!hasTool("dnsperf") || !hasTool("unbound")) {
+    return [{ setup: "skipped", note: "needs Debian packages dnsperf and unbound" }];
+  }
+  const seconds = opts.quick ? 3 : 10;
+  const dir = await Deno.makeTempDir({ prefix: "cns_bench_" });
+  const dataFile = `${dir}/queries.txt`;
+  await Deno.writeTextFile(dataFile, NAMES.map((n) => `${n} A`).join("\n") + "\n");
+  const ub = await startUnbound(["bench.test"], [SOA, ...RECORDS.map((r) => r.replace(/^(\S+)/, "$1."))]);
+  const base = { listen: ["127.0.0.1:0"], doq_listen: "", doh_listen: "", rrl_responses_per_second: 0 };
+  const zoneServer = await startCnsServer({
+    config: parseCnsConfig({ ...base, local_zones: ["bench.test"], records: RECORDS }),
+  });
+  const cacheServer = await startCnsServer({
+    config: parseCnsConfig({ ...base, upstreams: [`127.0.0.1:${ub.port}`] }),
+  });
+  const portOf = (s: typeof zoneServer): number => s.endpoints.find((e) => e.name === "udp")?.port ?? 0;
+  try {
+    // Warm the cache: one pass over every name.
+    await dnsperf(portOf(cacheServer), dataFile, 1);
+    const results: [string, PerfResult][] = [];
+    results.push(["cns (local zone)", await dnsperf(portOf(zoneServer), dataFile, seconds)]);
+    results.push(["cns (forwarder cache)", await dnsperf(portOf(cacheServer), dataFile, seconds)]);
+    results.push(["unbound 1 thread (local-data)", await dnsperf(ub.port, dataFile, seconds)]);
+    const peer = results[results.length - 1]?.[1].qps ?? NaN;
+    return results.map(([setup, r]) => ({
+      setup,
+      "queries/s": Math.round(r.qps),
+      "avg latency ms": Number(r.avgLatencyMs.toFixed(3)),
+      completed: r.completed,
+      lost: r.lost,
+      "qps vs unbound": Number((r.qps / peer).toFixed(3)),
+    }));
+  } finally {
+    await zoneServer.close();
+    await cacheServer.close();
+    await ub.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const rows = await runCnsBench({ quick: Deno.args.includes("--quick") });
+  console.log(`dnsperf -c 1 -q 100 over loopback, ${Deno.args.includes("--quick") ? 3 : 10} s per side\n`);
+  console.log(markdownTable(rows));
+}

@@ -1,0 +1,65 @@
+/**
+ * `deno task bench [--quick] [area...]`: runs each area's benchmark side by side with its named peer and
+ * prints one markdown document (a table per area). Areas: transport, wallet, cns.
+ *
+ * Benchmarks are measurements, not tests: they assert nothing about speed and report ratios against a peer
+ * measured in the same run, because these machines are shared and noisy.
+ *
+ * @module
+ */
+
+/** One row of a benchmark table: column name to cell. */
+export type BenchRow = Readonly<Record<string, string | number>>;
+
+type Runner = (opts: { quick: boolean }) => Promise<readonly BenchRow[]>;
+
+const AREAS: Readonly<Record<string, () => Promise<Runner>>> = {
+  transport: async () => (await import("./transport_bench.ts")).runTransportBench as Runner,
+  wallet: async () => (await import("./wallet_bench.ts")).runWalletBench as Runner,
+  cns: async () => (await import("./cns_bench.ts")).runCnsBench as Runner,
+};
+
+/** Renders rows as a markdown table; columns come from the first row's keys, in order. */
+export function markdownTable(rows: readonly BenchRow[]): string {
+  const first = rows[0];
+  if (first === undefined) return "(no rows)";
+  const cols = Object.keys(first);
+  const cell = (v: string | number | undefined): string =>
+    v === undefined ? "" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v;
+  return [
+    `| ${cols.join(" | ")} |`,
+    `|${cols.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(" | ")} |`),
+  ].join("\n");
+}
+
+async function main(args: string[]): Promise<number> {
+  const quick = args.includes("--quick");
+  const names = args.filter((a) => !a.startsWith("--"));
+  const unknown = names.filter((n) => !(n in AREAS));
+  if (unknown.length > 0) {
+    console.error(`error: Unknown bench area ${unknown.join(", ")}; areas: ${Object.keys(AREAS).join(", ")}`);
+    return 2;
+  }
+  const selected = names.length > 0 ? names : Object.keys(AREAS);
+  console.log(
+    `# GhostChain Edge benchmarks\n\n${new Date().toISOString()}, deno ${Deno.version.deno}, ` +
+      `${navigator.hardwareConcurrency} cores${quick ? ", --quick" : ""}\n`,
+  );
+  let failed = 0;
+  for (const name of selected) {
+    const load = AREAS[name];
+    if (load === undefined) continue;
+    console.log(`## ${name}\n`);
+    try {
+      const rows = await (await load())({ quick });
+      console.log(markdownTable(rows) + "\n");
+    } catch (err) {
+      failed++;
+      console.log(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,261 @@
+// End to end: `mod.ts` as a user runs it, in a subprocess, over loopback.
+import assert from "node:assert/strict";
+import { parseConfig } from "../../supervisor/config.ts";
+import { denoFlags, supervisorPermissions, unionSets } from "../../supervisor/permissions.ts";
+import { findService } from "../../supervisor/services.ts";
+import { ping, QuicClientPool } from "../../transport/mod.ts";
+
+const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+async function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MOD, ...args],
+    env: { NO_COLOR: "1", ...env },
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, out: dec.decode(out.stdout), err: dec.decode(out.stderr) };
+}
+
+function freePort(transport: "tcp" | "udp"): number {
+  if (transport === "tcp") {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    return port;
+  }
+  const s = Deno.listenDatagram({ hostname: "::1", port: 0, transport: "udp" });
+  const port = (s.addr as Deno.NetAddr).port;
+  s.close();
+  return port;
+}
+
+/** cns on free loopback ports, with a local zone so it answers without upstreams. */
+function cnsEnv(port: number): Record<string, string> {
+  return {
+    GHOST_CNS_LISTEN: `[::1]:${port}`,
+    GHOST_CNS_DOQ_LISTEN: `[::1]:${freePort("udp")}`,
+    GHOST_CNS_DOH_LISTEN: `[::1]:${freePort("tcp")}`,
+    GHOST_CNS_LOCAL_ZONES: "ghost",
+    GHOST_CNS_RECORDS: "edge.ghost 60 IN AAAA 2001:db8::1",
+  };
+}
+
+/** A minimal AAAA query over UDP (hand-built, so the test does not lean on our own codec). */
+async function dnsQueryA(host: string, port: number, name: string): Promise<string> {
+  const qname = name.split(".").flatMap((l) => [l.length, ...new TextEncoder().encode(l)]);
+  const query = new Uint8Array([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, ...qname, 0, 0, 28, 0, 1]);
+  const sock = Deno.listenDatagram({ hostname: "::1", port: 0, transport: "udp" });
+  try {
+    await sock.send(query, { transport: "udp", hostname: host, port });
+    const timer = setTimeout(() => sock.close(), 3_000);
+    const [reply] = await sock.receive();
+    clearTimeout(timer);
+    assert.equal(reply[0], 0x12);
+    assert.equal(reply[3]! & 0x0f, 0, "rcode NOERROR");
+    const rdata = reply.slice(reply.length - 16);
+    const groups = Array.from(
+      { length: 8 },
+      (_, i) => ((rdata[2 * i]! << 8) | rdata[2 * i + 1]!).toString(16),
+    );
+    return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::");
+  } finally {
+    try {
+      sock.close();
+    } catch {
+      // closed by the timer
+    }
+  }
+}
+
+async function waitHealthy(admin: string, child: Deno.ChildProcess, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  let exited = false;
+  child.status.then(() => (exited = true));
+  while (Date.now() < end && !exited) {
+    try {
+      const res = await fetch(`${admin}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    exited ? "the supervisor exited before becoming healthy" : "the supervisor never became healthy",
+  );
+}
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let text = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  return text;
+}
+
+Deno.test("mod.ts exits 2 with a clear message on a bad command, option or config value", async () => {
+  const bad = await run(["frobnicate"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /Unknown command frobnicate/);
+  const opt = await run(["up", "--nope"]);
+  assert.equal(opt.code, 2);
+  assert.match(opt.err, /Unknown option --nope/);
+  const cfg = await run(["up"], { GHOST_LOG_LEVEL: "loud" });
+  assert.equal(cfg.code, 2);
+  assert.match(
+    cfg.err,
+    /log\.level \(env GHOST_LOG_LEVEL\): got "loud", expected one of debug, info, warn, error/,
+  );
+  const planned = await run(["wraith"]);
+  assert.equal(planned.code, 2);
+  assert.match(planned.err, /planned but not part of this build/);
+  const version = await run(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.out, /^ghostchain-edge \d+\.\d+\.\d+/);
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /Usage: deno run -A mod\.ts/);
+});
+
+Deno.test("mod.ts status says so when no supervisor runs", async () => {
+  const r = await run(["status"], { GHOST_ADMIN_LISTEN: `127.0.0.1:${freePort("tcp")}` });
+  assert.equal(r.code, 1);
+  assert.match(r.err, /No supervisor answers at http:\/\/127\.0\.0\.1:\d+/);
+});
+
+Deno.test({
+  name: "mod.ts up: devnet starts, serves QUIC, reports status, drains on SIGTERM and reuses its PKI",
+  // The QUIC pool's endpoint is released asynchronously by Deno after close.
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "ghost-e2e-" });
+    const adminPort = freePort("tcp");
+    const pingPort = freePort("udp");
+    const dnsPort = freePort("udp");
+    const env = {
+      NO_COLOR: "1",
+      GHOST_DATA_DIR: dataDir,
+      GHOST_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+      GHOST_PING_LISTEN: `[::1]:${pingPort}`,
+      ...cnsEnv(dnsPort),
+    };
+    const admin = `http://127.0.0.1:${adminPort}`;
+    const start = (): Deno.ChildProcess =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MOD, "up", "--log-format", "json"],
+        env,
+        cwd: ROOT,
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+
+    let child = start();
+    let logs = collect(child.stderr);
+    await waitHealthy(admin, child);
+
+    const status = await run(["status"], env);
+    assert.equal(status.code, 0, status.err);
+    assert.match(status.out, /ping\s+running\s+0\s+quic=quic:\/\/\[::1\]:\d+ \[ghost-ping\/1\]/);
+    const json = JSON.parse((await run(["status", "--json"], env)).out);
+    assert.equal(json.tls.source, "dev");
+    assert.deepEqual(json.services.map((x: { name: string; state: string }) => `${x.name}=${x.state}`), [
+      "cns=running",
+      "ping=running",
+    ]);
+
+    // A real QUIC round trip to the ping service, trusting only the dev CA it made.
+    const caPem = await Deno.readTextFile(`${dataDir}/pki/ca.pem`);
+    const pool = new QuicClientPool({ caCerts: [caPem] });
+    const conn = await pool.get({
+      hostname: "::1",
+      port: pingPort,
+      serverName: "localhost",
+      alpn: "ghost-ping/1",
+    });
+    const payload = new TextEncoder().encode("hello edge");
+    const pong = await ping(conn, payload);
+    assert.deepEqual(pong.payload, payload);
+    await pool.close();
+
+    // The cns worker answers a real DNS query over UDP from its local zone.
+    const answer = await dnsQueryA("::1", dnsPort, "edge.ghost");
+    assert.deepEqual(answer, "2001:db8::1");
+
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    assert.match(metrics, /ghost_service_up\{service="ping"\} 1/);
+    assert.match(metrics, /service="ping"/);
+
+    const keyMode = (await Deno.stat(`${dataDir}/pki/key.pem`)).mode ?? 0;
+    assert.equal(keyMode & 0o777, 0o600);
+
+    child.kill("SIGTERM");
+    const t0 = Date.now();
+    const { code } = await child.status;
+    assert.equal(code, 0, await logs);
+    assert.ok(Date.now() - t0 < 15_000);
+    const lines = (await logs).trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(lines.some((l) => l.msg === "shutting down" && l.signal === "SIGTERM"));
+    assert.ok(lines.some((l) => l.msg === "all services stopped"));
+
+    // Second start: the same CA is reused, not regenerated.
+    child = start();
+    logs = collect(child.stderr);
+    await waitHealthy(admin, child);
+    assert.equal(await Deno.readTextFile(`${dataDir}/pki/ca.pem`), caPem);
+    child.kill("SIGINT");
+    assert.equal((await child.status).code, 0);
+    await logs;
+    await Deno.remove(dataDir, { recursive: true });
+  },
+});
+
+for (const service of ["ping", "cns"]) {
+  Deno.test({
+    name: `mod.ts ${service} runs with exactly the compile flags of its binary (no -A)`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const dataDir = await Deno.makeTempDir({ prefix: "ghost-perm-" });
+      const adminPort = freePort("tcp");
+      const env: Record<string, string> = {
+        NO_COLOR: "1",
+        GHOST_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+        GHOST_PING_LISTEN: `[::1]:${freePort("udp")}`,
+        ...cnsEnv(freePort("udp")),
+      };
+      const config = parseConfig({ env, flags: { data_dir: dataDir } });
+      const svc = findService(service);
+      assert.ok(svc);
+      const perms = denoFlags(unionSets([supervisorPermissions(config, undefined), svc.permissions(config)]));
+      assert.ok(!perms.some((p) => p === "-A" || /^--allow-(all|run|ffi)/.test(p)));
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", ...perms, "--no-prompt", MOD, service, "--data-dir", dataDir],
+        env,
+        cwd: ROOT,
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const logs = collect(child.stderr);
+      try {
+        await waitHealthy(`http://127.0.0.1:${adminPort}`, child);
+      } catch (err) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already exited
+        }
+        throw new Error(`${(err as Error).message}\n${await logs}`);
+      }
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0, await logs);
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * Worker entry of the `ping` service: the transport's diagnostic QUIC endpoint (ALPN `ghost-ping/1`), run by
+ * the supervisor in a worker whose only permission is its listen address.
+ *
+ * @module
+ */
+import { runServiceWorker } from "../supervisor/worker_runtime.ts";
+import { formatHostPort } from "../supervisor/config.ts";
+import { MetricsRegistry, PING_ALPN, pingHandler, QuicServer } from "./mod.ts";
+
+runServiceWorker((ctx) => {
+  const cfg = ctx.config.ping;
+  const registry = new MetricsRegistry();
+  const server = new QuicServer({
+    hostname: cfg.listen.hostname,
+    port: cfg.listen.port,
+    cert: ctx.tls.certPem,
+    key: ctx.tls.keyPem,
+    handlers: { [PING_ALPN]: pingHandler() },
+    limits: {
+      maxConnections: cfg.maxConnections,
+      idleTimeoutMs: cfg.idleTimeoutMs,
+      // Leave the supervisor's deadline a margin to report `drained`.
+      drainTimeoutMs: Math.max(100, ctx.config.supervisor.drainTimeoutMs - 500),
+    },
+    metrics: registry,
+    onError: (error, where) =>
+      ctx.log.debug("connection error", { code: error.code, error: error.message, remote: where.remote }),
+  });
+  const addr = formatHostPort({ hostname: server.addr.hostname, port: server.addr.port });
+  ctx.log.info("listening", { addr, alpn: PING_ALPN });
+  return Promise.resolve({
+    endpoints: [{ name: "quic", transport: "quic", addr, alpn: [PING_ALPN] }],
+    metrics: () => registry.snapshot(),
+    drain: () => server.close(),
+  });
+});
