@@ -57,12 +57,13 @@ async function dnsQueryA(host: string, port: number, name: string): Promise<stri
     const timer = setTimeout(() => sock.close(), 3_000);
     const [reply] = await sock.receive();
     clearTimeout(timer);
-    assert.equal(reply[0], 0x12);
-    assert.equal(reply[3]! & 0x0f, 0, "rcode NOERROR");
-    const rdata = reply.slice(reply.length - 16);
+    const byte = (k: number): number => reply[k] ?? 0;
+    assert.equal(byte(0), 0x12);
+    assert.equal(byte(3) & 0x0f, 0, "rcode NOERROR");
+    const at = reply.length - 16;
     const groups = Array.from(
       { length: 8 },
-      (_, i) => ((rdata[2 * i]! << 8) | rdata[2 * i + 1]!).toString(16),
+      (_, g) => ((byte(at + 2 * g) << 8) | byte(at + 2 * g + 1)).toString(16),
     );
     return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::");
   } finally {
