@@ -149,7 +149,7 @@ export async function startCnsServer(options: CnsServerOptions): Promise<CnsServ
   };
   try {
     for (const l of cfg.listen) {
-      const udp = new UdpListener(core, { hostname: l.hostname, port: l.port, metrics });
+      const udp = new UdpListener(core, { hostname: l.hostname, port: l.port, metrics, onError: report });
       closers.push((d) => udp.close(d));
       endpoints.push(ep("udp", "udp", udp.addr));
       // Port 0 (tests): TCP takes the port UDP got, so one address serves both.

@@ -16,6 +16,8 @@ export interface UdpListenerOptions {
   /** Queries served at once; more are dropped. Default 1,024. */
   readonly maxInflight?: number;
   readonly metrics?: CnsMetrics;
+  /** Told when an answer cannot be sent (e.g. `NotCapable`: the worker may not send to that client). */
+  readonly onError?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 /** Largest datagram we read: a query bigger than our EDNS maximum is not a query we want (RFC 6891 §6.2.5). */
@@ -27,6 +29,7 @@ export class UdpListener {
   readonly #handler: QueryHandler;
   readonly #max: number;
   readonly #metrics: CnsMetrics | undefined;
+  readonly #onError: UdpListenerOptions["onError"];
   readonly #running = new Set<Promise<void>>();
   readonly #loop: Promise<void>;
   #closed = false;
@@ -36,6 +39,7 @@ export class UdpListener {
     this.#handler = handler;
     this.#max = options.maxInflight ?? 1024;
     this.#metrics = options.metrics;
+    this.#onError = options.onError;
     this.#conn = Deno.listenDatagram({ transport: "udp", hostname: options.hostname, port: options.port });
     this.#loop = this.#run();
   }
@@ -76,8 +80,15 @@ export class UdpListener {
     if (response === null || this.#closed) return;
     try {
       await this.#conn.send(response, from);
-    } catch {
-      // Unreachable client: nothing to do.
+    } catch (error) {
+      // An unreachable client is routine; a permission refusal is a deployment error worth seeing.
+      const reason = error instanceof Deno.errors.NotCapable ? "not_capable" : "send_failed";
+      this.#metrics?.dropped.inc(1, { transport: "udp", reason });
+      this.#onError?.("cannot send a UDP answer", {
+        reason,
+        to: `${from.hostname}:${from.port}`,
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 

@@ -19,7 +19,9 @@ runServiceWorker(async (ctx) => {
     config,
     tls: ctx.tls,
     registry,
-    onError: (message, fields) => ctx.log.debug(message, fields),
+    // Per-peer noise stays at debug; a permission refusal means the deployment is misconfigured.
+    onError: (message, fields) =>
+      fields.reason === "not_capable" ? ctx.log.warn(message, fields) : ctx.log.debug(message, fields),
   });
   for (const e of server.endpoints) ctx.log.info("listening", { name: e.name, addr: e.addr });
   return {

@@ -136,3 +136,65 @@ Deno.test("a service worker is confined to its permission set (NotCapable outsid
   });
   await Deno.remove(dataDir, { recursive: true });
 });
+
+Deno.test("cns reports, not swallows, a UDP answer its permissions forbid", async () => {
+  const sock = Deno.listenDatagram({ hostname: "::1", port: 0, transport: "udp" });
+  const port = (sock.addr as Deno.NetAddr).port;
+  sock.close();
+  const config = parseConfig({
+    file: {
+      path: "test",
+      doc: { cns: { listen: [`[::1]:${port}`], doq_listen: "", doh_listen: "", local_zones: ["ghost"] } },
+    },
+  });
+  const cns = findService("cns");
+  assert.ok(cns);
+  // The real set minus the loopback host entry that lets the worker answer loopback clients.
+  const real = cns.permissions(config);
+  assert.ok(real.net !== true && real.net.includes("[::1]"));
+  const def: ServiceDef = {
+    ...cns,
+    permissions: (c) => {
+      const set = cns.permissions(c);
+      return { ...set, net: set.net === true ? true : set.net.filter((n) => n !== "[::1]") };
+    },
+  };
+  const { log, recs } = capture();
+  const sup = new Supervisor({ config, log, tls: TLS, services: [def] });
+  await sup.start();
+  const client = Deno.listenDatagram({ hostname: "::1", port: 0, transport: "udp" });
+  const query = new Uint8Array([
+    0,
+    1,
+    1,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    1,
+    97,
+    5,
+    103,
+    104,
+    111,
+    115,
+    116,
+    0,
+    0,
+    1,
+    0,
+    1,
+  ]);
+  await client.send(query, { transport: "udp", hostname: "::1", port });
+  await until(() => recs.some((r) => r.msg === "cannot send a UDP answer"), "the send failure report");
+  client.close();
+  const rec = recs.find((r) => r.msg === "cannot send a UDP answer");
+  assert.equal(rec?.level, "warn");
+  assert.equal(rec?.fields?.reason, "not_capable");
+  await sup.shutdown();
+});
