@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { CNS_CONFIG_FIELDS, type CnsConfig, CnsConfigError, parseCnsConfig } from "../cns/config.ts";
+import { CNS_CONFIG_FIELDS, type CnsConfig, parseCnsConfig } from "../cns/config.ts";
+import { type BridgeConfig, DEFAULT_BRIDGE_CONFIG, parseBridgeConfig } from "../bridge/config.ts";
 
 /** Log levels in increasing severity. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -51,6 +52,8 @@ export interface Config {
   };
   /** The DNS server (UDP, TCP, DoQ, DoH); its keys are documented in cns/README.md. */
   readonly cns: CnsConfig;
+  /** GhostBridge (gRPC over QUIC); its keys are documented in bridge/README.md. */
+  readonly bridge: BridgeConfig;
   /** The transport's diagnostic QUIC endpoint (ALPN `ghost-ping/1`). */
   readonly ping: {
     readonly listen: HostPort;
@@ -175,8 +178,24 @@ interface ServiceSection {
   parse(raw: Record<string, unknown>): unknown;
 }
 
+/** Section fields from a service's camelCase defaults object: key kinds follow the default values' types. */
+function fieldsFromDefaults(defaults: object): ServiceSection["fields"] {
+  return Object.entries(defaults).map(([camel, v]) => ({
+    key: camel.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()),
+    kind: Array.isArray(v)
+      ? "strings"
+      : typeof v === "number"
+      ? "int"
+      : typeof v === "boolean"
+      ? "bool"
+      : "string",
+    default: typeof v === "object" && v !== null && "port" in v ? formatHostPort(v as HostPort) : v,
+  }));
+}
+
 const SERVICE_SECTIONS: readonly ServiceSection[] = [
   { name: "cns", fields: CNS_CONFIG_FIELDS, parse: parseCnsConfig },
+  { name: "bridge", fields: fieldsFromDefaults(DEFAULT_BRIDGE_CONFIG), parse: parseBridgeConfig },
 ];
 
 /** Environment text to a section value: lists are comma-separated, integers numeric, the rest strings. */
@@ -185,6 +204,7 @@ function sectionEnvValue(kind: string, text: string): unknown {
     return text.split(",").map((x) => x.trim()).filter((x) => x !== "");
   }
   if (kind === "int" && /^-?\d+$/.test(text.trim())) return Number(text);
+  if (kind === "bool" && (text === "true" || text === "false")) return text === "true";
   return text;
 }
 
@@ -366,6 +386,7 @@ export function parseConfig(sources: ConfigSources = {}): Config {
       names: get<string[]>("tls.names"),
     },
     cns: parseSection("cns", values, sources) as CnsConfig,
+    bridge: parseSection("bridge", values, sources) as BridgeConfig,
     ping: {
       listen: get<HostPort>("ping.listen"),
       maxConnections: get<number>("ping.max_connections"),
@@ -397,15 +418,20 @@ function parseSection(name: string, values: ReadonlyMap<string, unknown>, source
   try {
     return sec?.parse(raw);
   } catch (err) {
-    if (!(err instanceof CnsConfigError)) throw err;
-    const sub = err.key.slice(name.length + 1);
-    const env = envName(err.key);
+    // Section parsers throw TypeErrors (or subclasses) whose message starts "Invalid config <name>.<key>: ".
+    const m = err instanceof TypeError
+      ? /^Invalid config ([a-z_]+\.([a-z_]+)): (.*)$/s.exec(err.message)
+      : null;
+    if (m === null || !m[1]?.startsWith(`${name}.`)) throw err;
+    const key = m[1] ?? name;
+    const sub = m[2] ?? "";
+    const env = envName(key);
     const origin = sources.env?.[env] !== undefined
       ? `env ${env}`
       : sources.file !== undefined && sub in raw
       ? sources.file.path
       : "default";
-    throw new ConfigError(err.key, origin, err.message.replace(/^Invalid config [^:]*: /, ""));
+    throw new ConfigError(key, origin, m[3] ?? "");
   }
 }
 
@@ -438,10 +464,10 @@ export function configToml(values?: ReadonlyMap<string, unknown>): string {
     const raw = (values?.get(`[${sec.name}]`) ?? {}) as Record<string, unknown>;
     lines.push("", `[${sec.name}]`);
     for (const f of sec.fields) {
-      lines.push(
-        `# env ${envName(`${sec.name}.${f.key}`)}`,
-        `${f.key} = ${JSON.stringify(raw[f.key] ?? f.default)}`,
-      );
+      // Secrets (a node key given inline) are never printed.
+      const v = raw[f.key] ?? f.default;
+      const shown = /(^|_)key$|secret|pass/.test(f.key) && v !== "" ? "[redacted]" : v;
+      lines.push(`# env ${envName(`${sec.name}.${f.key}`)}`, `${f.key} = ${JSON.stringify(shown)}`);
     }
   }
   return lines.join("\n").replace(/\n{3,}/g, "\n\n") + "\n";

@@ -101,3 +101,20 @@ Deno.test("parseConfig() passes the [cns] table to its parser, with GHOST_CNS_* 
     (e: unknown) => e instanceof ConfigError && /env GHOST_CNS_EDNS_UDP_MAX/.test(e.message),
   );
 });
+
+Deno.test("parseConfig() passes [bridge] to its parser; env overrides are typed; secrets are not printed", () => {
+  const c = parseConfig({
+    env: { GHOST_BRIDGE_GRPC_ENABLED: "false", GHOST_BRIDGE_PEERS: "127.0.0.1:4451,127.0.0.1:4452" },
+  });
+  assert.equal(c.bridge.grpcEnabled, false);
+  assert.deepEqual(c.bridge.peers.map((p) => p.port), [4451, 4452]);
+  assert.throws(
+    () => parseConfig({ env: { GHOST_BRIDGE_BALANCER: "random" } }),
+    (e: unknown) =>
+      e instanceof ConfigError && e.key === "bridge.balancer" && /env GHOST_BRIDGE_BALANCER/.test(e.message),
+  );
+  const seed = "11".repeat(32);
+  const printed = configToml(mergeConfigValues({ env: { GHOST_BRIDGE_NODE_KEY: seed } }));
+  assert.ok(!printed.includes(seed));
+  assert.match(printed, /node_key = "\[redacted\]"/);
+});

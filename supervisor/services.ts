@@ -5,8 +5,9 @@
  * @module
  */
 import { cnsNetPermissions } from "../cns/config.ts";
+import { bridgeNetPermissions } from "../bridge/config.ts";
 import type { Config } from "./config.ts";
-import { netEntry, type PermissionSet, permissionSet } from "./permissions.ts";
+import { netEntry, type PermissionSet, permissionSet, serviceDataDir } from "./permissions.ts";
 
 /** One runnable service. */
 export interface ServiceDef {
@@ -29,6 +30,18 @@ export const SERVICES: readonly ServiceDef[] = [
     permissions: (config) => permissionSet({ net: cnsNetPermissions(config.cns) }),
   },
   {
+    name: "bridge",
+    summary: "GhostBridge: gRPC relayed between services over QUIC (ALPN ghostbridge/1), registry, health",
+    entry: new URL("../bridge/worker.ts", import.meta.url),
+    // Its QUIC and gRPC listeners, peers and upstreams; its data dir holds the node key.
+    permissions: (config) => {
+      const dir = serviceDataDir(config, "bridge");
+      const keyFile = config.bridge.nodeKeyFile;
+      const files = keyFile !== "" && !keyFile.startsWith(dir + "/") ? [dir, keyFile] : [dir];
+      return permissionSet({ net: bridgeNetPermissions(config.bridge), read: files, write: [dir] });
+    },
+  },
+  {
     name: "ping",
     summary: "transport diagnostic QUIC endpoint (ALPN ghost-ping/1): liveness and round-trip probes",
     entry: new URL("../transport/worker.ts", import.meta.url),
@@ -38,7 +51,7 @@ export const SERVICES: readonly ServiceDef[] = [
 ];
 
 /** Services of the architecture that have not landed in this build yet. */
-export const PLANNED_SERVICES: readonly string[] = ["wraith", "bridge", "chain", "wallet", "vm"];
+export const PLANNED_SERVICES: readonly string[] = ["wraith", "chain", "wallet", "vm"];
 
 /** Looks a service up by name. */
 export function findService(name: string): ServiceDef | undefined {

@@ -1,6 +1,6 @@
 /**
  * `deno task bench [--quick] [area...]`: runs each area's benchmark side by side with its named peer and
- * prints one markdown document (a table per area). Areas: transport, wallet, cns.
+ * prints one markdown document (a table per area). Areas: transport, wallet, cns, bridge.
  *
  * Benchmarks are measurements, not tests: they assert nothing about speed and report ratios against a peer
  * measured in the same run, because these machines are shared and noisy.
@@ -17,6 +17,7 @@ const AREAS: Readonly<Record<string, () => Promise<Runner>>> = {
   transport: async () => (await import("./transport_bench.ts")).runTransportBench as Runner,
   wallet: async () => (await import("./wallet_bench.ts")).runWalletBench as Runner,
   cns: async () => (await import("./cns_bench.ts")).runCnsBench as Runner,
+  bridge: async () => (await import("./bridge_bench.ts")).runBridgeBench as Runner,
 };
 
 /** Renders rows as a markdown table; columns come from the first row's keys, in order. */

@@ -36,9 +36,11 @@ function freePort(transport: "tcp" | "udp"): number {
   return port;
 }
 
-/** cns on free loopback ports, with a local zone so it answers without upstreams. */
+/** cns (with a local zone, so it answers without upstreams) and the bridge on free loopback ports. */
 function cnsEnv(port: number): Record<string, string> {
   return {
+    GHOST_BRIDGE_LISTEN: `127.0.0.1:${freePort("udp")}`,
+    GHOST_BRIDGE_GRPC_LISTEN: `127.0.0.1:${freePort("tcp")}`,
     GHOST_CNS_LISTEN: `[::1]:${port}`,
     GHOST_CNS_DOQ_LISTEN: `[::1]:${freePort("udp")}`,
     GHOST_CNS_DOH_LISTEN: `[::1]:${freePort("tcp")}`,
@@ -168,6 +170,7 @@ Deno.test({
     assert.equal(json.tls.source, "dev");
     assert.deepEqual(json.services.map((x: { name: string; state: string }) => `${x.name}=${x.state}`), [
       "cns=running",
+      "bridge=running",
       "ping=running",
     ]);
 
@@ -217,7 +220,7 @@ Deno.test({
   },
 });
 
-for (const service of ["ping", "cns"]) {
+for (const service of ["ping", "cns", "bridge"]) {
   Deno.test({
     name: `mod.ts ${service} runs with exactly the compile flags of its binary (no -A)`,
     sanitizeResources: false,

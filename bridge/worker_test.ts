@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { ensureDevPki } from "../transport/mod.ts";
+
+Deno.test("bridge/worker.ts starts and drains with only its addresses and data dir", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bridge_worker_" });
+  const pki = await ensureDevPki({ dir: `${dir}/pki` });
+  const dataDir = `${dir}/bridge`;
+  await Deno.mkdir(dataDir);
+  const quicPort = 40000 + Math.floor(Math.random() * 10000);
+  const grpcPort = quicPort + 1;
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+    type: "module",
+    deno: {
+      permissions: {
+        net: [`127.0.0.1:${quicPort}`, `127.0.0.1:${grpcPort}`],
+        read: [dataDir],
+        write: [dataDir],
+        env: false,
+        sys: false,
+        run: false,
+        ffi: false,
+        import: false,
+      },
+    },
+  });
+  const messages: Array<{ t: string; [k: string]: unknown }> = [];
+  const next = (t: string): Promise<{ t: string; [k: string]: unknown }> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        const m = messages.find((x) => x.t === t || x.t === "fatal");
+        if (m) resolve(m);
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+  worker.onmessage = (e) => messages.push(e.data);
+  try {
+    worker.postMessage({
+      t: "start",
+      service: "bridge",
+      attempt: 1,
+      config: {
+        log: { level: "error", format: "text" },
+        supervisor: { drainTimeoutMs: 2000 },
+        bridge: { listen: `127.0.0.1:${quicPort}`, grpc_listen: `127.0.0.1:${grpcPort}` },
+      },
+      tls: { certPem: pki.certPem, keyPem: pki.keyPem, caPem: pki.caPem },
+      dataDir,
+    });
+    const ready = await next("ready");
+    assert.equal(ready.t, "ready", JSON.stringify(ready));
+    const key = await Deno.readTextFile(`${dataDir}/node.key`);
+    assert.match(key.trim(), /^[0-9a-f]{64}$/);
+    assert.equal(((await Deno.stat(`${dataDir}/node.key`)).mode ?? 0) & 0o777, 0o600);
+    worker.postMessage({ t: "drain", deadlineMs: Date.now() + 2000 });
+    assert.equal((await next("drained")).t, "drained");
+  } finally {
+    worker.terminate();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
