@@ -8,6 +8,7 @@
  */
 
 import { encodeLengthPrefixed, LengthPrefixedDecoder } from "../transport/mod.ts";
+import { AcceptBackoff } from "./_accept_backoff.ts";
 import type { CnsMetrics } from "./cns_metrics.ts";
 import { ConnectionLimiter } from "./connection_limiter.ts";
 import { MAX_STREAM_MESSAGE, type QueryHandler } from "./query_handler.ts";
@@ -64,12 +65,15 @@ export class TcpListener {
   }
 
   async #accept(): Promise<void> {
+    const backoff = new AcceptBackoff();
     while (!this.#closed) {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
+        backoff.reset();
       } catch {
         if (this.#closed) return;
+        await backoff.wait(); // EMFILE and friends: back off instead of spinning
         continue;
       }
       const client = conn.remoteAddr.hostname;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { AcceptBackoff } from "./_accept_backoff.ts";
 import type { CnsMetrics } from "./cns_metrics.ts";
 import type { QueryHandler } from "./query_handler.ts";
 
@@ -51,14 +52,18 @@ export class UdpListener {
 
   async #run(): Promise<void> {
     const buf = new Uint8Array(RECEIVE_BYTES);
+    const backoff = new AcceptBackoff();
     while (!this.#closed) {
       let data: Uint8Array;
       let from: Deno.Addr;
       try {
         [data, from] = await this.#conn.receive(buf);
+        backoff.reset();
       } catch {
         if (this.#closed) return;
-        continue; // e.g. ICMP port unreachable surfacing as an error: keep serving
+        // e.g. ICMP port unreachable surfacing as an error: keep serving, without spinning on a lasting one.
+        await backoff.wait();
+        continue;
       }
       if (from.transport !== "udp") continue;
       if (this.#running.size >= this.#max) {
