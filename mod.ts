@@ -13,6 +13,13 @@ import { ConfigError } from "./supervisor/config.ts";
 import { runServices, VERSION } from "./supervisor/run.ts";
 import { printConfig, showStatus } from "./supervisor/commands.ts";
 
+/** A service's own CLI, loaded only when asked for. */
+async function runTool(tool: string, args: readonly string[]): Promise<number> {
+  if (tool === "chain") return await (await import("./chain/cli.ts")).chainCli([...args]);
+  console.error(`error: No tool for ${tool}`);
+  return 2;
+}
+
 /** Runs the command line; returns the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   const cmd = parseCli(args);
@@ -33,6 +40,8 @@ export async function main(args: readonly string[]): Promise<number> {
         return await showStatus(cmd.global, cmd.json);
       case "run":
         return await runServices(cmd.services, cmd.global);
+      case "tool":
+        return await runTool(cmd.tool, cmd.args);
     }
   } catch (err) {
     if (err instanceof ConfigError) {

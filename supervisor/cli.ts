@@ -10,6 +10,13 @@ export type Command =
   | { readonly kind: "run"; readonly services: readonly string[]; readonly global: GlobalOptions }
   | { readonly kind: "status"; readonly json: boolean; readonly global: GlobalOptions }
   | { readonly kind: "config"; readonly global: GlobalOptions }
+  /** A service's own tool (`mod.ts chain status`): everything after the service name is its to parse. */
+  | {
+    readonly kind: "tool";
+    readonly tool: string;
+    readonly args: readonly string[];
+    readonly global: GlobalOptions;
+  }
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "version" }
   | { readonly kind: "error"; readonly message: string };
@@ -37,6 +44,7 @@ Usage: deno run -A mod.ts [options] <command>
 Commands:
   up          run every service of this build as one local devnet (data under ./data)
 ${svc}
+  chain <sub> the node's own tool: status, block, tx, account, resolve, send, run (see chain --help)
   status      show the running services, their endpoints and metrics (--json for JSON)
   config      print the effective configuration as TOML
   help        show this help
@@ -55,6 +63,9 @@ Every config key can also be set in the environment: log.level -> GHOST_LOG_LEVE
 }
 
 /** Parses `Deno.args`. Never throws: mistakes come back as `{ kind: "error" }` (exit code 2). */
+/** Services whose name followed by more words runs that service's own CLI instead of the service. */
+export const SERVICE_TOOLS: readonly string[] = ["chain"];
+
 export function parseCli(args: readonly string[]): Command {
   const flags: Record<string, string> = {};
   let configPath: string | undefined;
@@ -80,6 +91,13 @@ export function parseCli(args: readonly string[]): Command {
       continue;
     }
     if (arg.startsWith("-")) return { kind: "error", message: `Unknown option ${arg}; see --help` };
+    const next = args[i + 1];
+    if (
+      positional.length === 0 && SERVICE_TOOLS.includes(arg) && next !== undefined && !next.startsWith("-")
+    ) {
+      const global: GlobalOptions = configPath !== undefined ? { configPath, flags } : { flags };
+      return { kind: "tool", tool: arg, args: args.slice(i + 1), global };
+    }
     positional.push(arg);
   }
   const global: GlobalOptions = configPath !== undefined ? { configPath, flags } : { flags };

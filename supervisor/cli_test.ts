@@ -49,3 +49,21 @@ Deno.test("parseCli() reads -c/--config and status --json", () => {
     global: { configPath: "g.toml", flags: {} },
   });
 });
+
+Deno.test("parseCli() hands `chain <sub> ...` to the chain's own CLI, flags included", () => {
+  assert.deepEqual(parseCli(["--data-dir", "d", "chain", "block", "3", "--peer", "127.0.0.1:4460"]), {
+    kind: "tool",
+    tool: "chain",
+    args: ["block", "3", "--peer", "127.0.0.1:4460"],
+    global: { flags: { data_dir: "d" } },
+  });
+  assert.deepEqual(parseCli(["chain"]).kind, "run");
+});
+
+Deno.test("parseCli() runs the chain service when only options follow its name", () => {
+  assert.deepEqual(parseCli(["chain", "--data-dir", "d"]), {
+    kind: "run",
+    services: ["chain"],
+    global: { flags: { data_dir: "d" } },
+  });
+});

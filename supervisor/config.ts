@@ -8,6 +8,7 @@
  */
 import { CNS_CONFIG_FIELDS, type CnsConfig, parseCnsConfig } from "../cns/config.ts";
 import { type BridgeConfig, DEFAULT_BRIDGE_CONFIG, parseBridgeConfig } from "../bridge/config.ts";
+import { type ChainConfig, DEFAULT_CHAIN_CONFIG, parseChainConfig } from "../chain/config.ts";
 
 /** Log levels in increasing severity. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -54,6 +55,8 @@ export interface Config {
   readonly cns: CnsConfig;
   /** GhostBridge (gRPC over QUIC); its keys are documented in bridge/README.md. */
   readonly bridge: BridgeConfig;
+  /** The GhostChain node; its keys are documented in chain/README.md. */
+  readonly chain: ChainConfig;
   /** The transport's diagnostic QUIC endpoint (ALPN `ghost-ping/1`). */
   readonly ping: {
     readonly listen: HostPort;
@@ -196,6 +199,7 @@ function fieldsFromDefaults(defaults: object): ServiceSection["fields"] {
 const SERVICE_SECTIONS: readonly ServiceSection[] = [
   { name: "cns", fields: CNS_CONFIG_FIELDS, parse: parseCnsConfig },
   { name: "bridge", fields: fieldsFromDefaults(DEFAULT_BRIDGE_CONFIG), parse: parseBridgeConfig },
+  { name: "chain", fields: fieldsFromDefaults(DEFAULT_CHAIN_CONFIG), parse: parseChainConfig },
 ];
 
 /** Environment text to a section value: lists are comma-separated, integers numeric, the rest strings. */
@@ -387,6 +391,7 @@ export function parseConfig(sources: ConfigSources = {}): Config {
     },
     cns: parseSection("cns", values, sources) as CnsConfig,
     bridge: parseSection("bridge", values, sources) as BridgeConfig,
+    chain: parseSection("chain", values, sources) as ChainConfig,
     ping: {
       listen: get<HostPort>("ping.listen"),
       maxConnections: get<number>("ping.max_connections"),

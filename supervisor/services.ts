@@ -6,8 +6,9 @@
  */
 import { cnsNetPermissions } from "../cns/config.ts";
 import { bridgeNetPermissions } from "../bridge/config.ts";
+import { chainNetPermissions } from "../chain/config.ts";
 import type { Config } from "./config.ts";
-import { netEntry, type PermissionSet, permissionSet, serviceDataDir } from "./permissions.ts";
+import { CODE_ROOT, netEntry, type PermissionSet, permissionSet, serviceDataDir } from "./permissions.ts";
 
 /** One runnable service. */
 export interface ServiceDef {
@@ -42,6 +43,27 @@ export const SERVICES: readonly ServiceDef[] = [
     },
   },
   {
+    name: "chain",
+    summary:
+      "GhostChain node (ghostd): blocks, state on Deno KV, names, mempool, PoA producer, follower sync over QUIC",
+    entry: new URL("../chain/worker.ts", import.meta.url),
+    // Its sync listener and peers; its data dir (KV store, genesis, node key) and any file configured elsewhere.
+    permissions: (config) => {
+      const dir = serviceDataDir(config, "chain");
+      const extra = [config.chain.genesisFile, config.chain.nodeKeyFile].filter((f) =>
+        f !== "" && !f.startsWith(dir + "/")
+      );
+      // The node's signature checks run in the wallet's verifier Worker pool; starting a Worker needs read
+      // access to its module graph, which lives in wallet/.
+      const code = `${CODE_ROOT}/wallet`;
+      return permissionSet({
+        net: chainNetPermissions(config.chain),
+        read: [dir, code, ...extra],
+        write: [dir],
+      });
+    },
+  },
+  {
     name: "ping",
     summary: "transport diagnostic QUIC endpoint (ALPN ghost-ping/1): liveness and round-trip probes",
     entry: new URL("../transport/worker.ts", import.meta.url),
@@ -51,7 +73,8 @@ export const SERVICES: readonly ServiceDef[] = [
 ];
 
 /** Services of the architecture that have not landed in this build yet. */
-export const PLANNED_SERVICES: readonly string[] = ["wraith", "chain", "wallet", "vm"];
+// vm/ is a library the chain calls, not a service of its own.
+export const PLANNED_SERVICES: readonly string[] = ["wraith", "wallet"];
 
 /** Looks a service up by name. */
 export function findService(name: string): ServiceDef | undefined {

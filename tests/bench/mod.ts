@@ -1,6 +1,6 @@
 /**
  * `deno task bench [--quick] [area...]`: runs each area's benchmark side by side with its named peer and
- * prints one markdown document (a table per area). Areas: transport, wallet, cns, bridge.
+ * prints one markdown document (a table per area). Areas: transport, wallet, cns, bridge, chain, vm.
  *
  * Benchmarks are measurements, not tests: they assert nothing about speed and report ratios against a peer
  * measured in the same run, because these machines are shared and noisy.
@@ -18,6 +18,8 @@ const AREAS: Readonly<Record<string, () => Promise<Runner>>> = {
   wallet: async () => (await import("./wallet_bench.ts")).runWalletBench as Runner,
   cns: async () => (await import("./cns_bench.ts")).runCnsBench as Runner,
   bridge: async () => (await import("./bridge_bench.ts")).runBridgeBench as Runner,
+  chain: async () => (await import("./chain_bench.ts")).runChainBench as Runner,
+  vm: async () => (await import("./vm_bench.ts")).runVmBench as Runner,
 };
 
 /** Renders rows as a markdown table; columns come from the first row's keys, in order. */

@@ -40,6 +40,7 @@ function freePort(transport: "tcp" | "udp"): number {
 function cnsEnv(port: number): Record<string, string> {
   return {
     GHOST_BRIDGE_LISTEN: `127.0.0.1:${freePort("udp")}`,
+    GHOST_CHAIN_LISTEN: `127.0.0.1:${freePort("udp")}`,
     GHOST_BRIDGE_GRPC_LISTEN: `127.0.0.1:${freePort("tcp")}`,
     GHOST_CNS_LISTEN: `[::1]:${port}`,
     GHOST_CNS_DOQ_LISTEN: `[::1]:${freePort("udp")}`,
@@ -171,6 +172,7 @@ Deno.test({
     assert.deepEqual(json.services.map((x: { name: string; state: string }) => `${x.name}=${x.state}`), [
       "cns=running",
       "bridge=running",
+      "chain=running",
       "ping=running",
     ]);
 
@@ -220,7 +222,7 @@ Deno.test({
   },
 });
 
-for (const service of ["ping", "cns", "bridge"]) {
+for (const service of ["ping", "cns", "bridge", "chain"]) {
   Deno.test({
     name: `mod.ts ${service} runs with exactly the compile flags of its binary (no -A)`,
     sanitizeResources: false,

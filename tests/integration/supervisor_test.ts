@@ -198,3 +198,17 @@ Deno.test("cns reports, not swallows, a UDP answer its permissions forbid", asyn
   assert.equal(rec?.fields?.reason, "not_capable");
   await sup.shutdown();
 });
+
+Deno.test("the chain's permission set lets its node start the wallet's verifier worker pool", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const config = testConfig({ data_dir: dataDir });
+  const chain = findService("chain");
+  assert.ok(chain);
+  const def: ServiceDef = { ...chain, entry: new URL("./_workers/batch_probe.ts", import.meta.url) };
+  const { log, recs } = capture();
+  const sup = new Supervisor({ config, log, tls: TLS, services: [def] });
+  await sup.start();
+  await sup.shutdown();
+  assert.equal(recs.find((r) => r.msg === "batch probe")?.fields?.outcome, "ok");
+  await Deno.remove(dataDir, { recursive: true });
+});

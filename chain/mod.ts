@@ -1,0 +1,47 @@
+/**
+ * GhostChain node (the seed's ghostd): canonical protobuf transactions and blocks signed under the wallet's
+ * TRANSACTION domain, state (accounts, the .ghost/.zns name registry) committed by a BLAKE3 sparse Merkle
+ * tree with membership and non-membership proofs, commit-reveal name registration, deterministic block
+ * execution, one atomic Deno KV commit per block, a fee-ordered bounded mempool, round-robin proof-of-authority
+ * block production, follower sync over QUIC (`ghostchain-sync/1`), and the BlockchainService as byte-level
+ * handlers for the bridge. See chain/README.md.
+ *
+ * @example
+ * ```ts
+ * import { ChainNode, ChainService, MemoryChainStore, parseGenesis, signTransaction } from "./chain/mod.ts";
+ * import { ed25519Verify } from "./wallet/mod.ts";
+ *
+ * const node = await ChainNode.open({
+ *   store: new MemoryChainStore(),
+ *   genesis: parseGenesis(JSON.parse(await Deno.readTextFile("genesis.json"))),
+ *   verify: (items) => Promise.all(items.map((i) => ed25519Verify(i.publicKey, i.message, i.signature))),
+ *   now: Date.now,
+ *   validatorKey: mySeed,
+ * });
+ * await node.submit(signTransaction(tx, senderSeed).bytes);
+ * await node.produceBlock();
+ * const status = await new ChainService(node).handle("GetStatus", new Uint8Array(0));
+ * ```
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export * from "./transaction.ts";
+export * from "./block.ts";
+export * from "./merkle.ts";
+export * from "./sparse_merkle_tree.ts";
+export * from "./names.ts";
+export * from "./state.ts";
+export * from "./execute.ts";
+export * from "./genesis.ts";
+export * from "./mempool.ts";
+export * from "./chain_store.ts";
+export * from "./deno_kv_store.ts";
+export * from "./node.ts";
+export * from "./service.ts";
+export * from "./sync.ts";
+export * from "./config.ts";
+export * from "./deno_node.ts";
+export * from "./proto.ts";
+export { chainCli } from "./cli.ts";

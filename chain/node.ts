@@ -1,0 +1,563 @@
+/**
+ * {@linkcode ChainNode}: one GhostChain node (the seed's ghostd core). It owns the committed state, the
+ * mempool and the store, and does the three things a node does:
+ * - **admit** transactions (`submit`): decode and bound them, verify signatures in micro-batches through the
+ *   injected verifier (the wallet's Ed25519BatchVerifier in production), then the mempool's stateful checks;
+ * - **produce** blocks when it is the proposer (`produceBlock`): proof of authority, round-robin over the
+ *   genesis validator set;
+ * - **verify and apply** blocks from peers (`applyBlock`): every rule re-checked, every transaction
+ *   re-executed, roots compared, nothing trusted.
+ * Every block (produced or applied) is committed through `ChainStore.commitBlock` in one atomic write, and
+ * listeners hear of it only after that write resolved.
+ *
+ * Time and scheduling are injected (`now`, `schedule`); execution itself never reads them.
+ *
+ * @module
+ */
+
+import { type Secret } from "../wallet/mod.ts";
+import {
+  blockHash,
+  type BlockHeader,
+  type Commit,
+  decodeBlock,
+  encodeBlock,
+  signVote,
+  type UnverifiedBlock,
+  type VerifiedBlock,
+  votePayload,
+} from "./block.ts";
+import type { ChainStore, TxLocation } from "./chain_store.ts";
+import { ChainError } from "./errors.ts";
+import {
+  applyTransaction,
+  encodeReceipt,
+  inclusionProblem,
+  proposerAccount,
+  type Receipt,
+  storageCost,
+  withinStorageBudget,
+} from "./execute.ts";
+import { buildGenesis, type Genesis } from "./genesis.ts";
+import { Mempool, type MempoolLimits } from "./mempool.ts";
+import { merkleRoot } from "./merkle.ts";
+import { bytesEqual, toHex } from "./_pb.ts";
+import {
+  type ChainParams,
+  ChainState,
+  readParams,
+  readValidators,
+  StateOverlay,
+  type Validator,
+} from "./state.ts";
+import {
+  decodeSignedTransaction,
+  MAX_TX_BYTES,
+  type SignatureVerifier,
+  type UnverifiedTransaction,
+  type VerifiedTransaction,
+  verifyTransactions,
+} from "./transaction.ts";
+import { ed25519PublicKey } from "../wallet/mod.ts";
+
+/** Options of {@linkcode ChainNode.open}. */
+export interface ChainNodeOptions {
+  readonly store: ChainStore;
+  readonly genesis: Genesis;
+  /** Signature verifier, e.g. `(items) => new Ed25519BatchVerifier().verify(items)`. */
+  readonly verify: SignatureVerifier;
+  /** Wall clock in ms (block timestamps, future-block check). */
+  readonly now: () => number;
+  /** This node's validator key (32-byte Ed25519 seed); without it the node only follows. */
+  readonly validatorKey?: Secret | Uint8Array;
+  readonly mempool?: Partial<MempoolLimits>;
+  /** Runs `fn` soon (micro-batching of submissions). Default `setTimeout(fn, 0)`. */
+  readonly schedule?: (fn: () => void) => void;
+  /** Most submissions verified in one batch. Default 1024. */
+  readonly maxVerifyBatch?: number;
+  /** Blocks whose time is further ahead of `now` are refused. Default 30,000 ms. */
+  readonly maxClockSkewMs?: number;
+}
+
+/** The proposer of `height` (round-robin PoA; consensus-relevant). */
+export function proposerFor(validators: readonly Validator[], height: number): Validator {
+  const v = validators[height % validators.length];
+  if (v === undefined) throw new ChainError("FAILED_PRECONDITION", "GENESIS", "No validators");
+  return v;
+}
+
+function badBlock(message: string, cause?: unknown): ChainError {
+  return new ChainError("INVALID_ARGUMENT", "BAD_BLOCK", `Invalid block: ${message}`, {
+    source: "upstream",
+    cause,
+  });
+}
+
+interface PendingSubmit {
+  readonly tx: UnverifiedTransaction;
+  readonly resolve: (hash: Uint8Array) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** A GhostChain node (see the module doc). */
+export class ChainNode {
+  readonly genesis: Genesis;
+  readonly genesisHash: Uint8Array;
+  readonly state: ChainState;
+  readonly mempool: Mempool;
+  readonly #store: ChainStore;
+  readonly #verify: SignatureVerifier;
+  readonly #now: () => number;
+  readonly #key: Uint8Array | Secret | undefined;
+  readonly #pub: Uint8Array | undefined;
+  readonly #schedule: (fn: () => void) => void;
+  readonly #maxBatch: number;
+  readonly #skew: number;
+  #head: VerifiedBlock;
+  #lock: Promise<unknown> = Promise.resolve();
+  #pending: PendingSubmit[] = [];
+  #flushScheduled = false;
+  readonly #listeners = new Set<(b: VerifiedBlock) => void>();
+
+  private constructor(
+    opts: ChainNodeOptions,
+    state: ChainState,
+    head: VerifiedBlock,
+    genesisHash: Uint8Array,
+  ) {
+    this.genesis = opts.genesis;
+    this.genesisHash = genesisHash;
+    this.state = state;
+    this.mempool = new Mempool(opts.mempool);
+    this.#store = opts.store;
+    this.#verify = opts.verify;
+    this.#now = opts.now;
+    this.#key = opts.validatorKey;
+    this.#pub = opts.validatorKey === undefined ? undefined : ed25519PublicKey(opts.validatorKey);
+    this.#schedule = opts.schedule ?? ((fn) => setTimeout(fn, 0));
+    this.#maxBatch = opts.maxVerifyBatch ?? 1024;
+    this.#skew = opts.maxClockSkewMs ?? 30_000;
+    this.#head = head;
+  }
+
+  /**
+   * Opens a node: an empty store gets the genesis block committed; a non-empty one must hold the same
+   * genesis (else FAILED_PRECONDITION GENESIS), and its state is loaded and checked against the head's root.
+   */
+  static async open(opts: ChainNodeOptions): Promise<ChainNode> {
+    const g = buildGenesis(opts.genesis);
+    const head = await opts.store.head();
+    if (head === null) {
+      await opts.store.commitBlock({ block: g.block, changes: g.changes, txHashes: [], receipts: [] }, null);
+      return new ChainNode(opts, g.state, g.block, g.block.hash);
+    }
+    const stored0 = await opts.store.getBlock(0);
+    if (stored0 === undefined || !bytesEqual(decodeBlock(stored0).hash, g.block.hash)) {
+      throw new ChainError(
+        "FAILED_PRECONDITION",
+        "GENESIS",
+        "Cannot open chain: the store holds a different genesis",
+      );
+    }
+    const state = new ChainState();
+    const all = new Map<string, Uint8Array | null>();
+    for await (const [k, v] of opts.store.stateEntries()) all.set(k, v);
+    state.apply(all);
+    const headBytes = await opts.store.getBlock(head.height);
+    if (headBytes === undefined) {
+      throw new ChainError("DATA_LOSS", "STORAGE", `Cannot open chain: head block ${head.height} missing`);
+    }
+    const hb = decodeBlock(headBytes);
+    if (!bytesEqual(hb.header.stateRoot, state.root())) {
+      throw new ChainError(
+        "DATA_LOSS",
+        "STORAGE",
+        `Cannot open chain: state root does not match head ${head.height}`,
+      );
+    }
+    return new ChainNode(opts, state, { ...hb, verified: true }, g.block.hash);
+  }
+
+  /** The chain id. */
+  get chainId(): string {
+    return this.genesis.chainId;
+  }
+
+  /** The last committed block. */
+  get head(): VerifiedBlock {
+    return this.#head;
+  }
+
+  /** Height of the last committed block. */
+  get height(): number {
+    return this.#head.header.height;
+  }
+
+  /** The parameters. */
+  get params(): ChainParams {
+    return readParams(this.state);
+  }
+
+  /** This node's validator public key, if it has one. */
+  get validatorPublicKey(): Uint8Array | undefined {
+    return this.#pub;
+  }
+
+  /** Whether this node proposes the next block. */
+  isNextProposer(): boolean {
+    return this.#pub !== undefined &&
+      bytesEqual(proposerFor(readValidators(this.state), this.height + 1).publicKey, this.#pub);
+  }
+
+  /** Resolves once no block production or application is in flight. */
+  settle(): Promise<void> {
+    return this.#serial(() => Promise.resolve());
+  }
+
+  /** Calls `fn` after each committed block; returns an unsubscribe function. */
+  subscribe(fn: (b: VerifiedBlock) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Encoded block at `height`. */
+  getBlock(height: number): Promise<Uint8Array | undefined> {
+    return this.#store.getBlock(height);
+  }
+
+  /** Height of a block hash. */
+  heightOf(hash: Uint8Array): Promise<number | undefined> {
+    return this.#store.heightOf(hash);
+  }
+
+  /** A committed transaction's location. */
+  getTx(hash: Uint8Array): Promise<TxLocation | undefined> {
+    return this.#store.getTx(hash);
+  }
+
+  /**
+   * Admits a transaction (bytes of a SignedTransaction); resolves with its hash once it is in the mempool.
+   * Stateless checks first (size, decoding, chain id, reserved bodies, signature), then stateful ones.
+   */
+  submit(bytes: Uint8Array): Promise<Uint8Array> {
+    if (bytes.length > MAX_TX_BYTES) {
+      return Promise.reject(
+        new ChainError(
+          "INVALID_ARGUMENT",
+          "TOO_LARGE",
+          `Cannot accept transaction: ${bytes.length} bytes exceeds ${MAX_TX_BYTES}`,
+        ),
+      );
+    }
+    let tx: UnverifiedTransaction;
+    try {
+      tx = decodeSignedTransaction(bytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (tx.tx.chainId !== this.chainId) {
+      return Promise.reject(
+        new ChainError(
+          "INVALID_ARGUMENT",
+          "WRONG_CHAIN",
+          `Cannot accept transaction: chain id ${tx.tx.chainId}, expected ${this.chainId}`,
+        ),
+      );
+    }
+    if (tx.tx.body.kind === "contract_deploy" || tx.tx.body.kind === "contract_call") {
+      return Promise.reject(
+        new ChainError(
+          "UNIMPLEMENTED",
+          "RESERVED_FEATURE",
+          `Cannot accept transaction: ${tx.tx.body.kind} is reserved for the vm`,
+        ),
+      );
+    }
+    if (this.mempool.has(tx.hash)) {
+      return Promise.reject(
+        new ChainError("ALREADY_EXISTS", "DUPLICATE", "Cannot accept transaction: already in the mempool"),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ tx, resolve, reject });
+      if (this.#pending.length >= this.#maxBatch) void this.#flush();
+      else if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        this.#schedule(() => void this.#flush());
+      }
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    let results: Array<VerifiedTransaction | ChainError>;
+    try {
+      results = await verifyTransactions(batch.map((p) => p.tx), this.#verify);
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    const params = this.params;
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if (r === undefined || r instanceof ChainError) return p.reject(r);
+      try {
+        this.mempool.add(r, this.state, params);
+        p.resolve(r.hash);
+      } catch (e) {
+        p.reject(e);
+      }
+    });
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
+  /** Applies a change set to the state, returning the undo set. */
+  #applyWithUndo(changes: ReadonlyMap<string, Uint8Array | null>): Map<string, Uint8Array | null> {
+    const undo = new Map<string, Uint8Array | null>();
+    for (const k of changes.keys()) undo.set(k, this.state.get(k) ?? null);
+    this.state.apply(changes);
+    return undo;
+  }
+
+  /**
+   * Produces, signs and commits the next block if this node is its proposer; null when it is not, or when
+   * the mempool is empty and `allowEmpty` is false.
+   */
+  produceBlock(opts: { readonly allowEmpty?: boolean } = {}): Promise<VerifiedBlock | null> {
+    return this.#serial(async () => {
+      if (this.#key === undefined || this.#pub === undefined || !this.isNextProposer()) return null;
+      if (this.mempool.size === 0 && opts.allowEmpty !== true) return null;
+      const params = this.params;
+      const height = this.height + 1;
+      const ctx = {
+        chainId: this.chainId,
+        height: BigInt(height),
+        proposer: proposerAccount(this.#pub),
+        params,
+      };
+      const overlay = new StateOverlay(this.state);
+      const included: VerifiedTransaction[] = [];
+      const receipts: Receipt[] = [];
+      const drop: VerifiedTransaction[] = [];
+      let bytes = 200; // header + commit
+      const sel = this.mempool.selector(this.state);
+      for (let tx = sel.next(); tx !== undefined; tx = sel.next()) {
+        if (included.length >= params.maxBlockTxs) break;
+        if (bytes + tx.bytes.length + 4 > params.maxBlockBytes) break;
+        const problem = inclusionProblem(overlay, tx, this.chainId, params);
+        if (problem !== undefined) {
+          drop.push(tx);
+          sel.skipSender();
+          continue;
+        }
+        overlay.checkpoint();
+        const receipt = applyTransaction(overlay, tx, ctx);
+        if (
+          !withinStorageBudget(
+            storageCost(overlay.changes(), included.length + 1, bytes + tx.bytes.length + 4),
+          )
+        ) {
+          overlay.revertCheckpoint();
+          break;
+        }
+        overlay.commitCheckpoint();
+        included.push(tx);
+        receipts.push(receipt);
+        bytes += tx.bytes.length + 4;
+      }
+      for (const tx of drop) this.mempool.drop(tx);
+      if (included.length === 0 && opts.allowEmpty !== true) return null;
+      const changes = overlay.changes();
+      const undo = this.#applyWithUndo(changes);
+      try {
+        const receiptBytes = receipts.map(encodeReceipt);
+        const header: BlockHeader = {
+          chainId: this.chainId,
+          height,
+          parentHash: this.#head.hash,
+          // Strictly increasing even if the wall clock steps back.
+          timeMs: Math.max(this.#now(), this.#head.header.timeMs + 1),
+          proposer: this.#pub,
+          txRoot: merkleRoot(included.map((t) => t.hash)),
+          receiptsRoot: merkleRoot(receiptBytes),
+          stateRoot: this.state.root(),
+          round: 0,
+        };
+        const hash = blockHash(header);
+        const commit: Commit = {
+          round: 0,
+          blockHash: hash,
+          signatures: [{ validator: this.#pub, signature: signVote(header, hash, this.#key) }],
+        };
+        const txBytes = included.map((t) => t.bytes);
+        const block: VerifiedBlock = {
+          header,
+          transactions: txBytes,
+          commit,
+          hash,
+          bytes: encodeBlock(header, txBytes, commit),
+          verified: true,
+        };
+        await this.#store.commitBlock({
+          block,
+          changes,
+          txHashes: included.map((t) => t.hash),
+          receipts: receiptBytes,
+        }, height - 1);
+        this.#committed(block, included);
+        return block;
+      } catch (e) {
+        this.state.apply(undo);
+        throw e;
+      }
+    });
+  }
+
+  #committed(block: VerifiedBlock, txs: readonly VerifiedTransaction[]): void {
+    this.#head = block;
+    this.mempool.removeHashes(txs.map((t) => t.hash));
+    const senders = new Map<string, Uint8Array>();
+    for (const t of txs) senders.set(toHex(t.from), t.from);
+    for (const s of senders.values()) this.mempool.pruneSender(s, this.state);
+    for (const fn of this.#listeners) {
+      try {
+        fn(block);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+
+  /**
+   * Verifies and commits a block from a peer (encoded). Resolves with the verified block; a block at or
+   * below the head that matches the stored one resolves with it too (idempotent catch-up). Throws
+   * ChainError BAD_BLOCK naming the broken rule.
+   */
+  applyBlock(bytes: Uint8Array): Promise<VerifiedBlock> {
+    return this.#serial(async () => {
+      let b: UnverifiedBlock;
+      try {
+        b = decodeBlock(bytes);
+      } catch (e) {
+        throw badBlock(e instanceof Error ? e.message : String(e), e);
+      }
+      const h = b.header;
+      if (h.height <= this.height) {
+        const stored = await this.#store.getBlock(h.height);
+        const same = stored !== undefined && bytesEqual(decodeBlock(stored).hash, b.hash);
+        if (same) return { ...b, verified: true as const };
+        throw badBlock(`height ${h.height} conflicts with the committed block`);
+      }
+      const verified = await this.#verifyAndExecute(b);
+      return verified;
+    });
+  }
+
+  async #verifyAndExecute(b: UnverifiedBlock): Promise<VerifiedBlock> {
+    const h = b.header;
+    const params = this.params;
+    if (h.chainId !== this.chainId) throw badBlock(`chain id ${h.chainId}, expected ${this.chainId}`);
+    if (h.height !== this.height + 1) throw badBlock(`height ${h.height}, expected ${this.height + 1}`);
+    if (!bytesEqual(h.parentHash, this.#head.hash)) throw badBlock("wrong parent hash");
+    if (h.timeMs <= this.#head.header.timeMs) throw badBlock("time does not increase");
+    // Not a re-execution rule (it depends on the local clock): refuse blocks from the far future.
+    if (h.timeMs > this.#now() + this.#skew) throw badBlock(`time ${h.timeMs} is too far in the future`);
+    if (h.round !== 0) throw badBlock("round must be 0 under proof of authority");
+    const validators = readValidators(this.state);
+    const expected = proposerFor(validators, h.height);
+    if (!bytesEqual(h.proposer, expected.publicKey)) throw badBlock("wrong proposer");
+    if (b.bytes.length > params.maxBlockBytes) {
+      throw badBlock(`${b.bytes.length} bytes exceeds ${params.maxBlockBytes}`);
+    }
+    if (b.transactions.length > params.maxBlockTxs) {
+      throw badBlock(`${b.transactions.length} transactions exceed ${params.maxBlockTxs}`);
+    }
+    // Commit: PoA needs the proposer's vote; every signature present must be a validator's and valid.
+    if (!bytesEqual(b.commit.blockHash, b.hash) || b.commit.round !== h.round) {
+      throw badBlock("commit is for another block");
+    }
+    const payload = votePayload(h.chainId, h.height, h.round, b.hash);
+    const seen = new Set<string>();
+    for (const s of b.commit.signatures) {
+      const k = toHex(s.validator);
+      if (seen.has(k)) throw badBlock("duplicate commit signature");
+      seen.add(k);
+      if (!validators.some((v) => bytesEqual(v.publicKey, s.validator))) {
+        throw badBlock("commit signed by a non-validator");
+      }
+    }
+    if (!seen.has(toHex(expected.publicKey))) throw badBlock("commit lacks the proposer's signature");
+    const txs: UnverifiedTransaction[] = [];
+    for (const t of b.transactions) {
+      try {
+        txs.push(decodeSignedTransaction(t));
+      } catch (e) {
+        throw badBlock(`transaction ${txs.length}: ${e instanceof Error ? e.message : e}`, e);
+      }
+    }
+    const sigItems = [
+      ...b.commit.signatures.map((s) => ({
+        publicKey: s.validator,
+        message: payload,
+        signature: s.signature,
+      })),
+    ];
+    const [commitOk, verified] = await Promise.all([
+      this.#verify(sigItems),
+      verifyTransactions(txs, this.#verify),
+    ]);
+    if (commitOk.some((ok) => !ok)) throw badBlock("bad commit signature");
+    if (!bytesEqual(h.txRoot, merkleRoot(txs.map((t) => t.hash)))) {
+      throw badBlock("transactions root mismatch");
+    }
+    const overlay = new StateOverlay(this.state);
+    const ctx = {
+      chainId: this.chainId,
+      height: BigInt(h.height),
+      proposer: proposerAccount(h.proposer),
+      params,
+    };
+    const receipts: Uint8Array[] = [];
+    const vtxs: VerifiedTransaction[] = [];
+    for (let i = 0; i < verified.length; i++) {
+      const v = verified[i];
+      if (v === undefined || v instanceof ChainError) throw badBlock(`transaction ${i}: bad signature`);
+      try {
+        receipts.push(encodeReceipt(applyTransaction(overlay, v, ctx)));
+      } catch (e) {
+        throw badBlock(`transaction ${i} not includable: ${e instanceof Error ? e.message : e}`, e);
+      }
+      vtxs.push(v);
+    }
+    if (!bytesEqual(h.receiptsRoot, merkleRoot(receipts))) throw badBlock("receipts root mismatch");
+    const changes = overlay.changes();
+    if (!withinStorageBudget(storageCost(changes, txs.length, b.bytes.length))) {
+      throw badBlock("exceeds the storage budget");
+    }
+    const undo = this.#applyWithUndo(changes);
+    if (!bytesEqual(this.state.root(), h.stateRoot)) {
+      this.state.apply(undo);
+      throw badBlock("state root mismatch");
+    }
+    const block: VerifiedBlock = { ...b, verified: true };
+    try {
+      await this.#store.commitBlock(
+        { block, changes, txHashes: txs.map((t) => t.hash), receipts },
+        h.height - 1,
+      );
+    } catch (e) {
+      this.state.apply(undo);
+      throw e;
+    }
+    this.#committed(block, vtxs);
+    return block;
+  }
+}
