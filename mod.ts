@@ -16,6 +16,7 @@ import { printConfig, showStatus } from "./supervisor/commands.ts";
 /** A service's own CLI, loaded only when asked for. */
 async function runTool(tool: string, args: readonly string[]): Promise<number> {
   if (tool === "chain") return await (await import("./chain/cli.ts")).chainCli([...args]);
+  if (tool === "wallet") return await (await import("./wallet/cli.ts")).walletCli([...args]);
   console.error(`error: No tool for ${tool}`);
   return 2;
 }

@@ -45,6 +45,7 @@ Commands:
   up          run every service of this build as one local devnet (data under ./data)
 ${svc}
   chain <sub> the node's own tool: status, block, tx, account, resolve, send, run (see chain --help)
+  wallet <sub> the wallet CLI: new, import, list, address, sign, verify, export-v3, multisig (wallet help)
   status      show the running services, their endpoints and metrics (--json for JSON)
   config      print the effective configuration as TOML
   help        show this help
@@ -64,7 +65,7 @@ Every config key can also be set in the environment: log.level -> GHOST_LOG_LEVE
 
 /** Parses `Deno.args`. Never throws: mistakes come back as `{ kind: "error" }` (exit code 2). */
 /** Services whose name followed by more words runs that service's own CLI instead of the service. */
-export const SERVICE_TOOLS: readonly string[] = ["chain"];
+export const SERVICE_TOOLS: readonly string[] = ["chain", "wallet"];
 
 export function parseCli(args: readonly string[]): Command {
   const flags: Record<string, string> = {};

@@ -64,6 +64,17 @@ export const SERVICES: readonly ServiceDef[] = [
     },
   },
   {
+    name: "wallet",
+    summary:
+      "walletd: WalletService (keystore, accounts, signing, multisig); reachable through the bridge later",
+    entry: new URL("../wallet/worker.ts", import.meta.url),
+    // Its keystore directory and nothing else: no net, env, run or ffi.
+    permissions: (config) => {
+      const dir = serviceDataDir(config, "wallet");
+      return permissionSet({ read: [dir], write: [dir] });
+    },
+  },
+  {
     name: "ping",
     summary: "transport diagnostic QUIC endpoint (ALPN ghost-ping/1): liveness and round-trip probes",
     entry: new URL("../transport/worker.ts", import.meta.url),
@@ -74,7 +85,7 @@ export const SERVICES: readonly ServiceDef[] = [
 
 /** Services of the architecture that have not landed in this build yet. */
 // vm/ is a library the chain calls, not a service of its own.
-export const PLANNED_SERVICES: readonly string[] = ["wraith", "wallet"];
+export const PLANNED_SERVICES: readonly string[] = ["wraith"];
 
 /** Looks a service up by name. */
 export function findService(name: string): ServiceDef | undefined {

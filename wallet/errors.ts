@@ -253,3 +253,65 @@ export class MultisigError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * gRPC status codes the wallet service returns (the registry of grpc/grpc `doc/statuscodes.md`; the same
+ * numbers as `GrpcStatus` in `bridge/`, repeated here so the wallet does not depend on the bridge).
+ */
+export const WalletStatus = {
+  OK: 0,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** A {@linkcode WalletStatus} name. */
+export type WalletStatusName = keyof typeof WalletStatus;
+
+/**
+ * A wallet service call that failed, with the gRPC status code a transport sends back. `reason` is the code of
+ * the underlying wallet error when there is one (e.g. `WRONG_PASSPHRASE`, `NOT_A_MEMBER`). Messages never
+ * contain secrets.
+ *
+ * | status | when |
+ * |---|---|
+ * | INVALID_ARGUMENT | malformed request: bad key, mnemonic, path, address, bundle, size over a field limit |
+ * | NOT_FOUND | no such wallet or account |
+ * | ALREADY_EXISTS | the wallet, key or signature is already there |
+ * | FAILED_PRECONDITION | the wallet is locked (call Unlock) or the account cannot do this (not a member) |
+ * | UNAUTHENTICATED | wrong passphrase or keystore v3 password |
+ * | UNAVAILABLE | no chain client is configured |
+ * | DATA_LOSS | a stored keystore file is damaged or was modified |
+ * | RESOURCE_EXHAUSTED | a request or response over the message size limit |
+ * | UNIMPLEMENTED | unknown method |
+ * | INTERNAL | a bug; the message says nothing more |
+ */
+export class WalletServiceError extends Error {
+  /** gRPC status code. */
+  readonly code: number;
+  /** Status name, e.g. `"UNAUTHENTICATED"`. */
+  readonly status: WalletStatusName;
+  /** The underlying wallet error code, or the status name. */
+  readonly reason: string;
+
+  /** Creates an error with a status name and a message. */
+  constructor(
+    status: WalletStatusName,
+    message: string,
+    options: WalletErrorOptions & { readonly reason?: string } = {},
+  ) {
+    super(message, causeOf(options));
+    this.name = "WalletServiceError";
+    this.status = status;
+    this.code = WalletStatus[status];
+    this.reason = options.reason ?? status;
+  }
+}

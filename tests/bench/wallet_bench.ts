@@ -1,7 +1,9 @@
 /**
  * Wallet crypto benchmarks, each side by side with its peer in the same run (ratios; machines are shared
  * and noisy): Ed25519 verify with @noble versus WebCrypto, the worker-pool batch verifier versus one thread,
- * SHA-256 with @noble versus WebCrypto at several sizes, and BLAKE3 throughput next to SHA-256.
+ * SHA-256 with @noble versus WebCrypto at several sizes, BLAKE3 throughput next to SHA-256, secp256k1 sign and
+ * verify next to Ed25519, and the keystore unlock time at the production KDF parameters (scrypt 2^17, r 8, p 1)
+ * next to an Ethereum keystore v3 unlock at go-ethereum's standard parameters (scrypt 2^18, r 8, p 1).
  *
  * Standalone: `deno run -A tests/bench/wallet_bench.ts [--quick]` prints a markdown table. Every loop is
  * bounded by a count and a time budget; the whole run stays under a minute.
@@ -13,11 +15,18 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import {
   blake3,
+  decryptEthKeystoreV3,
+  DEFAULT_KEYSTORE_KDF,
   type Ed25519BatchItem,
   Ed25519BatchVerifier,
   ed25519Keypair,
   ed25519Sign,
   ed25519Verify,
+  encryptEthKeystoreV3,
+  Keystore,
+  secp256k1Keypair,
+  secp256k1Sign,
+  secp256k1Verify,
   sha256Async,
 } from "../../wallet/mod.ts";
 
@@ -128,6 +137,56 @@ export async function runWalletBench(opts: { quick?: boolean } = {}): Promise<Ro
     ours: `${(b3 * 1.048576).toFixed(1)} MB/s @noble`,
     peer: `${(s2 * 1.048576).toFixed(1)} MB/s SHA-256 @noble`,
     ratio: `${(b3 / s2).toFixed(2)}x`,
+  });
+  // secp256k1 (@noble, RFC 6979 low-S recoverable) sign and verify, next to Ed25519 on the same 32-byte digest.
+  const sk = secp256k1Keypair();
+  const ek = ed25519Keypair();
+  const digest = crypto.getRandomValues(new Uint8Array(32));
+  const kSig = secp256k1Sign(sk.secretKey, digest);
+  const eSig = ed25519Sign(ek.secretKey, digest);
+  const kSign = await rate(() => secp256k1Sign(sk.secretKey, digest), 20_000, budget);
+  const eSign = await rate(() => ed25519Sign(ek.secretKey, digest), 20_000, budget);
+  rows.push({
+    benchmark: "secp256k1 sign (32 B digest)",
+    ours: `${fmt(kSign)} /s @noble`,
+    peer: `${fmt(eSign)} /s Ed25519 sign @noble`,
+    ratio: `${(kSign / eSign).toFixed(2)}x`,
+  });
+  const kVerify = await rate(() => secp256k1Verify(sk.publicKey, digest, kSig), 20_000, budget);
+  const eVerify = await rate(() => ed25519Verify(ek.publicKey, digest, eSig), 200_000, budget);
+  rows.push({
+    benchmark: "secp256k1 verify (32 B digest)",
+    ours: `${fmt(kVerify)} /s @noble`,
+    peer: `${fmt(eVerify)} /s Ed25519 verify WebCrypto`,
+    ratio: `${(kVerify / eVerify).toFixed(2)}x`,
+  });
+
+  // Keystore unlock at the production KDF parameters: what a user waits for at every CLI signature and every
+  // service Unlock. Peer: a go-ethereum standard keystore v3 unlock (scrypt 2^18, r 8, p 1) in the same run.
+  const runs = quick ? 1 : 3;
+  const pass = "bench passphrase";
+  const ks = await Keystore.create(pass, { kdf: DEFAULT_KEYSTORE_KDF });
+  ks.importKey("secp256k1", sk.secretKey);
+  const file = ks.seal();
+  ks.lock();
+  const v3 = JSON.stringify(await encryptEthKeystoreV3(sk.secretKey, pass));
+  const time = async (fn: () => Promise<unknown>): Promise<number> => {
+    let best = Infinity;
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await fn();
+      best = Math.min(best, performance.now() - t);
+    }
+    return best;
+  };
+  const unlockMs = await time(async () => (await Keystore.unlock(file, pass)).lock());
+  const v3Ms = await time(async () => (await decryptEthKeystoreV3(v3, pass)).wipe());
+  const { n, r, p } = DEFAULT_KEYSTORE_KDF;
+  rows.push({
+    benchmark: `keystore unlock (scrypt 2^${Math.log2(n)}, r ${r}, p ${p}; best of ${runs})`,
+    ours: `${fmt(unlockMs)} ms`,
+    peer: `${fmt(v3Ms)} ms keystore v3 (scrypt 2^18, r 8, p 1)`,
+    ratio: `${(unlockMs / v3Ms).toFixed(2)}x time`,
   });
   return rows;
 }

@@ -173,6 +173,7 @@ Deno.test({
       "cns=running",
       "bridge=running",
       "chain=running",
+      "wallet=running",
       "ping=running",
     ]);
 
@@ -222,7 +223,7 @@ Deno.test({
   },
 });
 
-for (const service of ["ping", "cns", "bridge", "chain"]) {
+for (const service of ["ping", "cns", "bridge", "chain", "wallet"]) {
   Deno.test({
     name: `mod.ts ${service} runs with exactly the compile flags of its binary (no -A)`,
     sanitizeResources: false,

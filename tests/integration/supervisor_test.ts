@@ -18,7 +18,8 @@ function testConfig(extra: Record<string, unknown> = {}): Config {
           restart_backoff_max_ms: 200,
           max_start_failures: 3,
           drain_timeout_ms: 300,
-          worker_timeout_ms: 5_000,
+          // Generous: under `deno test` a worker's first start includes type-checking its module.
+          worker_timeout_ms: 60_000,
         },
         ...extra,
       },
