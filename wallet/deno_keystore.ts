@@ -6,6 +6,7 @@
  * @module
  */
 
+import { writeFileAtomic as writeAtomic } from "../transport/mod.ts";
 import { Keystore, type KeystoreOptions } from "./keystore.ts";
 import { KEYSTORE_LIMITS } from "./keystore_file.ts";
 import {
@@ -22,60 +23,17 @@ export interface AtomicWriteOptions {
   readonly mode?: number;
 }
 
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
-}
-
 /**
- * Replaces `path` with `data` atomically: readers see the old file or the new one, never a mix, and a crash
- * leaves at most a stray `.<name>.<random>.tmp` beside it.
+ * Replaces `path` with `data` atomically (temp file, fsync, rename, fsync of the directory), so readers see the
+ * old file or the new one, never a mix. The one implementation lives in transport/; the wallet's default mode
+ * is 0600 because what it writes is usually secret.
  */
-export async function writeFileAtomic(
+export function writeFileAtomic(
   path: string,
   data: Uint8Array,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
-  const mode = options.mode ?? 0o600;
-  const dir = dirOf(path);
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  const suffix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
-  const tmp = `${dir}/.${name}.${suffix}.tmp`;
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode });
-  try {
-    let off = 0;
-    while (off < data.length) off += await file.write(data.subarray(off));
-    await file.sync();
-  } catch (error) {
-    file.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
-  file.close();
-  try {
-    // The umask may have narrowed the mode on creation; never widened, but set it exactly.
-    if (Deno.build.os !== "windows") await Deno.chmod(tmp, mode);
-    await Deno.rename(tmp, path);
-  } catch (error) {
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
-  await syncDir(dir);
-}
-
-/** fsyncs a directory so a rename inside it is durable; silently skipped where unsupported. */
-async function syncDir(dir: string): Promise<void> {
-  if (Deno.build.os === "windows") return;
-  let handle: Deno.FsFile | undefined;
-  try {
-    handle = await Deno.open(dir, { read: true });
-    await handle.sync();
-  } catch {
-    // Some file systems refuse fsync on directories; the rename is still atomic.
-  } finally {
-    handle?.close();
-  }
+  return writeAtomic(path, data, { mode: options.mode ?? 0o600 });
 }
 
 /** Reads a file of at most `maxBytes`, refusing larger ones before reading them. */
