@@ -6,26 +6,9 @@
  * @module
  */
 
-/** gRPC status codes (grpc/grpc `doc/statuscodes.md`). */
-export const GrpcStatus = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
+// One gRPC status registry for the whole project: the bridge's, since the BlockchainService is reached through it.
+import { GrpcStatus } from "../bridge/mod.ts";
+export { GrpcStatus };
 
 /** A gRPC status name. */
 export type GrpcStatusName = keyof typeof GrpcStatus;
