@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { WalletServiceError } from "./errors.ts";
-import { WALLET_PROTO } from "./wallet_proto.ts";
 import {
   createWalletCallHandler,
   decodeWalletRequest,
@@ -15,11 +14,6 @@ import { WalletService } from "./wallet_service.ts";
 import { MemoryWalletStore } from "./wallet_store.ts";
 
 const KDF = { n: 1024, r: 8, p: 1 };
-
-Deno.test("WALLET_PROTO equals wallet/wallet.proto (regenerate with wallet/_gen_wallet_proto.ts)", async () => {
-  const text = await Deno.readTextFile(new URL("./wallet.proto", import.meta.url));
-  assert.equal(WALLET_PROTO, text);
-});
 
 Deno.test("wallet.proto declares exactly WALLET_METHODS", () => {
   const service = walletProtoRoot().lookupService(WALLET_SERVICE_NAME);
