@@ -16,7 +16,14 @@ import { printConfig, showStatus } from "./supervisor/commands.ts";
 /** A service's own CLI, loaded only when asked for. */
 async function runTool(tool: string, args: readonly string[]): Promise<number> {
   if (tool === "chain") return await (await import("./chain/cli.ts")).chainCli([...args]);
-  if (tool === "wallet") return await (await import("./wallet/cli.ts")).walletCli([...args]);
+  if (tool === "wallet") {
+    // The wallet's chain commands (balance, send, name ...) come from chain/, which builds the transactions.
+    const [{ walletCli, denoCliIo }, { WALLET_CHAIN_COMMANDS }] = await Promise.all([
+      import("./wallet/mod.ts"),
+      import("./chain/mod.ts"),
+    ]);
+    return await walletCli([...args], denoCliIo(), WALLET_CHAIN_COMMANDS);
+  }
   console.error(`error: No tool for ${tool}`);
   return 2;
 }

@@ -59,7 +59,17 @@ export {
 } from "./call_machine.ts";
 export { type BridgeCall, type CallTarget, type ResponseEvent } from "./call.ts";
 export * from "./handlers.ts";
-export { type Caller, type CallOptions, type UnaryResult } from "./client_api.ts";
+export {
+  bidiStreamCall,
+  type Caller,
+  callHead,
+  type CallOptions,
+  clientStreamCall,
+  serverStreamCall,
+  unaryCall,
+  type UnaryResult,
+} from "./client_api.ts";
+export { type MeshNodeOptions, type MeshNodePeer, startMeshNode } from "./mesh_node.ts";
 export { type Balancer, LeastOutstandingBalancer, RoundRobinBalancer } from "./balancer.ts";
 export { type HealthPolicy, type InstanceRecord, ServiceRegistry } from "./registry.ts";
 export { type AttemptOutcome, mayRetry } from "./retry_policy.ts";

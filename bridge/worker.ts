@@ -14,10 +14,20 @@ import { fromHex } from "./node_identity.ts";
 runServiceWorker(async (ctx) => {
   // `config.bridge` is added to the central Config by the supervisor; until then it is read untyped.
   const cfg = parseBridgeConfig((ctx.config as unknown as { readonly bridge?: unknown }).bridge);
-  const seed = cfg.nodeKey !== "" ? fromHex(cfg.nodeKey) : undefined;
+  // Under the supervisor the node key arrives with the mesh assignment (the supervisor read or made it, from
+  // `node_key`, `node_key_file` or `<data dir>/node.key`); run alone, the worker loads it itself.
+  const seed = ctx.mesh ? fromHex(ctx.mesh.seed) : cfg.nodeKey !== "" ? fromHex(cfg.nodeKey) : undefined;
   const identity = seed
     ? await identityFromSeed(seed)
     : await loadOrCreateNodeKey(cfg.nodeKeyFile !== "" ? cfg.nodeKeyFile : `${ctx.dataDir}/node.key`);
+  seed?.fill(0);
+  // The mesh nodes of the services this process runs (chain, wallet) are peers like any configured bridge,
+  // pinned to their keys, so the ingress reaches BlockchainService and WalletService through them.
+  const meshPeers = (ctx.mesh?.peers ?? []).map((p) => ({
+    hostname: p.hostname,
+    port: p.port,
+    publicKey: fromHex(p.publicKey) ?? new Uint8Array(0),
+  }));
   const registry = new MetricsRegistry();
   const bridge = new GhostBridge({
     identity,
@@ -26,13 +36,16 @@ runServiceWorker(async (ctx) => {
     caCerts: [ctx.tls.caPem],
     hostname: cfg.listen.hostname,
     port: cfg.listen.port,
-    allowList: cfg.allowList,
-    peers: cfg.peers.map((p) => ({
-      hostname: p.hostname,
-      port: p.port,
-      ...(p.serverName ? { serverName: p.serverName } : {}),
-      ...(p.publicKey ? { publicKey: fromHex(p.publicKey) ?? new Uint8Array(0) } : {}),
-    })),
+    allowList: [...cfg.allowList, ...(ctx.mesh?.allowList ?? [])],
+    peers: [
+      ...cfg.peers.map((p) => ({
+        hostname: p.hostname,
+        port: p.port,
+        ...(p.serverName ? { serverName: p.serverName } : {}),
+        ...(p.publicKey ? { publicKey: fromHex(p.publicKey) ?? new Uint8Array(0) } : {}),
+      })),
+      ...meshPeers,
+    ],
     healthIntervalMs: cfg.healthIntervalMs,
     healthTimeoutMs: cfg.healthTimeoutMs,
     unhealthyThreshold: cfg.unhealthyThreshold,

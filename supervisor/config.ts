@@ -57,6 +57,16 @@ export interface Config {
   readonly bridge: BridgeConfig;
   /** The GhostChain node; its keys are documented in chain/README.md. */
   readonly chain: ChainConfig;
+  /**
+   * The service mesh: each service that serves or calls another runs a GhostBridge node at its address, and
+   * services call each other only through those bridges over QUIC (see supervisor/README.md "Service mesh").
+   */
+  readonly mesh: {
+    readonly chain: HostPort;
+    readonly wallet: HostPort;
+    readonly cns: HostPort;
+    readonly callTimeoutMs: number;
+  };
   /** The transport's diagnostic QUIC endpoint (ALPN `ghost-ping/1`). */
   readonly ping: {
     readonly listen: HostPort;
@@ -168,6 +178,30 @@ export const CONFIG_FIELDS: readonly Field[] = [
     type: { kind: "int", min: 1_000, max: MS_DAY },
     default: 30_000,
     help: "QUIC idle timeout",
+  },
+  {
+    key: "mesh.chain",
+    type: { kind: "hostport" },
+    default: "127.0.0.1:4451",
+    help: "QUIC address of the chain service's bridge node (serves BlockchainService)",
+  },
+  {
+    key: "mesh.wallet",
+    type: { kind: "hostport" },
+    default: "127.0.0.1:4452",
+    help: "QUIC address of the wallet service's bridge node (serves WalletService)",
+  },
+  {
+    key: "mesh.cns",
+    type: { kind: "hostport" },
+    default: "127.0.0.1:4453",
+    help: "QUIC address of the cns service's bridge node (a client of the chain)",
+  },
+  {
+    key: "mesh.call_timeout_ms",
+    type: { kind: "int", min: 100, max: 600_000 },
+    default: 10_000,
+    help: "deadline of one unary call between services",
   },
 ];
 
@@ -392,6 +426,12 @@ export function parseConfig(sources: ConfigSources = {}): Config {
     cns: parseSection("cns", values, sources) as CnsConfig,
     bridge: parseSection("bridge", values, sources) as BridgeConfig,
     chain: parseSection("chain", values, sources) as ChainConfig,
+    mesh: {
+      chain: get<HostPort>("mesh.chain"),
+      wallet: get<HostPort>("mesh.wallet"),
+      cns: get<HostPort>("mesh.cns"),
+      callTimeoutMs: get<number>("mesh.call_timeout_ms"),
+    },
     ping: {
       listen: get<HostPort>("ping.listen"),
       maxConnections: get<number>("ping.max_connections"),

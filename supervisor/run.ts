@@ -11,6 +11,7 @@ import { type Logger, stderrLogger } from "./log.ts";
 import { handleAdmin, type StatusDocument } from "./admin.ts";
 import { findService, type ServiceDef } from "./services.ts";
 import { Supervisor } from "./supervisor.ts";
+import { isMeshMember, loadMeshKeys, planMesh } from "./mesh.ts";
 import { summarizeMetrics, supervisorMetrics, workerSnapshot } from "./supervisor_metrics.ts";
 import type { GlobalOptions } from "./cli.ts";
 import type { TlsBundle } from "./worker_protocol.ts";
@@ -67,7 +68,12 @@ export async function runServices(names: readonly string[], global: GlobalOption
     if (svc.permissions(config).write.includes(dir)) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   }
   const tls = await provisionTls(config, log);
-  const sup = new Supervisor({ config, log, tls: tls.bundle, services });
+  // Mesh keys are made once and shared by every process on this data dir, so separately started services
+  // (`mod.ts chain` here, `mod.ts cns` there) pin and allow each other.
+  const mesh = services.some((s) => isMeshMember(s.name))
+    ? planMesh(config, await loadMeshKeys(config))
+    : undefined;
+  const sup = new Supervisor({ config, log, tls: tls.bundle, services, ...(mesh ? { mesh } : {}) });
 
   const status = async (): Promise<StatusDocument> => {
     const metrics = await sup.metrics();

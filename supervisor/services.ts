@@ -8,6 +8,7 @@ import { cnsNetPermissions } from "../cns/config.ts";
 import { bridgeNetPermissions } from "../bridge/config.ts";
 import { chainNetPermissions } from "../chain/config.ts";
 import type { Config } from "./config.ts";
+import { type MeshMember, meshNet } from "./mesh.ts";
 import { CODE_ROOT, netEntry, type PermissionSet, permissionSet, serviceDataDir } from "./permissions.ts";
 
 /** One runnable service. */
@@ -20,6 +21,12 @@ export interface ServiceDef {
   permissions(config: Config): PermissionSet;
 }
 
+/** A service's own net entries plus its mesh node's (its listener and the nodes it calls). */
+function withMesh(net: readonly string[] | true, config: Config, member: MeshMember): string[] | true {
+  if (net === true) return true;
+  return [...new Set([...net, ...meshNet(config, member)])];
+}
+
 /** Services that exist in this build, in start order. */
 export const SERVICES: readonly ServiceDef[] = [
   {
@@ -28,7 +35,8 @@ export const SERVICES: readonly ServiceDef[] = [
       "DNS server: UDP, TCP, DNS-over-QUIC (RFC 9250) and DNS-over-HTTPS (RFC 8484), cache, forwarding",
     entry: new URL("../cns/worker.ts", import.meta.url),
     // Listen addresses, upstreams, and the wildcard of each upstream's family (random source ports).
-    permissions: (config) => permissionSet({ net: cnsNetPermissions(config.cns) }),
+    // Its mesh node and the chain's (the .ghost/.zns zones follow the chain through the bridge).
+    permissions: (config) => permissionSet({ net: withMesh(cnsNetPermissions(config.cns), config, "cns") }),
   },
   {
     name: "bridge",
@@ -39,7 +47,11 @@ export const SERVICES: readonly ServiceDef[] = [
       const dir = serviceDataDir(config, "bridge");
       const keyFile = config.bridge.nodeKeyFile;
       const files = keyFile !== "" && !keyFile.startsWith(dir + "/") ? [dir, keyFile] : [dir];
-      return permissionSet({ net: bridgeNetPermissions(config.bridge), read: files, write: [dir] });
+      return permissionSet({
+        net: withMesh(bridgeNetPermissions(config.bridge), config, "bridge"),
+        read: files,
+        write: [dir],
+      });
     },
   },
   {
@@ -57,7 +69,7 @@ export const SERVICES: readonly ServiceDef[] = [
       // access to its module graph, which lives in wallet/.
       const code = `${CODE_ROOT}/wallet`;
       return permissionSet({
-        net: chainNetPermissions(config.chain),
+        net: withMesh(chainNetPermissions(config.chain), config, "chain"),
         read: [dir, code, ...extra],
         write: [dir],
       });
@@ -66,12 +78,12 @@ export const SERVICES: readonly ServiceDef[] = [
   {
     name: "wallet",
     summary:
-      "walletd: WalletService (keystore, accounts, signing, multisig); reachable through the bridge later",
+      "walletd: WalletService (keystore, accounts, signing, multisig), served and calling the chain through the bridge",
     entry: new URL("../wallet/worker.ts", import.meta.url),
-    // Its keystore directory and nothing else: no net, env, run or ffi.
+    // Its keystore directory and its mesh node (listen + the chain's node); no env, run or ffi.
     permissions: (config) => {
       const dir = serviceDataDir(config, "wallet");
-      return permissionSet({ read: [dir], write: [dir] });
+      return permissionSet({ net: meshNet(config, "wallet"), read: [dir], write: [dir] });
     },
   },
   {

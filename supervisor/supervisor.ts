@@ -6,6 +6,7 @@
  */
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import type { MeshAssignment } from "./mesh.ts";
 import { type PermissionSet, workerPermissions } from "./permissions.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import type { ServiceDef } from "./services.ts";
@@ -45,6 +46,8 @@ export interface SupervisorOptions {
   readonly log: Logger;
   readonly tls: TlsBundle;
   readonly services: readonly ServiceDef[];
+  /** Mesh assignments by service name (see mesh.ts); services without one run outside the mesh. */
+  readonly mesh?: Readonly<Record<string, MeshAssignment>>;
   readonly spawn?: SpawnWorker;
   readonly now?: () => number;
 }
@@ -142,6 +145,7 @@ class ServiceRunner {
       config: cfg,
       tls: this.#opts.tls,
       dataDir: `${cfg.dataDir}/${this.def.name}`,
+      ...(this.#opts.mesh?.[this.def.name] ? { mesh: this.#opts.mesh[this.def.name] } : {}),
     };
     worker.postMessage(msg);
   }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { MeshAssignment } from "./mesh.ts";
 import type { Config } from "./config.ts";
 import type { LogRecord } from "./log.ts";
 
@@ -36,6 +37,8 @@ export type ToWorker =
     readonly tls: TlsBundle;
     /** The service's own data directory (its only read/write path). */
     readonly dataDir: string;
+    /** The service's node in the service mesh, when it serves or calls another service. */
+    readonly mesh?: MeshAssignment;
   }
   | { readonly t: "metrics"; readonly id: number }
   | { readonly t: "drain"; readonly deadlineMs: number };

@@ -7,6 +7,7 @@
  */
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
+import type { MeshAssignment } from "./mesh.ts";
 import type { Endpoint, FromWorker, TlsBundle, ToWorker } from "./worker_protocol.ts";
 
 /** What a service gets when it starts. */
@@ -19,6 +20,8 @@ export interface ServiceContext {
   readonly dataDir: string;
   /** Logs through the supervisor. */
   readonly log: Logger;
+  /** This service's mesh node (key, listen address, pinned peers, allow-list); absent outside the mesh. */
+  readonly mesh: MeshAssignment | undefined;
 }
 
 /** A started service. */
@@ -55,6 +58,7 @@ export function runServiceWorker(start: (ctx: ServiceContext) => Promise<Running
           tls: msg.tls,
           dataDir: msg.dataDir,
           log,
+          mesh: msg.mesh,
         });
         post({ t: "ready", endpoints: running.endpoints });
       } catch (err) {

@@ -101,8 +101,8 @@ function writeAll(w: { writeSync(p: Uint8Array): number }, text: string): void {
   while (off < data.length) off += w.writeSync(data.subarray(off));
 }
 
-/** A usage problem: printed with the subcommand's hint, exit code 2 (or the given one). */
-class CliUsageError extends Error {
+/** A usage problem: printed with the subcommand's hint, exit code 2 (or the given one). Chain commands throw it too. */
+export class CliUsageError extends Error {
   readonly exitCode: number;
   constructor(message: string, exitCode = 2) {
     super(message);
@@ -113,9 +113,48 @@ class CliUsageError extends Error {
 
 // ---- argument parsing ----
 
-interface FlagSpec {
+/** A flag of a subcommand: whether it takes a value, and whether it may repeat. */
+export interface FlagSpec {
   readonly value: boolean;
   readonly repeat?: boolean;
+}
+
+/**
+ * A subcommand that needs the chain (`balance`, `send`, `name register`, ...). The wallet knows nothing of
+ * chain transactions: `chain/` supplies these commands and the supervisor's CLI passes them to
+ * {@linkcode walletCli}; the wallet contributes argument parsing, accounts and signing with unlock.
+ */
+export interface WalletChainCommand {
+  /** The `--help` text. */
+  readonly help: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** Flags beyond the global ones. */
+  readonly flags: Readonly<Record<string, FlagSpec>>;
+  /** Runs the command; returns the exit code. Throw {@linkcode CliUsageError} for usage problems. */
+  run(env: WalletChainEnv): Promise<number>;
+}
+
+/** What a {@linkcode WalletChainCommand} gets from the wallet CLI. */
+export interface WalletChainEnv {
+  readonly positionals: readonly string[];
+  /** A flag's value (the first, for repeatable flags). */
+  flag(name: string): string | undefined;
+  /** Every value of a repeatable flag. */
+  flagValues(name: string): readonly string[];
+  /** Whether a flag was given. */
+  has(name: string): boolean;
+  readonly json: boolean;
+  /** An account of the wallet by reference (id, label or address; "" = the first account). */
+  account(ref: string): Promise<AccountInfo>;
+  /** Signs the exact Transaction body bytes for `chainId` in the TRANSACTION domain (prompts to unlock). */
+  signTransaction(ref: string, chainId: string, body: Uint8Array): Promise<Uint8Array>;
+  /** Prints a result: `human` text, or `machine` as JSON with --json. */
+  out(human: string, machine: Record<string, unknown>): void;
+  /** Writes progress or warnings to stderr. */
+  note(text: string): void;
+  /** An environment variable. */
+  env(name: string): string | undefined;
 }
 
 const GLOBAL_FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -218,12 +257,10 @@ Subcommands:
   import                   import a mnemonic, a raw key or an Ethereum keystore v3 file
   list                     list accounts (no passphrase needed)
   address [ACCOUNT]        show an account's address
-  balance [ACCOUNT]        needs the chain service (not in this build)
   sign [ACCOUNT]           sign a message (WALLET_MESSAGE domain)
   verify [SIGNED-HEX]      verify a signed message
   export-v3 [ACCOUNT]      export a secp256k1 account as Ethereum keystore v3 JSON
   multisig create|sign|combine|verify   M-of-N signing bundles
-  send                     needs the chain service (not in this build)
 
 ACCOUNT is an id (or its first 8+ characters), a label or an address; default: the first account.
 
@@ -246,8 +283,6 @@ ${COMMON}`,
 ${COMMON}`,
   list: `Usage: mod.ts wallet list\n\nLists the accounts of the wallet from its public header.\n\n${COMMON}`,
   address: `Usage: mod.ts wallet address [ACCOUNT]\n\n${COMMON}`,
-  balance:
-    `Usage: mod.ts wallet balance [ACCOUNT]\n\nNeeds the chain service, which is not in this build.\n\n${COMMON}`,
   sign: `Usage: mod.ts wallet sign [ACCOUNT] (--message TEXT | --file FILE) [--out FILE]
 
 Signs in the WALLET_MESSAGE domain. Prints the signature and the signed message (hex, "GSM" wire form, which
@@ -277,7 +312,6 @@ ${COMMON}`,
 SPEC is ed25519:HEX, secp256k1:HEX (public keys) or an ACCOUNT of this wallet.
 
 ${COMMON}`,
-  send: `Usage: mod.ts wallet send\n\nNeeds the chain service, which is not in this build.\n\n${COMMON}`,
 };
 
 const SUB_FLAGS: Readonly<Record<string, Readonly<Record<string, FlagSpec>>>> = {
@@ -294,7 +328,6 @@ const SUB_FLAGS: Readonly<Record<string, Readonly<Record<string, FlagSpec>>>> = 
   },
   list: {},
   address: {},
-  balance: {},
   sign: { message: { value: true }, file: { value: true }, out: { value: true } },
   verify: { in: { value: true } },
   "export-v3": { out: { value: true }, "v3-password-file": { value: true }, kdf: { value: true } },
@@ -309,7 +342,6 @@ const SUB_FLAGS: Readonly<Record<string, Readonly<Record<string, FlagSpec>>>> = 
   "multisig sign": { account: { value: true }, out: { value: true } },
   "multisig combine": { out: { value: true } },
   "multisig verify": {},
-  send: {},
 };
 
 // ---- the command context ----
@@ -858,12 +890,45 @@ async function cmdMultisig(ctx: Ctx, sub: string): Promise<number> {
  * Deno.exit(await walletCli(Deno.args.slice(1)));
  * ```
  */
-export async function walletCli(args: string[], io: CliIo = denoCliIo()): Promise<number> {
+export async function walletCli(
+  args: string[],
+  io: CliIo = denoCliIo(),
+  chainCommands: Readonly<Record<string, WalletChainCommand>> = {},
+): Promise<number> {
   let cmd = args[0] ?? "";
   let rest = args.slice(1);
+  const chainNames = Object.keys(chainCommands);
   if (cmd === "-h" || cmd === "--help" || cmd === "help" || cmd === "") {
-    io.writeOut(HELP[""] + "\n");
+    const chainHelp = chainNames.length === 0
+      ? "  (balance, send, name and contract commands need the chain commands of the full build)\n"
+      : chainNames.map((n) => `  ${n.padEnd(24)} ${chainCommands[n]?.summary ?? ""}\n`).join("");
+    io.writeOut(
+      (HELP[""] ?? "").replace(
+        "\nACCOUNT is",
+        `\nWith the chain (through the bridge):\n${chainHelp}\nACCOUNT is`,
+      ) + "\n",
+    );
     return cmd === "" ? 2 : 0;
+  }
+  // Two-word chain commands (`name register`) are looked up like `multisig create`.
+  if (!(cmd in chainCommands) && chainNames.some((n) => n.startsWith(`${cmd} `))) {
+    const sub = rest[0] ?? "";
+    const group = chainNames.filter((n) => n.startsWith(`${cmd} `));
+    if (sub === "" || sub === "-h" || sub === "--help") {
+      io.writeOut(group.map((n) => chainCommands[n]?.help ?? "").join("\n") + "\n");
+      return sub === "" ? 2 : 0;
+    }
+    cmd = `${cmd} ${sub}`;
+    rest = rest.slice(1);
+  }
+  const chainCommand = chainCommands[cmd];
+  if (chainCommand !== undefined) return await runChainCommand(cmd, chainCommand, rest, io);
+  if (cmd === "send" || cmd === "balance" || cmd === "name" || cmd === "deploy" || cmd === "call") {
+    io.writeErr(
+      `error: "wallet ${cmd}" needs the chain commands, which this entry point does not include; ` +
+        `run it as "mod.ts wallet ${cmd}"\n`,
+    );
+    return 2;
   }
   if (cmd === "multisig") {
     const sub = rest[0] ?? "";
@@ -893,15 +958,91 @@ export async function walletCli(args: string[], io: CliIo = denoCliIo()): Promis
     return 0;
   }
   const json = parsed.flags.has("json");
-  if (cmd === "send" || cmd === "balance") {
-    const what = cmd === "send" ? "sending a transaction" : "reading a balance";
-    const message = `${what} needs the chain service, which is not part of this build ` +
-      "(GetBalance answers UNAVAILABLE until a chain client is configured)";
-    if (json) io.writeOut(JSON.stringify({ error: "UNAVAILABLE", message }) + "\n");
-    io.writeErr(`error: ${message}\n`);
-    return cmd === "send" ? 2 : 1;
+  const opened = openContext(io, parsed, json);
+  if (typeof opened === "number") return opened;
+  const ctx = opened;
+  try {
+    switch (cmd) {
+      case "new":
+        return await cmdNew(ctx);
+      case "import":
+        return await cmdImport(ctx);
+      case "list":
+        return await cmdList(ctx);
+      case "address":
+        return await cmdAddress(ctx);
+      case "sign":
+        return await cmdSign(ctx);
+      case "verify":
+        return await cmdVerify(ctx);
+      case "export-v3":
+        return await cmdExportV3(ctx);
+      default:
+        return await cmdMultisig(ctx, cmd.slice("multisig ".length));
+    }
+  } catch (error) {
+    return report(io, json, error, cmd, ctx.wallet);
+  } finally {
+    ctx.service.lockAll();
   }
+}
 
+/** Parses a chain command's flags and runs it with the wallet's accounts and signing. */
+async function runChainCommand(
+  cmd: string,
+  command: WalletChainCommand,
+  rest: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs(rest, command.flags, cmd);
+  } catch (error) {
+    io.writeErr(`error: ${error instanceof Error ? error.message : "bad arguments"}\n`);
+    io.writeErr(`see "mod.ts wallet ${cmd} --help"\n`);
+    return 2;
+  }
+  if (parsed.flags.has("help")) {
+    io.writeOut(`${command.help}\n\n${COMMON}\n`);
+    return 0;
+  }
+  const json = parsed.flags.has("json");
+  const opened = openContext(io, parsed, json);
+  if (typeof opened === "number") return opened;
+  const ctx = opened;
+  const env: WalletChainEnv = {
+    positionals: parsed.positionals,
+    flag: (name) => flag(parsed, name),
+    flagValues: (name) => parsed.flags.get(name) ?? [],
+    has: (name) => parsed.flags.has(name),
+    json,
+    account: (ref) => accountByRef(ctx, ref),
+    signTransaction: async (ref, chainId, body) =>
+      (await ctx.service.signTransaction({ wallet: ctx.wallet, account: ref, chainId, body })).signature,
+    out: (human, machine) => out(ctx, human, machine),
+    note: (text) => io.writeErr(text),
+    env: (name) => io.env(name),
+  };
+  try {
+    return await command.run(env);
+  } catch (error) {
+    if (error instanceof WalletServiceError || error instanceof CliUsageError || !(error instanceof Error)) {
+      return report(io, json, error, cmd, ctx.wallet);
+    }
+    // The chain's own errors (status, stable reason, message) as the chain worded them; they carry no secrets.
+    const fields = error as Error & { status?: unknown; reason?: unknown };
+    const status = typeof fields.status === "string" ? fields.status : "UNKNOWN";
+    const reason = typeof fields.reason === "string" ? fields.reason : "";
+    if (json) io.writeOut(JSON.stringify({ error: status, reason, message: error.message }) + "\n");
+    io.writeErr(`error: ${status}${reason !== "" ? ` ${reason}` : ""}: ${error.message}\n`);
+    return 1;
+  } finally {
+    ctx.service.lockAll();
+  }
+}
+
+/** The wallet, its store and service for a command; an exit code when that fails. */
+function openContext(io: CliIo, parsed: Parsed, json: boolean): Ctx | number {
   const kdfEnv = io.env(KDF_ENV) ?? "";
   if (kdfEnv !== "" && kdfEnv !== "test") {
     io.writeErr(`error: ${KDF_ENV} must be unset or "test"\n`);
@@ -935,7 +1076,6 @@ export async function walletCli(args: string[], io: CliIo = denoCliIo()): Promis
       confirm: r.purpose === "create",
     });
   };
-  let ctx: Ctx;
   try {
     const service = new WalletService({
       store,
@@ -943,34 +1083,10 @@ export async function walletCli(args: string[], io: CliIo = denoCliIo()): Promis
       onKdf,
       ...(kdfTest ? { kdf: TEST_KDF } : {}),
     });
-    ctx = { io, json, walletDir, wallet, store, service, kdfTest, warnTestKdf, parsed };
+    return { io, json, walletDir, wallet, store, service, kdfTest, warnTestKdf, parsed };
   } catch (error) {
     io.writeErr(`error: ${error instanceof Error ? error.message : "cannot start"}\n`);
     return 1;
-  }
-  try {
-    switch (cmd) {
-      case "new":
-        return await cmdNew(ctx);
-      case "import":
-        return await cmdImport(ctx);
-      case "list":
-        return await cmdList(ctx);
-      case "address":
-        return await cmdAddress(ctx);
-      case "sign":
-        return await cmdSign(ctx);
-      case "verify":
-        return await cmdVerify(ctx);
-      case "export-v3":
-        return await cmdExportV3(ctx);
-      default:
-        return await cmdMultisig(ctx, cmd.slice("multisig ".length));
-    }
-  } catch (error) {
-    return report(io, json, error, cmd, wallet);
-  } finally {
-    ctx.service.lockAll();
   }
 }
 

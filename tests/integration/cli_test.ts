@@ -42,6 +42,9 @@ function cnsEnv(port: number): Record<string, string> {
     GHOST_BRIDGE_LISTEN: `127.0.0.1:${freePort("udp")}`,
     GHOST_CHAIN_LISTEN: `127.0.0.1:${freePort("udp")}`,
     GHOST_BRIDGE_GRPC_LISTEN: `127.0.0.1:${freePort("tcp")}`,
+    GHOST_MESH_CHAIN: `127.0.0.1:${freePort("udp")}`,
+    GHOST_MESH_WALLET: `127.0.0.1:${freePort("udp")}`,
+    GHOST_MESH_CNS: `127.0.0.1:${freePort("udp")}`,
     GHOST_CNS_LISTEN: `[::1]:${port}`,
     GHOST_CNS_DOQ_LISTEN: `[::1]:${freePort("udp")}`,
     GHOST_CNS_DOH_LISTEN: `[::1]:${freePort("tcp")}`,
@@ -194,6 +197,48 @@ Deno.test({
     // The cns worker answers a real DNS query over UDP from its local zone.
     const answer = await dnsQueryA("::1", dnsPort, "edge.ghost");
     assert.deepEqual(answer, "2001:db8::1");
+
+    // The wallet CLI talks to the chain only through the bridge: its gRPC ingress, then QUIC to the chain's
+    // bridge node. Import the devnet's funded key, send, register a name, read it back.
+    const walletEnv = { ...env, GHOST_WALLET_KDF: "test", GHOST_WALLET_PASSPHRASE: "e2e passphrase" };
+    const imported = await run(
+      ["wallet", "import", "--key-file", `${dataDir}/chain/dev.key`, "--type", "ed25519", "--label", "dev"],
+      walletEnv,
+    );
+    assert.equal(imported.code, 0, imported.err);
+    const bob = await run(["wallet", "new", "--label", "bob", "--json"], walletEnv);
+    assert.equal(bob.code, 0, bob.err);
+    const bobAddress = JSON.parse(bob.out).account.address as string;
+    const sent = await run([
+      "wallet",
+      "send",
+      "--account",
+      "dev",
+      "--to",
+      bobAddress,
+      "--amount",
+      "7",
+      "--json",
+    ], walletEnv);
+    assert.equal(sent.code, 0, sent.err);
+    const receipt = JSON.parse(sent.out);
+    assert.equal(receipt.included, true);
+    assert.equal(receipt.status, 0);
+    const bal = JSON.parse((await run(["wallet", "balance", "bob", "--json"], walletEnv)).out);
+    assert.equal(bal.balance, "7");
+    const reg = await run(
+      ["wallet", "name", "register", "journey.ghost", "--account", "dev", "--aaaa", "2001:db8::42", "--json"],
+      walletEnv,
+    );
+    assert.equal(reg.code, 0, reg.err);
+    assert.equal(JSON.parse(reg.out).status, 0);
+    // A bad transaction is refused with the chain's reason, relayed through both bridges.
+    const broke = await run(
+      ["wallet", "send", "--account", "bob", "--to", bobAddress, "--amount", "1000"],
+      walletEnv,
+    );
+    assert.equal(broke.code, 1);
+    assert.match(broke.err, /INSUFFICIENT_FUNDS|insufficient/i);
 
     const metrics = await (await fetch(`${admin}/metrics`)).text();
     assert.match(metrics, /ghost_service_up\{service="ping"\} 1/);

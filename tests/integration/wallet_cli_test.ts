@@ -3,6 +3,7 @@
 // else a one-line `deno eval` entry that does exactly that). Keystores use GHOST_WALLET_KDF=test (cheap scrypt).
 import assert from "node:assert/strict";
 import { type CliIo, walletCli } from "../../wallet/cli.ts";
+import { WALLET_CHAIN_COMMANDS } from "../../chain/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const VECTORS = new URL("../vectors/web3_secret_storage_v3.json", import.meta.url);
@@ -334,11 +335,28 @@ Deno.test("wallet CLI: a passphrase as an argument is refused without echoing it
   assert.equal(unknownFlag.code, 2);
   assert.match(unknownFlag.err, /unknown flag --frob for "wallet list"/);
   assert.equal((await cli(["multisig", "frob"])).code, 2);
+  // Without chain/'s commands (walletCli alone), chain subcommands say where they live.
   const send = await cli(["send"]);
   assert.equal(send.code, 2);
-  assert.match(send.err, /needs the chain service/);
+  assert.match(send.err, /"wallet send" needs the chain commands/);
   const balance = await cli(["balance"]);
-  assert.match(balance.err, /needs the chain service/);
+  assert.match(balance.err, /"wallet balance" needs the chain commands/);
+  // With them, their usage errors come before any wallet or network work.
+  const withChain = async (args: string[]) => {
+    const t = term();
+    const code = await walletCli(args, t.io, WALLET_CHAIN_COMMANDS);
+    return { code, err: t.err() };
+  };
+  const noTo = await withChain(["send", "--amount", "5"]);
+  assert.equal(noTo.code, 2);
+  assert.match(noTo.err, /--to is not a ghost1 address/);
+  const badRecord = await withChain(["name", "register", "x1y.ghost", "--aaaa", "not-an-ip"]);
+  assert.equal(badRecord.code, 2);
+  assert.match(badRecord.err, /records\.aaaa\[0\].*not an IPv6 address/);
+  const badName = await withChain(["name", "register", "UPPER.ghost"]);
+  assert.equal(badName.code, 2);
+  const unknownName = await withChain(["name", "frob", "a.ghost"]);
+  assert.equal(unknownName.code, 2);
   const help = await cli(["sign", "--help"]);
   assert.equal(help.code, 0);
   assert.match(help.out, /Usage: mod.ts wallet sign/);
