@@ -45,7 +45,7 @@ Commands:
   up          run every service of this build as one local devnet (data under ./data)
 ${svc}
   chain <sub> the node's own tool: status, block, tx, account, resolve, send, run (see chain --help)
-  wallet <sub> the wallet CLI: new, import, list, address, sign, verify, export-v3, multisig (wallet help)
+  wallet <sub> the wallet CLI: new, import, list, sign, verify, multisig, balance, send, name (wallet help)
   status      show the running services, their endpoints and metrics (--json for JSON)
   config      print the effective configuration as TOML
   help        show this help
