@@ -22,6 +22,7 @@ import {
 } from "../bridge/mod.ts";
 import { PbReader, PbWriter } from "./_pb.ts";
 import { ChainError, type ChainErrorReason, grpcStatusName, toChainError } from "./errors.ts";
+import { decodeRecords, EMPTY_RECORDS, MAX_RECORDS_BYTES, type NameRecords } from "./names.ts";
 import {
   CHAIN_METHODS,
   CHAIN_SERVICE_NAME,
@@ -272,4 +273,56 @@ export class BlockchainClient {
   resolveName(name: string, signal?: AbortSignal): Promise<Uint8Array> {
     return this.call("ResolveName", new PbWriter().string(1, name).finish().slice(), signal);
   }
+
+  /** ListNames: one page of names (of `owner`, or every name when `owner` is empty) and the next cursor. */
+  async listNames(
+    owner: string,
+    opts: { readonly startAfter?: string; readonly limit?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<{ names: string[]; next: string }> {
+    const w = new PbWriter().string(1, owner).uint32(2, opts.limit ?? 1000).string(3, opts.startAfter ?? "");
+    const bytes = await this.call("ListNames", w.finish().slice(), opts.signal);
+    const names: string[] = [];
+    let next = "";
+    const r = new PbReader(bytes, "ListNamesResponse");
+    while (r.next()) {
+      if (r.field === 1) names.push(r.string(256, true));
+      else if (r.field === 2) next = r.string(256);
+      else r.skip();
+    }
+    return { names, next };
+  }
+}
+
+/** A decoded ResolveNameResponse without its proof (see chain/README.md for verifying the proof). */
+export interface ResolvedName {
+  readonly found: boolean;
+  readonly owner: string;
+  /** Last height at which the name resolves. */
+  readonly expiry: bigint;
+  readonly records: NameRecords;
+  /** .zns names: the 20-byte contract address (empty otherwise). */
+  readonly znsContract: Uint8Array;
+  /** The chain height the answer was read at. */
+  readonly height: number;
+}
+
+/** Decodes a ResolveNameResponse (bounded; unknown fields skipped). */
+export function decodeResolvedName(bytes: Uint8Array): ResolvedName {
+  let found = false,
+    owner = "",
+    expiry = 0n,
+    records = EMPTY_RECORDS,
+    znsContract = new Uint8Array(0),
+    height = 0;
+  const r = new PbReader(bytes, "ResolveNameResponse");
+  while (r.next()) {
+    if (r.field === 1) found = r.bool();
+    else if (r.field === 2) owner = r.string(128);
+    else if (r.field === 3) expiry = r.uint64();
+    else if (r.field === 4) records = decodeRecords(r.message(MAX_RECORDS_BYTES));
+    else if (r.field === 5) znsContract = r.bytes(20).slice();
+    else if (r.field === 9) height = r.safeInt();
+    else r.skip();
+  }
+  return { found, owner, expiry, records, znsContract, height };
 }

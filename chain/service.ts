@@ -183,7 +183,10 @@ export class ChainService {
           else r.unknown();
         });
         const max = Math.min(limit === 0 ? 100 : limit, 1000);
-        const all = node.state.namesOf(address(owner)).filter((n) => n > startAfter);
+        // An empty owner lists every name (resolvers such as cns build their index from it).
+        const all = (owner === "" ? node.state.allNames() : node.state.namesOf(address(owner))).filter((n) =>
+          n > startAfter
+        );
         const page = all.slice(0, max);
         const w = new PbWriter();
         for (const n of page) w.string(1, n, true);

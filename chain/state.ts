@@ -255,6 +255,11 @@ export class ChainState implements StateReader {
     return [...(this.#owners.get(toHex(owner)) ?? [])].sort();
   }
 
+  /** Every registered name, sorted (for listing; O(names) per call). */
+  allNames(): string[] {
+    return [...this.#owners.values()].flatMap((set) => [...set]).sort();
+  }
+
   /** Every entry, sorted by key (for tests and dumps). */
   entries(): Array<[string, Uint8Array]> {
     return [...this.#values.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -1,7 +1,9 @@
 /**
  * Worker entry of the `cns` service: the DNS server (UDP, TCP, DoQ, DoH) run by the supervisor in a worker whose
  * only permissions are `net` for its listen addresses, its upstreams and the upstream bind address (see
- * {@linkcode cnsNetPermissions}). TLS arrives in the start message; nothing is read from disk or env.
+ * {@linkcode cnsNetPermissions}) plus its GhostBridge mesh node and the chain's. TLS and the mesh key arrive in
+ * the start message; nothing is read from disk or env. `.ghost` and `.zns` are answered from an in-memory index
+ * of the chain's name registry, fed through the bridge ({@linkcode ChainNameIndex}).
  *
  * @module
  */
@@ -9,16 +11,41 @@ import { runServiceWorker } from "../supervisor/worker_runtime.ts";
 import { MetricsRegistry } from "../transport/mod.ts";
 import { isCnsConfig, parseCnsConfig } from "./config.ts";
 import { startCnsServer } from "./cns_server.ts";
+import { type GhostBridge, startMeshNode } from "../bridge/mod.ts";
+import { BlockchainClient } from "../chain/mod.ts";
+import { chainFeedFromClient, ChainNameIndex, ChainZone } from "./chain_zone.ts";
 
 runServiceWorker(async (ctx) => {
   // The supervisor's Config carries `cns` either as the raw [cns] table or as an already parsed CnsConfig.
   const raw = (ctx.config as unknown as { cns?: unknown }).cns;
   const config = isCnsConfig(raw) ? raw : parseCnsConfig(raw ?? {});
   const registry = new MetricsRegistry();
+  // .ghost and .zns come from the chain through the cns worker's GhostBridge node (supervisor "Service mesh"):
+  // an in-memory index fed by StreamBlocks. A zone configured locally with the same origin wins.
+  let mesh: GhostBridge | undefined;
+  let index: ChainNameIndex | undefined;
+  let gauges: ReturnType<typeof setInterval> | undefined;
+  const chainOrigins = (["ghost", "zns"] as const).filter((o) => !config.localZones.includes(o));
+  if (ctx.mesh && chainOrigins.length > 0) {
+    mesh = await startMeshNode({ ...ctx.mesh, tls: ctx.tls, onEvent: (e, f) => ctx.log.debug(e, f) });
+    const client = new BlockchainClient(mesh, { timeoutMs: ctx.mesh.callTimeoutMs });
+    index = new ChainNameIndex(chainFeedFromClient(client), {
+      onEvent: (event, fields) => ctx.log.info(event, fields),
+    });
+    index.start();
+    const names = registry.gauge("cns_chain_names", "Names in the chain-fed .ghost/.zns index");
+    const height = registry.gauge("cns_chain_height", "Chain height the .ghost/.zns answers come from");
+    const live = index;
+    gauges = setInterval(() => {
+      names.set(live.size);
+      height.set(live.height);
+    }, 1_000);
+  }
   const server = await startCnsServer({
     config,
     tls: ctx.tls,
     registry,
+    ...(index ? { zones: chainOrigins.map((o) => new ChainZone(o, index)) } : {}),
     // Per-peer noise stays at debug; a permission refusal means the deployment is misconfigured.
     onError: (message, fields) =>
       fields.reason === "not_capable" ? ctx.log.warn(message, fields) : ctx.log.debug(message, fields),
@@ -32,6 +59,11 @@ runServiceWorker(async (ctx) => {
       ...(e.alpn ? { alpn: e.alpn } : {}),
     })),
     metrics: () => registry.snapshot(),
-    drain: (deadlineMs) => server.close(deadlineMs - 200),
+    drain: async (deadlineMs) => {
+      await server.close(deadlineMs - 200);
+      clearInterval(gauges);
+      await index?.close();
+      await mesh?.close();
+    },
   };
 });

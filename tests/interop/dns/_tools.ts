@@ -147,3 +147,27 @@ export async function startUnbound(
   await stop();
   throw new Error("unbound did not start within 5 s");
 }
+
+let doqBinary: string | undefined;
+/** Builds the Go DoQ client (offline, GOPATH mode against Debian's quic-go and miekg/dns sources) once. */
+export async function buildDoqClient(): Promise<string> {
+  if (doqBinary) return doqBinary;
+  const out = await Deno.makeTempDir({ prefix: "doq_client_" });
+  const src = new URL("./doq_client/", import.meta.url).pathname;
+  const r = await run("go", ["build", "-o", `${out}/doq_client`, "."], {
+    cwd: src,
+    env: {
+      GO111MODULE: "off",
+      GOPATH: "/usr/share/gocode",
+      GOPROXY: "off",
+      GOFLAGS: "-mod=mod",
+      GOCACHE: `${out}/cache`,
+      HOME: out,
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    },
+    timeoutMs: 180_000,
+  });
+  if (r.code !== 0) throw new Error(`go build failed: ${r.stderr}`);
+  doqBinary = `${out}/doq_client`;
+  return doqBinary;
+}

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createDevCa, createDevLeaf } from "../../../transport/mod.ts";
 import { type CnsServer, parseCnsConfig, startCnsServer } from "../../../cns/mod.ts";
-import { hasTool, run, startUnbound } from "./_tools.ts";
+import { buildDoqClient, hasTool, run, startUnbound } from "./_tools.ts";
 
 const HAS_DIG = hasTool("dig");
 const HAS_KDIG = hasTool("kdig");
@@ -200,29 +200,6 @@ Deno.test({ name: "interop kdig: UDP, TCP and DoH (+https, HTTP/2)", ignore: !HA
     await f.close();
   }
 });
-
-let doqBinary: string | undefined;
-async function buildDoqClient(): Promise<string> {
-  if (doqBinary) return doqBinary;
-  const out = await Deno.makeTempDir({ prefix: "doq_client_" });
-  const src = new URL("./doq_client/", import.meta.url).pathname;
-  const r = await run("go", ["build", "-o", `${out}/doq_client`, "."], {
-    cwd: src,
-    env: {
-      GO111MODULE: "off",
-      GOPATH: "/usr/share/gocode",
-      GOPROXY: "off",
-      GOFLAGS: "-mod=mod",
-      GOCACHE: `${out}/cache`,
-      HOME: out,
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    },
-    timeoutMs: 180_000,
-  });
-  assert.equal(r.code, 0, `go build failed: ${r.stderr}`);
-  doqBinary = `${out}/doq_client`;
-  return doqBinary;
-}
 
 Deno.test({
   name: "interop Go quic-go client: DoQ answer with ID 0, DOQ_PROTOCOL_ERROR for ID 7",

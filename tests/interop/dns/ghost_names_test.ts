@@ -1,0 +1,146 @@
+// The .ghost journey of issue #7, end to end through real processes and real clients: `mod.ts up` runs the
+// devnet; the wallet CLI registers a name (its transactions reach the chain through the bridge); cns follows
+// the chain through its own bridge node and answers dig (UDP), kdig (TCP) and the Go DoQ client (RFC 9250).
+import assert from "node:assert/strict";
+import { buildDoqClient, freePort, hasTool, run } from "./_tools.ts";
+
+const MOD = new URL("../../../mod.ts", import.meta.url).pathname;
+const ROOT = new URL("../../../", import.meta.url).pathname;
+const HAS_CLIENTS = hasTool("dig") && hasTool("kdig") && hasTool("go");
+
+async function mod(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  const r = await run(Deno.execPath(), ["run", "-A", MOD, ...args], { env, cwd: ROOT, timeoutMs: 60_000 });
+  return { code: r.code, out: r.stdout, err: r.stderr };
+}
+
+/** Polls `probe` until it returns true; returns the milliseconds it took (fails after `ms`). */
+async function until(probe: () => Promise<boolean>, ms: number, what: string): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    if (await probe()) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} not seen within ${ms} ms`);
+}
+
+Deno.test({
+  name: "a .ghost name registered with the wallet CLI resolves through dig, kdig and the DoQ client",
+  ignore: !HAS_CLIENTS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const doq = await buildDoqClient();
+    const dataDir = await Deno.makeTempDir({ prefix: "ghost-names-" });
+    const dns = freePort();
+    const doqPort = freePort();
+    const env: Record<string, string> = {
+      NO_COLOR: "1",
+      GHOST_DATA_DIR: dataDir,
+      GHOST_ADMIN_LISTEN: `127.0.0.1:${freePort()}`,
+      GHOST_PING_LISTEN: `127.0.0.1:${freePort()}`,
+      GHOST_BRIDGE_LISTEN: `127.0.0.1:${freePort()}`,
+      GHOST_BRIDGE_GRPC_LISTEN: `127.0.0.1:${freePort()}`,
+      GHOST_CHAIN_LISTEN: `127.0.0.1:${freePort()}`,
+      GHOST_MESH_CHAIN: `127.0.0.1:${freePort()}`,
+      GHOST_MESH_WALLET: `127.0.0.1:${freePort()}`,
+      GHOST_MESH_CNS: `127.0.0.1:${freePort()}`,
+      GHOST_CNS_LISTEN: `127.0.0.1:${dns}`,
+      GHOST_CNS_DOQ_LISTEN: `127.0.0.1:${doqPort}`,
+      GHOST_CNS_DOH_LISTEN: `127.0.0.1:${freePort()}`,
+      GHOST_WALLET_KDF: "test",
+      GHOST_WALLET_PASSPHRASE: "names journey",
+    };
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MOD, "up"],
+      env,
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const logs = (async () => {
+      let text = "";
+      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) text += c;
+      return text;
+    })();
+    const dig = (name: string, type: string, ...extra: string[]) =>
+      run("dig", [`@127.0.0.1`, "-p", String(dns), name, type, "+time=2", "+tries=1", ...extra]);
+    try {
+      // The devnet genesis holds dev.ghost; once cns has loaded the chain's names it answers it.
+      await until(
+        async () => (await dig("dev.ghost", "AAAA", "+short")).stdout.trim() === "::1",
+        60_000,
+        "dev.ghost",
+      );
+
+      const imported = await mod([
+        "wallet",
+        "import",
+        "--key-file",
+        `${dataDir}/chain/dev.key`,
+        "--type",
+        "ed25519",
+      ], env);
+      assert.equal(imported.code, 0, imported.err);
+      const reg = await mod([
+        "wallet",
+        "name",
+        "register",
+        "journey.ghost",
+        "--aaaa",
+        "2001:db8::42",
+        "--txt",
+        "from the wallet",
+        "--json",
+      ], env);
+      assert.equal(reg.code, 0, reg.err);
+      // Included in a block: cns hears of the block through StreamBlocks and answers from memory.
+      const lag = await until(
+        async () => (await dig("journey.ghost", "AAAA", "+short")).stdout.trim() === "2001:db8::42",
+        10_000,
+        "journey.ghost AAAA over UDP",
+      );
+      console.log(`journey.ghost answered ${lag.toFixed(0)} ms after the wallet saw its block`);
+
+      const full = await dig("journey.ghost", "TXT");
+      assert.match(full.stdout, /status: NOERROR/);
+      assert.match(full.stdout, /flags: qr aa/);
+      assert.match(full.stdout, /journey\.ghost\.\s+30\s+IN\s+TXT\s+"from the wallet"/);
+      const kdig = await run("kdig", [`@127.0.0.1`, "-p", String(dns), "+tcp", "journey.ghost", "AAAA"]);
+      assert.equal(kdig.code, 0, kdig.stderr);
+      assert.match(kdig.stdout, /journey\.ghost\.\s+30\s+IN\s+AAAA\s+2001:db8::42/);
+      const overQuic = await run(doq, [
+        "-addr",
+        `127.0.0.1:${doqPort}`,
+        "-ca",
+        `${dataDir}/pki/ca.pem`,
+        "-name",
+        "journey.ghost",
+        "-type",
+        "AAAA",
+      ]);
+      assert.equal(overQuic.code, 0, overQuic.stderr);
+      assert.match(overQuic.stdout, /journey\.ghost\.\s+30\s+IN\s+AAAA\s+2001:db8::42/);
+
+      // An update moves the answer; an unknown name is NXDOMAIN with the zone's SOA.
+      const set = await mod(["wallet", "name", "set", "journey.ghost", "--aaaa", "2001:db8::43"], env);
+      assert.equal(set.code, 0, set.err);
+      await until(
+        async () => (await dig("journey.ghost", "AAAA", "+short")).stdout.trim() === "2001:db8::43",
+        10_000,
+        "the updated AAAA",
+      );
+      const missing = await dig("nobody-here.ghost", "AAAA");
+      assert.match(missing.stdout, /status: NXDOMAIN/);
+      assert.match(missing.stdout, /ghost\.\s+30\s+IN\s+SOA\s+ns\.ghost\. hostmaster\.ghost\./);
+    } finally {
+      child.kill("SIGTERM");
+      const { code } = await child.status;
+      const text = await logs;
+      assert.equal(code, 0, text.slice(-4000));
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
