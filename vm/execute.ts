@@ -3,8 +3,9 @@
  * returns an {@linkcode ExecutionResult}. This is the entry point the chain calls
  * ({@linkcode executeContract}); the seed-style instance API in `instance.ts` is built on it.
  *
- * Determinism: every call gets a fresh instance (fresh memory and globals, `_initialize` re-run), so nothing
- * carries over between calls but storage. Time and chain data come only from {@linkcode ExecutionContext};
+ * Determinism: every call runs on an instance in its initial state (a pooled instance is reset to the exact
+ * memory image and global values of a fresh instantiation; `_initialize` re-runs), so nothing carries over
+ * between calls but storage. Time and chain data come only from {@linkcode ExecutionContext};
  * there is no randomness, no clock, no float. Gas is charged by the instrumented code and by host functions
  * (from {@linkcode GasSchedule.host}), so the same call with the same state and input uses the same gas on
  * every run and machine. Failures are results, not exceptions: a revert, trap or out-of-gas undoes the
@@ -21,8 +22,8 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { blake3 } from "@noble/hashes/blake3.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { VmError } from "./errors.ts";
-import type { GasSchedule } from "./gas_schedule.ts";
-import { GAS_EXPORT, MEMORY_EXPORT, STACK_EXPORT } from "./instrument.ts";
+import { DEFAULT_GAS_SCHEDULE, type GasSchedule, type HostGasCosts } from "./gas_schedule.ts";
+import { GAS_EXPORT, GLOBAL_EXPORT_PREFIX, MEMORY_EXPORT, STACK_EXPORT } from "./instrument.ts";
 import { DEFAULT_EXECUTION_LIMITS, type ExecutionLimits } from "./limits.ts";
 import { type CompiledContract, ModuleCache } from "./module_cache.ts";
 import { INITIALIZE_EXPORT } from "./prepare_module.ts";
@@ -180,35 +181,122 @@ function outOfGas(): Halt {
   return new Halt("out_of_gas", "OUT_OF_GAS", "Out of gas");
 }
 
-/** One contract invocation: its instance, memory and host functions. */
+/** The state an instance starts from: its memory image and its mutable globals right after instantiation. */
+interface InitialImage {
+  readonly memory: Uint8Array;
+  readonly globals: readonly (number | bigint)[];
+}
+
+/** Instances of one compiled contract kept for reuse, with the image they are reset to. */
+interface Pool {
+  readonly free: Frame[];
+  image: InitialImage | undefined;
+}
+
+/** Idle instances kept per compiled contract (more are made when calls nest). */
+export const MAX_POOLED_INSTANCES = 8;
+
+const POOLS = new WeakMap<CompiledContract, Pool>();
+
+/**
+ * A frame for one invocation of `compiled`: a pooled instance reset to its initial image (memory and every
+ * mutable global exactly as a fresh instantiation leaves them), or a new instance. Reuse keeps "fresh
+ * instance" semantics: nothing a call writes to memory or globals is visible to the next call. An instance
+ * whose memory grew is not reused (its size would differ from a fresh one).
+ */
+function acquireFrame(compiled: CompiledContract): Frame {
+  let pool = POOLS.get(compiled);
+  if (pool === undefined) POOLS.set(compiled, pool = { free: [], image: undefined });
+  for (;;) {
+    const frame = pool.free.pop();
+    if (frame === undefined) break;
+    if (frame.restore(pool.image)) return frame;
+  }
+  const frame = new Frame(compiled);
+  pool.image ??= frame.snapshot();
+  return frame;
+}
+
+function releaseFrame(frame: Frame): void {
+  const pool = POOLS.get(frame.compiled);
+  frame.env = undefined;
+  if (pool !== undefined && pool.free.length < MAX_POOLED_INSTANCES) pool.free.push(frame);
+}
+
+/** One contract invocation: its instance, memory and host functions; reused through the pool. */
 class Frame {
-  readonly env: Env;
-  readonly contract: Uint8Array;
-  readonly caller: Uint8Array;
-  readonly value: bigint;
-  readonly input: Uint8Array;
-  readonly depth: number;
+  readonly compiled: CompiledContract;
+  readonly instance: WebAssembly.Instance;
+  readonly gas: WebAssembly.Global;
+  readonly stack: WebAssembly.Global;
+  readonly memory: WebAssembly.Memory;
+  readonly globals: readonly WebAssembly.Global[];
+  // Per-invocation fields, set by `reset`.
+  env: Env | undefined;
+  contract: Uint8Array = EMPTY;
+  caller: Uint8Array = EMPTY;
+  value = 0n;
+  input: Uint8Array = EMPTY;
+  depth = 0;
   returnData: Uint8Array = EMPTY;
   lastCallData: Uint8Array = EMPTY;
-  gas!: WebAssembly.Global;
-  stack!: WebAssembly.Global;
-  memory!: WebAssembly.Memory;
+  h: HostGasCosts = DEFAULT_GAS_SCHEDULE.host;
   #view: Uint8Array = EMPTY;
 
-  constructor(
+  /** Instantiates `compiled` with host functions bound to this frame. Throws when instantiation fails. */
+  constructor(compiled: CompiledContract) {
+    this.compiled = compiled;
+    this.instance = new WebAssembly.Instance(compiled.module, this.imports());
+    const ex = this.instance.exports;
+    this.gas = ex[GAS_EXPORT] as WebAssembly.Global;
+    this.stack = ex[STACK_EXPORT] as WebAssembly.Global;
+    this.memory = ex[MEMORY_EXPORT] as WebAssembly.Memory;
+    this.globals = Object.keys(ex).filter((k) => k.startsWith(GLOBAL_EXPORT_PREFIX)).sort().map((k) =>
+      ex[k] as WebAssembly.Global
+    );
+  }
+
+  /** The image a fresh instance has (taken from a new instance before anything ran). */
+  snapshot(): InitialImage {
+    return { memory: new Uint8Array(this.memory.buffer).slice(), globals: this.globals.map((g) => g.value) };
+  }
+
+  /** Puts the instance back to `image`; false when it cannot be (memory grew), so it is dropped. */
+  restore(image: InitialImage | undefined): boolean {
+    if (image === undefined || this.memory.buffer.byteLength !== image.memory.length) return false;
+    new Uint8Array(this.memory.buffer).set(image.memory);
+    for (let i = 0; i < this.globals.length; i++) {
+      (this.globals[i] as WebAssembly.Global).value = image.globals[i];
+    }
+    return true;
+  }
+
+  /** Binds the next invocation. */
+  reset(
     env: Env,
     contract: Uint8Array,
     caller: Uint8Array,
     value: bigint,
     input: Uint8Array,
     depth: number,
-  ) {
+  ): this {
     this.env = env;
+    this.h = env.schedule.host;
     this.contract = contract;
     this.caller = caller;
     this.value = value;
     this.input = input;
     this.depth = depth;
+    this.returnData = EMPTY;
+    this.lastCallData = EMPTY;
+    return this;
+  }
+
+  /** The invocation's environment (always set while the contract runs). */
+  get e(): Env {
+    const env = this.env;
+    if (env === undefined) throw new Halt("trap", "HOST_ERROR", "Host call outside an invocation");
+    return env;
   }
 
   charge(amount: number): void {
@@ -244,39 +332,39 @@ class Frame {
   }
 
   limit(what: keyof ExecutionLimits, n: number): void {
-    const max = this.env.limits[what];
+    const max = this.e.limits[what];
     if (n > max) throw new Halt("trap", "HOST_LIMIT", `Host call over limit: ${what} ${n} exceeds ${max}`);
   }
 
   imports(): WebAssembly.Imports {
-    const h = this.env.schedule.host;
-    const env = this.env;
+    // Host functions read the invocation's environment (`this.e`) and gas costs (`this.h`) at call time, so
+    // one instance serves many invocations.
     const zvm: Record<string, (...args: never[]) => unknown> = {
       input_size: (): number => {
-        this.charge(h.base);
+        this.charge(this.h.base);
         return this.input.length;
       },
       input_read: (ptr: number): void => {
-        this.charge(h.base + h.perByte * this.input.length);
+        this.charge(this.h.base + this.h.perByte * this.input.length);
         this.write(ptr, this.input);
       },
       return_data: (ptr: number, len: number): void => {
         this.limit("maxReturnBytes", len >>> 0);
-        this.charge(h.base + h.perByte * (len >>> 0));
+        this.charge(this.h.base + this.h.perByte * (len >>> 0));
         this.returnData = this.slice(ptr, len).slice();
       },
       revert: (ptr: number, len: number): void => {
         this.limit("maxReturnBytes", len >>> 0);
-        this.charge(h.base + h.perByte * (len >>> 0));
+        this.charge(this.h.base + this.h.perByte * (len >>> 0));
         throw new Halt("revert", "REVERT", "Reverted", this.slice(ptr, len).slice());
       },
       storage_read: (kp: number, kl: number, vp: number, vmax: number): number => {
         this.limit("maxKeyBytes", kl >>> 0);
-        this.charge(h.base + h.storageRead + h.storageReadPerByte * (kl >>> 0));
+        this.charge(this.h.base + this.h.storageRead + this.h.storageReadPerByte * (kl >>> 0));
         const key = this.slice(kp, kl);
-        const value = env.journal.get(this.contract, key);
+        const value = this.e.journal.get(this.contract, key);
         if (value === undefined) return -1;
-        this.charge(h.storageReadPerByte * value.length);
+        this.charge(this.h.storageReadPerByte * value.length);
         const n = Math.min(value.length, vmax >>> 0);
         this.write(vp, value.subarray(0, n));
         return value.length;
@@ -284,45 +372,47 @@ class Frame {
       storage_write: (kp: number, kl: number, vp: number, vl: number): void => {
         this.limit("maxKeyBytes", kl >>> 0);
         this.limit("maxValueBytes", vl >>> 0);
-        this.charge(h.base + h.storageWrite + h.storageWritePerByte * ((kl >>> 0) + (vl >>> 0)));
-        env.journal.set(this.contract, this.slice(kp, kl).slice(), this.slice(vp, vl).slice());
+        this.charge(
+          this.h.base + this.h.storageWrite + this.h.storageWritePerByte * ((kl >>> 0) + (vl >>> 0)),
+        );
+        this.e.journal.set(this.contract, this.slice(kp, kl).slice(), this.slice(vp, vl).slice());
       },
       storage_remove: (kp: number, kl: number): number => {
         this.limit("maxKeyBytes", kl >>> 0);
-        this.charge(h.base + h.storageRemove + h.storageWritePerByte * (kl >>> 0));
+        this.charge(this.h.base + this.h.storageRemove + this.h.storageWritePerByte * (kl >>> 0));
         const key = this.slice(kp, kl).slice();
-        if (env.journal.get(this.contract, key) === undefined) return 0;
-        env.journal.set(this.contract, key, undefined);
+        if (this.e.journal.get(this.contract, key) === undefined) return 0;
+        this.e.journal.set(this.contract, key, undefined);
         return 1;
       },
       caller: (ptr: number): void => {
-        this.charge(h.base + h.perByte * ADDRESS_LENGTH);
+        this.charge(this.h.base + this.h.perByte * ADDRESS_LENGTH);
         this.write(ptr, this.caller);
       },
       self_address: (ptr: number): void => {
-        this.charge(h.base + h.perByte * ADDRESS_LENGTH);
+        this.charge(this.h.base + this.h.perByte * ADDRESS_LENGTH);
         this.write(ptr, this.contract);
       },
       call_value: (): bigint => {
-        this.charge(h.base);
+        this.charge(this.h.base);
         return BigInt.asIntN(64, this.value);
       },
       block_height: (): bigint => {
-        this.charge(h.base);
-        return BigInt.asIntN(64, env.blockHeight);
+        this.charge(this.h.base);
+        return BigInt.asIntN(64, this.e.blockHeight);
       },
       block_time: (): bigint => {
-        this.charge(h.base);
-        return BigInt.asIntN(64, env.blockTime);
+        this.charge(this.h.base);
+        return BigInt.asIntN(64, this.e.blockTime);
       },
       emit_event: (tp: number, tl: number, dp: number, dl: number): void => {
         const size = (tl >>> 0) + (dl >>> 0);
         this.limit("maxEventBytes", size);
-        if (env.journal.events.length >= env.limits.maxEvents) {
-          this.limit("maxEvents", env.journal.events.length + 1);
+        if (this.e.journal.events.length >= this.e.limits.maxEvents) {
+          this.limit("maxEvents", this.e.journal.events.length + 1);
         }
-        this.charge(h.base + h.event + h.perByte * size);
-        env.journal.emit({
+        this.charge(this.h.base + this.h.event + this.h.perByte * size);
+        this.e.journal.emit({
           contract: this.contract,
           topic: this.slice(tp, tl).slice(),
           data: this.slice(dp, dl).slice(),
@@ -330,25 +420,25 @@ class Frame {
       },
       log: (ptr: number, len: number): void => {
         this.limit("maxLogBytes", len >>> 0);
-        if (env.logs.length >= env.limits.maxLogs) this.limit("maxLogs", env.logs.length + 1);
-        this.charge(h.base + h.perByte * (len >>> 0));
-        env.logs.push(TEXT.decode(this.slice(ptr, len)));
+        if (this.e.logs.length >= this.e.limits.maxLogs) this.limit("maxLogs", this.e.logs.length + 1);
+        this.charge(this.h.base + this.h.perByte * (len >>> 0));
+        this.e.logs.push(TEXT.decode(this.slice(ptr, len)));
       },
       blake3: (ptr: number, len: number, out: number): void => {
         this.limit("maxHashInputBytes", len >>> 0);
-        this.charge(h.base + h.hash + h.hashPerByte * (len >>> 0));
+        this.charge(this.h.base + this.h.hash + this.h.hashPerByte * (len >>> 0));
         this.slice(out, 32);
         this.write(out, blake3(this.slice(ptr, len)));
       },
       sha256: (ptr: number, len: number, out: number): void => {
         this.limit("maxHashInputBytes", len >>> 0);
-        this.charge(h.base + h.hash + h.hashPerByte * (len >>> 0));
+        this.charge(this.h.base + this.h.hash + this.h.hashPerByte * (len >>> 0));
         this.slice(out, 32);
         this.write(out, sha256(this.slice(ptr, len)));
       },
       ed25519_verify: (pk: number, mp: number, ml: number, sp: number): number => {
         this.limit("maxHashInputBytes", ml >>> 0);
-        this.charge(h.base + h.ed25519Verify + h.hashPerByte * (ml >>> 0));
+        this.charge(this.h.base + this.h.ed25519Verify + this.h.hashPerByte * (ml >>> 0));
         const publicKey = this.slice(pk, 32);
         const message = this.slice(mp, ml);
         const signature = this.slice(sp, 64);
@@ -360,13 +450,13 @@ class Frame {
         }
       },
       balance: (ptr: number): bigint => {
-        this.charge(h.base + h.balance);
-        return BigInt.asIntN(64, env.journal.balance(this.slice(ptr, ADDRESS_LENGTH)));
+        this.charge(this.h.base + this.h.balance);
+        return BigInt.asIntN(64, this.e.journal.balance(this.slice(ptr, ADDRESS_LENGTH)));
       },
       transfer: (to: number, amount: bigint): number => {
-        this.charge(h.base + h.transfer);
+        this.charge(this.h.base + this.h.transfer);
         const dest = this.slice(to, ADDRESS_LENGTH).slice();
-        return env.journal.transfer(this.contract, dest, u64(amount)) ? 0 : 1;
+        return this.e.journal.transfer(this.contract, dest, u64(amount)) ? 0 : 1;
       },
       call_contract: (
         ap: number,
@@ -379,19 +469,19 @@ class Frame {
       ): number => {
         this.limit("maxInputBytes", il >>> 0);
         this.limit("maxReturnBytes", ml >>> 0);
-        this.charge(h.base + h.call + h.perByte * ((ml >>> 0) + (il >>> 0)));
+        this.charge(this.h.base + this.h.call + this.h.perByte * ((ml >>> 0) + (il >>> 0)));
         const address = this.slice(ap, ADDRESS_LENGTH).slice();
         const method = TEXT.decode(this.slice(mp, ml));
         const input = this.slice(ip, il).slice();
         this.lastCallData = EMPTY;
-        if (this.depth + 1 > env.limits.maxCallDepth) return 5;
+        if (this.depth + 1 > this.e.limits.maxCallDepth) return 5;
         const stackLeft = (this.stack.value as number) - CALL_STACK_UNITS;
         if (stackLeft <= 0) return 5;
-        const code = env.journal.base.codeOf(address);
+        const code = this.e.journal.base.codeOf(address);
         if (code === undefined) return 4;
         let compiled: CompiledContract;
         try {
-          compiled = env.cache.getSync(code);
+          compiled = this.e.cache.getSync(code);
         } catch {
           return 4;
         }
@@ -399,8 +489,13 @@ class Frame {
         const left = this.gas.value as bigint;
         const requested = u64(gas);
         const granted = requested === 0n || requested > left ? left : requested;
-        const callee = new Frame(env, address, this.contract, u64(value), input, this.depth + 1);
-        const outcome = callee.run(compiled, method, granted, stackLeft);
+        const outcome = invoke(
+          compiled,
+          method,
+          granted,
+          stackLeft,
+          (f) => f.reset(this.e, address, this.contract, u64(value), input, this.depth + 1),
+        );
         this.lastCallData = outcome.returnData;
         this.charge(Number(outcome.gasUsed));
         switch (outcome.status) {
@@ -417,15 +512,15 @@ class Frame {
         }
       },
       returndata_size: (): number => {
-        this.charge(h.base);
+        this.charge(this.h.base);
         return this.lastCallData.length;
       },
       returndata_read: (ptr: number): void => {
-        this.charge(h.base + h.perByte * this.lastCallData.length);
+        this.charge(this.h.base + this.h.perByte * this.lastCallData.length);
         this.write(ptr, this.lastCallData);
       },
       gas_left: (): bigint => {
-        this.charge(h.base);
+        this.charge(this.h.base);
         return this.gas.value as bigint;
       },
     };
@@ -454,8 +549,9 @@ class Frame {
   }
 
   /** Runs `method` with `gasLimit`; reverts this frame's state changes unless it ends "ok". */
-  run(compiled: CompiledContract, method: string, gasLimit: bigint, stackUnits: number): FrameOutcome {
-    const journal = this.env.journal;
+  run(method: string, gasLimit: bigint, stackUnits: number): FrameOutcome {
+    const compiled = this.compiled;
+    const journal = this.e.journal;
     const cp = journal.checkpoint();
     let status: ExecutionStatus = "ok";
     let error: ExecutionError | undefined;
@@ -470,11 +566,7 @@ class Frame {
           error: { code: "REVERT", message: "Insufficient balance for the call's value" },
         };
       }
-      const instance = new WebAssembly.Instance(compiled.module, this.imports());
-      const ex = instance.exports;
-      this.gas = ex[GAS_EXPORT] as WebAssembly.Global;
-      this.stack = ex[STACK_EXPORT] as WebAssembly.Global;
-      this.memory = ex[MEMORY_EXPORT] as WebAssembly.Memory;
+      const ex = this.instance.exports;
       this.gas.value = gasLimit;
       this.stack.value = stackUnits;
       try {
@@ -512,18 +604,47 @@ class Frame {
       const left = this.gas.value as bigint;
       gasUsed = status === "out_of_gas" || left < 0n ? gasLimit : gasLimit - left;
     } catch (e) {
-      // Instantiation failed (memory allocation): a resource failure of this node, reported as a trap.
       status = "trap";
-      error = {
-        code: "HOST_ERROR",
-        message: `Cannot instantiate: ${e instanceof Error ? e.message : String(e)}`,
-      };
+      error = { code: "HOST_ERROR", message: `Host failure: ${e instanceof Error ? e.message : String(e)}` };
       gasUsed = 0n;
     }
     if (status !== "ok") journal.revert(cp);
     return error === undefined
       ? { status, returnData: data, gasUsed }
       : { status, returnData: data, gasUsed, error };
+  }
+}
+
+/**
+ * Runs `method` on a pooled (or new) instance of `compiled` bound by `bind`, then returns the instance to
+ * the pool. An instantiation failure (memory allocation) is a resource failure of this node: a trap.
+ */
+function invoke(
+  compiled: CompiledContract,
+  method: string,
+  gasLimit: bigint,
+  stackUnits: number,
+  bind: (frame: Frame) => void,
+): FrameOutcome {
+  let frame: Frame;
+  try {
+    frame = acquireFrame(compiled);
+  } catch (e) {
+    return {
+      status: "trap",
+      returnData: EMPTY,
+      gasUsed: 0n,
+      error: {
+        code: "HOST_ERROR",
+        message: `Cannot instantiate: ${e instanceof Error ? e.message : String(e)}`,
+      },
+    };
+  }
+  bind(frame);
+  try {
+    return frame.run(method, gasLimit, stackUnits);
+  } finally {
+    releaseFrame(frame);
   }
 }
 
@@ -599,8 +720,13 @@ export function executeCompiled(
     blockTime: BigInt(context.blockTime),
     logs,
   };
-  const frame = new Frame(env, contract, caller, u64(context.value ?? 0n), req.input, 1);
-  const outcome = frame.run(compiled, req.method, BigInt(gasLimit), limits.maxStackUnits);
+  const outcome = invoke(
+    compiled,
+    req.method,
+    BigInt(gasLimit),
+    limits.maxStackUnits,
+    (f) => f.reset(env, contract, caller, u64(context.value ?? 0n), req.input, 1),
+  );
   const ok = outcome.status === "ok";
   const base = {
     status: outcome.status,

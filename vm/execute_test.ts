@@ -351,3 +351,63 @@ Deno.test("contract call depth is limited to maxCallDepth", async () => {
   assert.equal(r.status, "ok", r.error?.message ?? "");
   assert.equal(r.events.length, DEFAULT_EXECUTION_LIMITS.maxCallDepth);
 });
+
+// A contract that returns memory[0..8) (byte 0, then a mutable global stored at 4) and then changes both.
+function stickyModule(): Uint8Array {
+  const RET = { params: [I32, I32], results: [] };
+  return buildModule({
+    imports: [{ module: "zvm", name: "return_data", type: RET }],
+    memory: { min: 1, max: 4 },
+    data: [{ offset: 0, bytes: new Uint8Array([7]) }],
+    globals: [{ type: I32, mutable: true, init: { op: "i32.const", value: 40 } }],
+    funcs: [
+      {
+        type: VOID,
+        code: [
+          ...[...i32(4), 0x23, 0x00, 0x36, 0x02, 0x00], // mem[4..8) = g
+          ...[...i32(0), ...i32(8), 0x10, 0x00], // return_data(0, 8)
+          ...[...i32(0), ...i32(0), 0x2d, 0x00, 0x00, ...i32(1), 0x6a, 0x3a, 0x00, 0x00], // mem[0]++
+          ...[0x23, 0x00, ...i32(1), 0x6a, 0x24, 0x00], // g++
+        ],
+        export: "bump",
+      },
+      {
+        type: VOID,
+        code: [0x23, 0x00, ...i32(1), 0x6a, 0x24, 0x00, ...i32(9), ...i32(99), 0x3a, 0x00, 0x00, 0x00],
+        export: "dirty_then_trap",
+      },
+      { type: VOID, code: [...i32(1), 0x40, 0x00, 0x1a], export: "grow" },
+    ],
+  });
+}
+
+Deno.test("pooled instances start every call from the fresh image: memory, globals, after traps and growth", async () => {
+  const code = stickyModule();
+  const expected = [7, 0, 0, 0, 40, 0, 0, 0];
+  const first = await run(code, "bump", 10_000);
+  assert.equal(first.status, "ok");
+  assert.deepEqual([...first.returnData], expected);
+  // The same instance (pooled) must not show the previous call's writes to memory or the global.
+  for (let i = 0; i < 5; i++) {
+    const again = await run(code, "bump", 10_000);
+    assert.deepEqual([...again.returnData], expected);
+    assert.equal(again.gasUsed, first.gasUsed, "same call, same gas, pooled or fresh");
+  }
+  const trapped = await run(code, "dirty_then_trap", 10_000);
+  assert.equal(trapped.status, "trap");
+  assert.deepEqual([...(await run(code, "bump", 10_000)).returnData], expected);
+  const grown = await run(code, "grow", 10_000);
+  assert.equal(grown.status, "ok");
+  assert.deepEqual([...(await run(code, "bump", 10_000)).returnData], expected);
+  // A fresh cache (nothing pooled) charges exactly the same gas.
+  const fresh = await executeContract({
+    code,
+    method: "bump",
+    input: new Uint8Array(),
+    gasLimit: 10_000,
+    state: new MemoryState(),
+    cache: new ModuleCache(),
+    context: { caller: CALLER, contract: SELF, blockHeight: 7n, blockTime: 1_700_000_000_000n },
+  });
+  assert.equal(fresh.gasUsed, first.gasUsed);
+});

@@ -3,7 +3,8 @@
  * fuel). {@linkcode instrumentModule} takes a validated {@linkcode WasmModule} and returns a new one with:
  *
  * 1. two mutable globals exported as `__zvm_gas` (i64, gas left) and `__zvm_stack` (i32, stack units left),
- *    and the memory exported as `__zvm_memory`; the host sets both globals before every call;
+ *    and the memory exported as `__zvm_memory`; the host sets both globals before every call; the contract's
+ *    own mutable globals are exported as `__zvm_g<index>` so a pooled instance can be reset exactly;
  * 2. a gas charge at the start of every metered segment: `gas -= cost; if (gas < 0) unreachable`. A segment
  *    starts at function entry and immediately after every `loop`, `if`, `else`, `end` (except the function's
  *    last), `br`, `br_if`, `br_table`, `return` and `unreachable`; its cost is the sum of the schedule's
@@ -36,6 +37,8 @@ export const GAS_EXPORT = "__zvm_gas";
 export const STACK_EXPORT = "__zvm_stack";
 /** Export name of the contract's memory. */
 export const MEMORY_EXPORT = "__zvm_memory";
+/** Prefix of the exports of the contract's own mutable globals (`__zvm_g<index>`), for instance reuse. */
+export const GLOBAL_EXPORT_PREFIX = "__zvm_g";
 /** Fixed stack units of every frame, on top of its locals and operand stack. */
 export const FRAME_OVERHEAD = 8;
 
@@ -387,6 +390,10 @@ export function instrumentModule(
       ],
       exports: [
         ...m.exports,
+        // Every mutable global of the contract, so a pooled instance can be put back to its initial state.
+        ...m.globals.flatMap((g, index) =>
+          g.type.mutable ? [{ name: `${GLOBAL_EXPORT_PREFIX}${index}`, kind: "global" as const, index }] : []
+        ),
         { name: GAS_EXPORT, kind: "global", index: gas },
         { name: STACK_EXPORT, kind: "global", index: stack },
         { name: MEMORY_EXPORT, kind: "memory", index: 0 },
