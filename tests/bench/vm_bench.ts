@@ -125,6 +125,8 @@ function bareToken(code: Uint8Array): (input: Uint8Array) => void {
   const view = (
     m: WebAssembly.Memory,
   ): Uint8Array => (mem.buffer === m.buffer ? mem : (mem = new Uint8Array(m.buffer)));
+  // Assigned once the instance exists; the host functions above close over it.
+  // deno-lint-ignore prefer-const
   let memory: WebAssembly.Memory;
   const zvm = {
     input_size: () => input.length,
