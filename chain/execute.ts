@@ -4,7 +4,8 @@
  *
  * A transaction in a block (consensus-relevant):
  * 1. must be *includable*: chain id matches, fee >= `minFee`, nonce == the sender's account nonce, balance
- *    >= fee, body not a reserved contract operation. A block with a non-includable transaction is invalid.
+ *    >= fee (and, for contract transactions, >= fee + the cost of the whole gas limit + the value). A block with a
+ *    non-includable transaction is invalid.
  * 2. pays its fee (credited to the block's proposer) and bumps the sender's nonce, whatever happens next;
  * 3. runs its body inside a checkpoint; if the body fails (name taken, insufficient funds for the amount,
  *    ...) its writes are reverted and the receipt records the failure's gRPC status and reason.
@@ -30,6 +31,7 @@ import {
   type StateOverlay,
 } from "./state.ts";
 import { accountOf, type TxBody, type VerifiedTransaction } from "./transaction.ts";
+import { applyContract, contractExists, contractInclusionProblem } from "./contracts.ts";
 
 /** Most KV mutations one block may cause (Deno KV's atomic limit is 1,000). */
 export const MAX_BLOCK_MUTATIONS = 1000;
@@ -38,32 +40,76 @@ export const MAX_BLOCK_WRITE_BYTES = 700_000;
 /** Bytes per stored block chunk (Deno KV values are at most 64 KiB). */
 export const BLOCK_CHUNK_BYTES = 60_000;
 
-/** The outcome of one transaction. */
+/** An event a contract emitted, as kept in its receipt. */
+export interface ReceiptEvent {
+  readonly contract: Uint8Array;
+  readonly topic: Uint8Array;
+  readonly data: Uint8Array;
+}
+
+/** The outcome of one transaction. Contract transactions fill the optional fields. */
 export interface Receipt {
   /** gRPC status code of the body: 0 = applied. */
   readonly status: number;
   /** Machine reason of a failure ("" on success). */
   readonly reason: string;
+  /** The fee plus, for contract transactions, the gas cost. */
   readonly feePaid: bigint;
+  readonly gasUsed?: bigint;
+  readonly returnData?: Uint8Array;
+  readonly events?: readonly ReceiptEvent[];
+  /** The address a deploy created. */
+  readonly contract?: Uint8Array;
 }
 
-/** Encodes `Receipt { status=1, reason=2, fee_paid=3 }`. */
+/** Largest encoded receipt (bounded by the chain's contract limits, chain/contracts.ts). */
+export const MAX_RECEIPT_BYTES = 64 * 1024;
+
+/** Encodes `Receipt` canonically (fields ascending, defaults omitted). */
 export function encodeReceipt(r: Receipt): Uint8Array {
-  return new PbWriter().uint32(1, r.status).string(2, r.reason).uint64(3, r.feePaid).finish().slice();
+  const w = new PbWriter().uint32(1, r.status).string(2, r.reason).uint64(3, r.feePaid)
+    .uint64(4, r.gasUsed ?? 0n).bytes(5, r.returnData ?? new Uint8Array(0));
+  for (const e of r.events ?? []) {
+    w.message(6, new PbWriter().bytes(1, e.contract).bytes(2, e.topic).bytes(3, e.data).finish());
+  }
+  return w.bytes(7, r.contract ?? new Uint8Array(0)).finish().slice();
 }
 
 /** Decodes a receipt. */
 export function decodeReceipt(bytes: Uint8Array): Receipt {
-  if (bytes.length > 256) throw malformed("receipt", "too long");
+  if (bytes.length > MAX_RECEIPT_BYTES) throw malformed("receipt", "too long");
   const r = new PbReader(bytes, "receipt");
-  let status = 0, reason = "", feePaid = 0n;
+  let status = 0, reason = "", feePaid = 0n, gasUsed = 0n;
+  let returnData = new Uint8Array(0), contract = new Uint8Array(0);
+  const events: ReceiptEvent[] = [];
   while (r.next()) {
     if (r.field === 1) status = r.uint32();
     else if (r.field === 2) reason = r.string(64);
     else if (r.field === 3) feePaid = r.uint64();
+    else if (r.field === 4) gasUsed = r.uint64();
+    else if (r.field === 5) returnData = r.bytes(MAX_RECEIPT_BYTES).slice();
+    else if (r.field === 6) {
+      const er = new PbReader(r.message(MAX_RECEIPT_BYTES, true), "event");
+      let c = new Uint8Array(0), topic = new Uint8Array(0), data = new Uint8Array(0);
+      while (er.next()) {
+        if (er.field === 1) c = er.bytes(64).slice();
+        else if (er.field === 2) topic = er.bytes(MAX_RECEIPT_BYTES).slice();
+        else if (er.field === 3) data = er.bytes(MAX_RECEIPT_BYTES).slice();
+        else er.unknown();
+      }
+      events.push({ contract: c, topic, data });
+    } else if (r.field === 7) contract = r.bytes(64).slice();
     else r.unknown();
   }
-  return { status, reason, feePaid };
+  return {
+    status,
+    reason,
+    feePaid,
+    ...(gasUsed > 0n ? { gasUsed } : {}),
+    ...(returnData.length > 0 ? { returnData } : {}),
+    ...(events.length > 0 ? { events } : {}),
+    ...(contract.length > 0 ? { contract } : {}),
+  };
 }
 
 /** What a block's execution needs besides state. */
@@ -104,13 +150,6 @@ export function inclusionProblem(
       `Cannot accept transaction: fee ${t.fee} is below the minimum ${params.minFee}`,
     );
   }
-  if (t.body.kind === "contract_deploy" || t.body.kind === "contract_call") {
-    return fail(
-      "UNIMPLEMENTED",
-      "RESERVED_FEATURE",
-      `Cannot accept transaction: ${t.body.kind} is reserved for the vm`,
-    );
-  }
   const acct = state.account(tx.from);
   if (t.nonce !== acct.nonce) {
     return fail(
@@ -128,6 +167,13 @@ export function inclusionProblem(
       `Cannot pay fee: balance ${acct.balance} < fee ${t.fee}`,
     );
   }
+  if (t.body.kind === "contract_deploy" || t.body.kind === "contract_call") {
+    // A contract transaction must be able to pay its whole gas limit up front (chain/contracts.ts).
+    const problem = contractInclusionProblem(t.body, acct.balance - t.fee);
+    if (problem !== undefined) {
+      return fail("INVALID_ARGUMENT", "BAD_AMOUNT", `Cannot accept transaction: ${problem}`);
+    }
+  }
   return undefined;
 }
 
@@ -143,6 +189,9 @@ export function applyTransaction(state: StateOverlay, tx: VerifiedTransaction, c
   state.setAccount(tx.from, { balance: sender.balance - t.fee, nonce: sender.nonce + 1n });
   const prop = state.account(ctx.proposer);
   state.setAccount(ctx.proposer, { balance: prop.balance + t.fee, nonce: prop.nonce });
+  if (t.body.kind === "contract_deploy" || t.body.kind === "contract_call") {
+    return applyContract(state, tx, t.body, ctx);
+  }
   state.checkpoint();
   try {
     applyBody(state, tx.from, t.body, ctx);
@@ -183,6 +232,17 @@ function checkDuration(d: bigint, p: ChainParams): void {
       "INVALID_ARGUMENT",
       "BAD_DURATION",
       `Cannot register name: duration ${d} blocks is outside ${p.minNameDuration}..${p.maxNameDuration}`,
+    );
+  }
+}
+
+/** A .zns name must point at a deployed contract (consensus). */
+function checkZnsTarget(state: StateOverlay, tld: string, name: string, contract: Uint8Array): void {
+  if (tld === "zns" && !contractExists(state, contract)) {
+    throw fail(
+      "FAILED_PRECONDITION",
+      "BAD_RECORDS",
+      `Cannot point ${name} at ${toHex(contract)}: no contract there`,
     );
   }
 }
@@ -281,6 +341,7 @@ function applyBody(state: StateOverlay, from: Uint8Array, body: TxBody, ctx: Blo
         throw fail("ALREADY_EXISTS", "NAME_TAKEN", `Cannot register ${body.name}: name taken`);
       }
       checkContent(parsed.tld, body);
+      checkZnsTarget(state, parsed.tld, body.name, body.znsContract);
       debit(state, from, p.namePricePerBlock * body.durationBlocks, `register ${body.name}`);
       state.set(key, null);
       state.set(
@@ -301,6 +362,7 @@ function applyBody(state: StateOverlay, from: Uint8Array, body: TxBody, ctx: Blo
         throw fail("PERMISSION_DENIED", "NOT_OWNER", `Cannot update ${body.name}: not the owner`);
       }
       checkContent(parsed.tld, body);
+      checkZnsTarget(state, parsed.tld, body.name, body.znsContract);
       state.set(
         nameKey(body.name),
         encodeNameEntry({ ...e, records: body.records, znsContract: body.znsContract }),
@@ -333,7 +395,8 @@ function applyBody(state: StateOverlay, from: Uint8Array, body: TxBody, ctx: Blo
       return;
     }
     default:
-      throw fail("UNIMPLEMENTED", "RESERVED_FEATURE", `Cannot apply ${body.kind}: reserved for the vm`);
+      // Contract bodies never get here: applyTransaction hands them to contracts.ts.
+      throw fail("INTERNAL", "RESERVED_FEATURE", `Cannot apply ${body.kind} as a plain body`);
   }
 }
 
@@ -346,9 +409,11 @@ export function storageCost(
   changes: ReadonlyMap<string, Uint8Array | null>,
   txCount: number,
   blockBytes: number,
+  receiptBytes = 0,
 ): { mutations: number; bytes: number } {
   const chunks = Math.max(1, Math.ceil(blockBytes / BLOCK_CHUNK_BYTES));
-  let bytes = blockBytes + chunks * 24;
+  // Receipts are stored in the tx index entries; contract receipts (events, return data) can be large.
+  let bytes = blockBytes + chunks * 24 + receiptBytes;
   for (const [k, v] of changes) bytes += utf8(k).length + 8 + (v?.length ?? 0);
   bytes += txCount * (32 + 16 + 40);
   // changes + tx index + block chunks + hash -> height + head pointer

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { contractInclusionProblem, contractSpend } from "./contracts.ts";
 import { ChainError } from "./errors.ts";
 import type { ChainParams, StateReader } from "./state.ts";
 import { readAccount } from "./state.ts";
@@ -43,7 +44,13 @@ interface SenderQueue {
 }
 
 function spend(tx: VerifiedTransaction): bigint {
-  return tx.tx.fee + (tx.tx.body.kind === "transfer" ? tx.tx.body.amount : 0n);
+  const b = tx.tx.body;
+  return tx.tx.fee +
+    (b.kind === "transfer"
+      ? b.amount
+      : b.kind === "contract_deploy" || b.kind === "contract_call"
+      ? contractSpend(b)
+      : 0n);
 }
 
 /** A selection cursor for the producer. */
@@ -134,6 +141,14 @@ export class Mempool {
         "NONCE_PENDING",
         `Cannot accept transaction: nonce ${nonce} is already pending (replace with a fee >= 110%)`,
       );
+    }
+    const body = tx.tx.body;
+    if (body.kind === "contract_deploy" || body.kind === "contract_call") {
+      // Limits only here (the balance check below covers the gas reserve and value).
+      const problem = contractInclusionProblem(body, 1n << 64n);
+      if (problem !== undefined) {
+        throw new ChainError("INVALID_ARGUMENT", "BAD_AMOUNT", `Cannot accept transaction: ${problem}`);
+      }
     }
     if (acct.balance < pending + spend(tx)) {
       throw new ChainError(

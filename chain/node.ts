@@ -264,15 +264,6 @@ export class ChainNode {
         ),
       );
     }
-    if (tx.tx.body.kind === "contract_deploy" || tx.tx.body.kind === "contract_call") {
-      return Promise.reject(
-        new ChainError(
-          "UNIMPLEMENTED",
-          "RESERVED_FEATURE",
-          `Cannot accept transaction: ${tx.tx.body.kind} is reserved for the vm`,
-        ),
-      );
-    }
     if (this.mempool.has(tx.hash)) {
       return Promise.reject(
         new ChainError("ALREADY_EXISTS", "DUPLICATE", "Cannot accept transaction: already in the mempool"),
@@ -348,6 +339,7 @@ export class ChainNode {
       const receipts: Receipt[] = [];
       const drop: VerifiedTransaction[] = [];
       let bytes = 200; // header + commit
+      let receiptBytes = 0;
       const sel = this.mempool.selector(this.state);
       for (let tx = sel.next(); tx !== undefined; tx = sel.next()) {
         if (included.length >= params.maxBlockTxs) break;
@@ -360,9 +352,15 @@ export class ChainNode {
         }
         overlay.checkpoint();
         const receipt = applyTransaction(overlay, tx, ctx);
+        const receiptLen = encodeReceipt(receipt).length;
         if (
           !withinStorageBudget(
-            storageCost(overlay.changes(), included.length + 1, bytes + tx.bytes.length + 4),
+            storageCost(
+              overlay.changes(),
+              included.length + 1,
+              bytes + tx.bytes.length + 4,
+              receiptBytes + receiptLen,
+            ),
           )
         ) {
           overlay.revertCheckpoint();
@@ -372,6 +370,7 @@ export class ChainNode {
         included.push(tx);
         receipts.push(receipt);
         bytes += tx.bytes.length + 4;
+        receiptBytes += receiptLen;
       }
       for (const tx of drop) this.mempool.drop(tx);
       if (included.length === 0 && opts.allowEmpty !== true) return null;
@@ -539,7 +538,8 @@ export class ChainNode {
     }
     if (!bytesEqual(h.receiptsRoot, merkleRoot(receipts))) throw badBlock("receipts root mismatch");
     const changes = overlay.changes();
-    if (!withinStorageBudget(storageCost(changes, txs.length, b.bytes.length))) {
+    const receiptBytes = receipts.reduce((n, r) => n + r.length, 0);
+    if (!withinStorageBudget(storageCost(changes, txs.length, b.bytes.length, receiptBytes))) {
       throw badBlock("exceeds the storage budget");
     }
     const undo = this.#applyWithUndo(changes);

@@ -71,8 +71,8 @@ Deno.test("ChainNode.submit() refuses bad signatures, wrong chain, replays and d
   await rejects(v.submit(transfer(BOB, 0, ALICE, 10_000n).bytes), "INSUFFICIENT_FUNDS");
   await rejects(v.submit(transfer(ALICE, 1, BOB, 1n, 0n).bytes), "FEE_TOO_LOW");
   await rejects(
-    v.submit(tx(ALICE, 1, { kind: "contract_deploy", code: new Uint8Array([0]) }).bytes),
-    "RESERVED_FEATURE",
+    v.submit(tx(ALICE, 1, { kind: "contract_deploy", code: new Uint8Array([0]), gasLimit: 0n }).bytes),
+    "BAD_AMOUNT",
   );
   await rejects(v.submit(transfer(ALICE, 500, BOB, 1n).bytes), "NONCE_TOO_HIGH");
 });

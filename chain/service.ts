@@ -15,7 +15,6 @@
 import { parseAddress } from "../wallet/mod.ts";
 import { decodeBlock, encodeHeader } from "./block.ts";
 import { ChainError } from "./errors.ts";
-import { decodeReceipt } from "./execute.ts";
 import { encodeRecords } from "./names.ts";
 import type { ChainNode } from "./node.ts";
 import { PbReader, PbWriter } from "./_pb.ts";
@@ -109,18 +108,10 @@ export class ChainService {
           throw new ChainError("DATA_LOSS", "STORAGE", `Block ${loc.height} missing`);
         }
         const block = decodeBlock(blockBytes);
-        const receipt = decodeReceipt(loc.receipt);
-        return new PbWriter().bytes(1, block.transactions[loc.index] ?? new Uint8Array(0)).uint64(
-          2,
-          BigInt(loc.height),
-        )
-          .uint32(3, loc.index)
-          .message(
-            4,
-            new PbWriter().uint32(1, receipt.status).string(2, receipt.reason).uint64(3, receipt.feePaid)
-              .finish(),
-          )
-          .bytes(5, block.hash).finish().slice();
+        // The stored receipt is already the canonical Receipt encoding (with gas, return data and events).
+        return new PbWriter().bytes(1, block.transactions[loc.index] ?? new Uint8Array(0))
+          .uint64(2, BigInt(loc.height)).uint32(3, loc.index).message(4, loc.receipt).bytes(5, block.hash)
+          .finish().slice();
       }
       case "GetBlock": {
         let height: number | undefined, hash: Uint8Array | undefined, latest = false;

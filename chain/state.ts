@@ -10,7 +10,8 @@
  * | `commit/<hex owner><hex commitment>` | `NameCommitment` |
  * | `params`                  | `ChainParams`             |
  * | `validators`              | `ValidatorSet`            |
- * | `contract/<hex address>`  | reserved for the vm       |
+ * | `code/<hex address>`      | contract wasm (contracts.ts) |
+ * | `store/<hex address>/<hex key>` | contract storage value |
  *
  * {@linkcode ChainState} holds the committed state in memory (a map plus the tree, and an owner index for
  * ListNames); {@linkcode StateOverlay} collects one block's writes on top of it with checkpoints, so a failed

@@ -79,16 +79,21 @@ export interface NameRenewBody {
   readonly name: string;
   readonly durationBlocks: bigint;
 }
-/** Reserved for the vm: deploy a contract. Refused until contracts land. */
+/** Deploy a WebAssembly contract (vm/); its address derives from the sender and nonce (chain/contracts.ts). */
 export interface ContractDeployBody {
   readonly kind: "contract_deploy";
+  /** The original (uninstrumented) wasm bytes. */
   readonly code: Uint8Array;
+  readonly gasLimit: bigint;
 }
-/** Reserved for the vm: call a contract. Refused until contracts land. */
+/** Call an exported method of a deployed contract with input `data`, moving `value` to it first. */
 export interface ContractCallBody {
   readonly kind: "contract_call";
   readonly contract: Uint8Array;
   readonly data: Uint8Array;
+  readonly method: string;
+  readonly gasLimit: bigint;
+  readonly value: bigint;
 }
 
 /** One transaction body. */
@@ -165,9 +170,10 @@ function encodeBody(b: TxBody): Uint8Array {
     case "name_renew":
       return w.string(1, b.name).uint64(2, b.durationBlocks).finish();
     case "contract_deploy":
-      return w.bytes(1, b.code).finish();
+      return w.bytes(1, b.code).uint64(2, b.gasLimit).finish();
     case "contract_call":
-      return w.bytes(1, b.contract).bytes(2, b.data).finish();
+      return w.bytes(1, b.contract).bytes(2, b.data).string(3, b.method).uint64(4, b.gasLimit)
+        .uint64(5, b.value).finish();
   }
 }
 
@@ -242,21 +248,25 @@ function decodeBody(field: number, bytes: Uint8Array): TxBody {
       return { kind: "name_renew", name, durationBlocks };
     }
     case 16: {
-      let code = new Uint8Array(0);
+      let code = new Uint8Array(0), gasLimit = 0n;
       while (r.next()) {
         if (r.field === 1) code = r.bytes(MAX_TX_BYTES).slice();
+        else if (r.field === 2) gasLimit = r.uint64();
         else r.unknown();
       }
-      return { kind: "contract_deploy", code };
+      return { kind: "contract_deploy", code, gasLimit };
     }
     default: {
-      let contract = new Uint8Array(0), data = new Uint8Array(0);
+      let contract = new Uint8Array(0), data = new Uint8Array(0), method = "", gasLimit = 0n, value = 0n;
       while (r.next()) {
         if (r.field === 1) contract = r.fixed(ADDRESS_LENGTH).slice();
         else if (r.field === 2) data = r.bytes(MAX_TX_BYTES).slice();
+        else if (r.field === 3) method = r.string(64);
+        else if (r.field === 4) gasLimit = r.uint64();
+        else if (r.field === 5) value = r.uint64();
         else r.unknown();
       }
-      return { kind: "contract_call", contract, data };
+      return { kind: "contract_call", contract, data, method, gasLimit, value };
     }
   }
 }
