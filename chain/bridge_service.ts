@@ -23,6 +23,7 @@ import {
 import { PbReader, PbWriter } from "./_pb.ts";
 import { ChainError, type ChainErrorReason, grpcStatusName, toChainError } from "./errors.ts";
 import { decodeRecords, EMPTY_RECORDS, MAX_RECORDS_BYTES, type NameRecords } from "./names.ts";
+import { decodeReceipt, MAX_RECEIPT_BYTES, type Receipt } from "./execute.ts";
 import {
   CHAIN_METHODS,
   CHAIN_SERVICE_NAME,
@@ -112,7 +113,7 @@ export interface ChainAccount {
   readonly height: number;
 }
 
-/** Where a transaction is. */
+/** Where a transaction is, with its receipt once it is in a block. */
 export interface ChainTxStatus {
   /** In the mempool, not yet in a block. */
   readonly pending: boolean;
@@ -121,6 +122,8 @@ export interface ChainTxStatus {
   readonly status: number;
   readonly reason: string;
   readonly feePaid: bigint;
+  /** The whole receipt (gas, return data, events, created contract) once included. */
+  readonly receipt?: Receipt;
 }
 
 /**
@@ -227,22 +230,23 @@ export class BlockchainClient {
       if (error instanceof ChainError && error.status === "NOT_FOUND") return undefined;
       throw error;
     }
-    let pending = false, height = 0, status = 0, reason = "", feePaid = 0n;
+    let pending = false, height = 0;
+    let receipt: Receipt | undefined;
     const r = new PbReader(bytes, "GetTransactionResponse");
     while (r.next()) {
       if (r.field === 2) height = r.safeInt();
       else if (r.field === 6) pending = r.bool();
-      else if (r.field === 4) {
-        const rr = new PbReader(r.message(1 << 20), "Receipt");
-        while (rr.next()) {
-          if (rr.field === 1) status = rr.safeInt();
-          else if (rr.field === 2) reason = rr.string(4096);
-          else if (rr.field === 3) feePaid = rr.uint64();
-          else rr.skip();
-        }
-      } else r.skip();
+      else if (r.field === 4) receipt = decodeReceipt(r.message(MAX_RECEIPT_BYTES));
+      else r.skip();
     }
-    return { pending, height, status, reason, feePaid };
+    return {
+      pending,
+      height,
+      status: receipt?.status ?? 0,
+      reason: receipt?.reason ?? "",
+      feePaid: receipt?.feePaid ?? 0n,
+      ...(receipt ? { receipt } : {}),
+    };
   }
 
   /**

@@ -162,14 +162,31 @@ function report(
   machine.status = r.status.status;
   machine.reason = r.status.reason;
   machine.feePaid = r.status.feePaid.toString();
+  const rc = r.status.receipt;
+  if (rc?.gasUsed !== undefined) machine.gasUsed = rc.gasUsed.toString();
+  if (rc?.returnData !== undefined) machine.returnData = toHex(rc.returnData);
+  if (rc?.contract !== undefined) machine.contract = `0x${toHex(rc.contract)}`;
+  if (rc?.events !== undefined) {
+    machine.events = rc.events.map((e) => ({
+      contract: `0x${toHex(e.contract)}`,
+      topic: new TextDecoder().decode(e.topic),
+      data: toHex(e.data),
+    }));
+  }
   if (r.status.status !== 0) {
     env.out(`${what} failed in block ${r.status.height}: ${r.status.reason} (tx ${toHex(r.hash)})`, machine);
     return 1;
   }
-  env.out(
+  const lines = [
     `${what}: included in block ${r.status.height} (tx ${toHex(r.hash)}, fee ${r.status.feePaid})`,
-    machine,
-  );
+  ];
+  if (rc?.contract !== undefined) lines.push(`contract: 0x${toHex(rc.contract)}`);
+  if (rc?.gasUsed !== undefined) lines.push(`gas used: ${rc.gasUsed}`);
+  if (rc?.returnData !== undefined) lines.push(`return:   ${toHex(rc.returnData)}`);
+  for (const e of rc?.events ?? []) {
+    lines.push(`event:    ${new TextDecoder().decode(e.topic)} ${toHex(e.data)}`);
+  }
+  env.out(lines.join("\n"), machine);
   return 0;
 }
 
@@ -360,6 +377,84 @@ const nameRenew: WalletChainCommand = {
   },
 };
 
+function hexBytes(v: string, what: string, length?: number): Uint8Array {
+  const hex = v.startsWith("0x") ? v.slice(2) : v;
+  if (!/^([0-9a-fA-F]{2})*$/.test(hex) || (length !== undefined && hex.length !== 2 * length)) {
+    throw new CliUsageError(
+      `${what} must be ${length !== undefined ? `${length} bytes of ` : ""}hex (0x...)`,
+    );
+  }
+  return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
+}
+
+const CONTRACT_HELP =
+  `  --gas N                 gas limit (default 1000000; its cost is reserved, the unused part refunded)`;
+
+const deploy: WalletChainCommand = {
+  summary: "deploy a WebAssembly contract (vm/)",
+  help: `Usage: mod.ts wallet deploy FILE.wasm [--gas N] [flags]
+
+Deploys the contract and prints its address (derived from the sender and nonce).
+${CONTRACT_HELP}
+${COMMON_HELP}`,
+  flags: { ...COMMON_FLAGS, gas: { value: true } },
+  run: async (env) => {
+    const file = onePositional(env, "FILE.wasm");
+    let code: Uint8Array;
+    try {
+      const st = await Deno.stat(file);
+      if (st.size > 8000) {
+        throw new CliUsageError(`${file} is ${st.size} bytes; a transaction holds at most ~8 KB`);
+      }
+      code = await Deno.readFile(file);
+    } catch (e) {
+      if (e instanceof CliUsageError) throw e;
+      throw new CliUsageError(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`, 1);
+    }
+    const gasLimit = bigintFlag(env, "gas", 1_000_000n, 1n);
+    const account = await signer(env);
+    const r = await withClient(
+      env,
+      (c) => transact(env, c, account, { kind: "contract_deploy", code, gasLimit }),
+    );
+    return report(env, `deployed ${file}`, r);
+  },
+};
+
+const callCommand: WalletChainCommand = {
+  summary: "call a contract method (input as hex)",
+  help: `Usage: mod.ts wallet call CONTRACT METHOD [--input HEX] [--value N] [--gas N] [flags]
+
+Calls METHOD of the contract at CONTRACT (0x + 40 hex) in a transaction; prints gas used, return data and
+events from the receipt.
+${CONTRACT_HELP}
+  --input HEX             input bytes (default none)
+  --value N               amount moved to the contract before the method runs (default 0)
+${COMMON_HELP}`,
+  flags: { ...COMMON_FLAGS, gas: { value: true }, input: { value: true }, value: { value: true } },
+  run: async (env) => {
+    const [addr, method, ...more] = env.positionals;
+    if (addr === undefined || method === undefined || more.length > 0) {
+      throw new CliUsageError("expected CONTRACT and METHOD");
+    }
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(method)) {
+      throw new CliUsageError(`METHOD ${JSON.stringify(method.slice(0, 70))} is not an export name`);
+    }
+    const body: TxBody = {
+      kind: "contract_call",
+      contract: hexBytes(addr, "CONTRACT", 20),
+      method,
+      data: hexBytes(env.flag("input") ?? "", "--input"),
+      gasLimit: bigintFlag(env, "gas", 1_000_000n, 1n),
+      value: bigintFlag(env, "value", 0n),
+    };
+    const account = await signer(env);
+    return report(env, `called ${method}`, await withClient(env, (c) => transact(env, c, account, body)), {
+      method,
+    });
+  },
+};
+
 /** The chain commands the supervisor hands to `walletCli`. */
 export const WALLET_CHAIN_COMMANDS: Readonly<Record<string, WalletChainCommand>> = {
   balance,
@@ -368,4 +463,6 @@ export const WALLET_CHAIN_COMMANDS: Readonly<Record<string, WalletChainCommand>>
   "name set": nameSet,
   "name transfer": nameTransfer,
   "name renew": nameRenew,
+  deploy,
+  call: callCommand,
 };
