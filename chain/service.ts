@@ -14,7 +14,8 @@
 
 import { parseAddress } from "../wallet/mod.ts";
 import { decodeBlock, encodeHeader } from "./block.ts";
-import { ChainError } from "./errors.ts";
+import { ChainError, toChainError } from "./errors.ts";
+import { MAX_TX_BYTES } from "./transaction.ts";
 import { encodeRecords } from "./names.ts";
 import type { ChainNode } from "./node.ts";
 import { PbReader, PbWriter } from "./_pb.ts";
@@ -26,6 +27,7 @@ import { parseName } from "./names.ts";
 /** The methods, as in ghostchain.proto. */
 export const CHAIN_METHODS = [
   "SubmitTransaction",
+  "SubmitTransactions",
   "GetTransaction",
   "GetBlock",
   "StreamBlocks",
@@ -38,8 +40,10 @@ export const CHAIN_METHODS = [
 /** gRPC path prefix of the service. */
 export const CHAIN_SERVICE_NAME = "ghostchain.v1.BlockchainService";
 
-/** Largest request accepted. */
-export const MAX_REQUEST_BYTES = 64 * 1024;
+/** Largest request accepted (SubmitTransactions: up to {@linkcode MAX_SUBMIT_BATCH} transactions). */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Most transactions in one SubmitTransactions request. */
+export const MAX_SUBMIT_BATCH = 1000;
 
 function notFound(what: string): ChainError {
   return new ChainError("NOT_FOUND", "NOT_FOUND", `${what} not found`);
@@ -92,6 +96,34 @@ export class ChainService {
         if (tx === undefined) throw new ChainError("INVALID_ARGUMENT", "MALFORMED", "Missing transaction");
         const hash = await node.submit(tx.slice());
         return new PbWriter().bytes(1, hash).finish().slice();
+      }
+      case "SubmitTransactions": {
+        // Every transaction is submitted at once, so the node verifies their signatures as one batch; each
+        // gets its own result, in request order.
+        const txs: Uint8Array[] = [];
+        fields(request, "SubmitTransactionsRequest", (r) => {
+          if (r.field !== 1) return r.unknown();
+          if (txs.length >= MAX_SUBMIT_BATCH) {
+            throw new ChainError(
+              "INVALID_ARGUMENT",
+              "TOO_LARGE",
+              `Cannot accept SubmitTransactions: more than ${MAX_SUBMIT_BATCH} transactions`,
+            );
+          }
+          txs.push(r.bytes(MAX_TX_BYTES + 1024, true).slice());
+        });
+        const settled = await Promise.allSettled(txs.map((tx) => node.submit(tx)));
+        const w = new PbWriter();
+        for (const s of settled) {
+          const one = new PbWriter();
+          if (s.status === "fulfilled") one.bytes(1, s.value);
+          else {
+            const e = toChainError(s.reason);
+            one.uint32(2, e.code).string(3, e.reason).string(4, e.message.slice(0, 512));
+          }
+          w.message(1, one.finish());
+        }
+        return w.finish().slice();
       }
       case "GetTransaction": {
         let hash: Uint8Array | undefined;

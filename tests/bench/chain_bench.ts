@@ -62,6 +62,19 @@ async function rawVerifyRate(n: number): Promise<{ single: number; batch: number
   return { single, batch };
 }
 
+/** Transactions per SubmitTransactions request. */
+const SUBMIT_BATCH = 200;
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Runs the benchmark; one row per measurement. */
 export async function runChainBench(
   opts: { quick?: boolean } = {},
@@ -149,15 +162,20 @@ export async function runChainBench(
     const clients = conns.map((c) => new ChainSyncClient(c));
     const t0 = performance.now();
     let next = 0;
-    const inflight = 96;
+    // Batched submission (SubmitTransactions): a wallet or gateway with many transactions sends them together,
+    // and the node verifies each batch's signatures in one call to the verifier pool.
+    const inflight = 4;
     await Promise.all(Array.from({ length: inflight }, async (_, w) => {
       while (next < txs.length) {
-        const tx = txs[next++] as VerifiedTransaction;
-        submitAt.set(hexOf(tx.hash), performance.now());
-        await (clients[w % clients.length] as ChainSyncClient).call(
-          "SubmitTransaction",
-          lenPrefixed(1, tx.bytes),
+        const batch = txs.slice(next, next + SUBMIT_BATCH);
+        next += batch.length;
+        const now = performance.now();
+        for (const tx of batch) submitAt.set(hexOf(tx.hash), now);
+        const resp = await (clients[w % clients.length] as ChainSyncClient).call(
+          "SubmitTransactions",
+          concat(batch.map((tx) => lenPrefixed(1, tx.bytes))),
         );
+        if (resp.length < batch.length * 34) throw new Error("SubmitTransactions refused part of the batch");
       }
     }));
     const tSubmitted = performance.now();
@@ -204,9 +222,10 @@ export async function runChainBench(
         measurement: "committed transfers/s end to end (1 validator + 1 follower, loopback)",
         value: Math.round(tps),
         unit: "tx/s",
-        note: `${total} tx from ${senders} senders, ${height} blocks; ratio to ceiling ${
-          (tps / raw.batch).toFixed(3)
-        } (target >= 0.6)`,
+        note:
+          `${total} tx from ${senders} senders in SubmitTransactions batches of ${SUBMIT_BATCH}, ${height} blocks; ratio to ceiling ${
+            (tps / raw.batch).toFixed(3)
+          } (target >= 0.6)`,
       },
       {
         measurement: "submit -> commit latency p50",
