@@ -9,6 +9,8 @@ export class StreamIo {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   #writing: Promise<void> = Promise.resolve();
+  #queue: Uint8Array[] = [];
+  #flushQueued = false;
   #writeFailed = false;
   #finished = false;
   #stopped = false;
@@ -40,15 +42,25 @@ export class StreamIo {
     }
   }
 
-  /** Queues a write after the previous ones; resolves when QUIC accepted it (flow control = backpressure). */
+  /**
+   * Queues a write after the previous ones; resolves when QUIC accepted it (flow control = backpressure).
+   * Frames queued before the previous write completes go out together as one write (a call's GRPC_REQUEST,
+   * MESSAGE and HALF_CLOSE, or a reply's MESSAGE and STATUS, become one QUIC write instead of three).
+   */
   write(bytes: Uint8Array | undefined): Promise<void> {
     if (bytes === undefined || bytes.length === 0 || this.#writeFailed || this.#finished) {
       return this.#writing;
     }
+    this.#queue.push(bytes);
+    if (this.#flushQueued) return this.#writing;
+    this.#flushQueued = true;
     this.#writing = this.#writing.then(async () => {
-      if (this.#writeFailed) return;
+      this.#flushQueued = false;
+      const parts = this.#queue;
+      this.#queue = [];
+      if (this.#writeFailed || parts.length === 0) return;
       try {
-        await this.#writer.write(bytes);
+        await this.#writer.write(parts.length === 1 ? parts[0] as Uint8Array : concatBytes(parts));
       } catch {
         this.#writeFailed = true;
       }
@@ -76,6 +88,18 @@ export class StreamIo {
     this.#stopped = true;
     this.#reader.cancel().catch(() => {});
   }
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Reads whole frames from a {@linkcode StreamIo}, with a decoder holding `initial` bytes already read. */
