@@ -14,7 +14,13 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
-import { generateIdentity, GhostBridge, GrpcIngress, toHex } from "../../bridge/mod.ts";
+import {
+  generateIdentity,
+  GhostBridge,
+  GrpcIngress,
+  toHex,
+  unary as unaryHandler,
+} from "../../bridge/mod.ts";
 import { ensureDevPki } from "../../transport/mod.ts";
 import { summarize } from "./_stats.ts";
 
@@ -136,6 +142,8 @@ export async function runBridgeBench(
     allowList: [toHex(idA.publicKey)],
   });
   b.registerUpstream({ service: "bench.Bench", version: "1", endpoint: `http://127.0.0.1:${port}` });
+  // The service mesh's path (supervisor README): an in-process handler on bridge B, called from bridge A.
+  b.register("bench.Echo", { Echo: unaryHandler((req) => req) });
   await b.checkNow();
   const a = new GhostBridge({
     identity: idA,
@@ -204,6 +212,39 @@ export async function runBridgeBench(
             } ms p50`,
         });
       }
+    }
+    // Mesh path: GhostBridge.unary() on A -> QUIC -> in-process handler on B (how chain, wallet and cns call
+    // each other), beside direct grpc-js.
+    const payload = new Uint8Array(32);
+    for (let i = 0; i < 200; i++) await a.unary("bench.Echo", "Echo", payload);
+    for (const conc of [1, 64]) {
+      const lat: number[] = [];
+      const calls = conc === 1 ? calls1 : calls64;
+      const end = performance.now() + budget / 2;
+      let left = calls;
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: conc }, async () => {
+        while (left > 0 && performance.now() < end) {
+          left--;
+          const t = performance.now();
+          await a.unary("bench.Echo", "Echo", payload);
+          lat.push(performance.now() - t);
+        }
+      }));
+      const perSec = lat.length / ((performance.now() - t0) / 1000);
+      const s = summarize(lat);
+      const d = results[`direct grpc-js/${conc}`];
+      rows.push({
+        measurement: `unary 32 B, concurrency ${conc}`,
+        subject: "mesh: GhostBridge -> QUIC -> in-process handler",
+        calls: s.count,
+        "p50 ms": s.p50,
+        "p99 ms": s.p99,
+        "calls/s or msgs/s": Math.round(perSec),
+        "vs direct": d
+          ? `${(perSec / (d.perSec ?? 1)).toFixed(2)}x, ${(s.p50 - (d.p50 ?? 0)).toFixed(3)} ms p50`
+          : "",
+      });
     }
     const ds = streamRates["direct grpc-js"] ?? 1;
     for (const [name] of subjects) {
