@@ -272,7 +272,7 @@ export async function runBridgeBench(
 }
 
 if (import.meta.main) {
-  const { markdownTable } = await import("./mod.ts");
+  const { markdownTable } = await import("./_table.ts");
   const rows = await runBridgeBench({ quick: Deno.args.includes("--quick") });
   console.log(markdownTable(rows));
   Deno.exit(0);

@@ -1,7 +1,8 @@
 /**
  * cns benchmark: dnsperf (Debian `dnsperf`) against cns's UDP listener and against unbound serving the same
- * records, in the same run, loopback only. Rows: cns answering from a local zone, cns answering from its cache
- * (forwarding to the unbound instance, warmed first), and unbound (local-data). Reports queries/s, average
+ * 1,000 AAAA records, in the same run, loopback only. Rows: cns answering from a local zone, cns answering from
+ * its cache (forwarding to the unbound instance, warmed first), and unbound (local-data); then cns and unbound
+ * over TCP (dnsperf -m tcp, one connection, pipelined). Reports queries/s, average
  * latency and the ratio to unbound. Skips cleanly when dnsperf or unbound is missing.
  *
  * Standalone: `./deno run -A tests/bench/cns_bench.ts [--quick]`.
@@ -11,10 +12,11 @@
 
 import { parseCnsConfig, startCnsServer } from "../../cns/mod.ts";
 import { hasTool, run, startUnbound } from "../interop/dns/_tools.ts";
-import { type BenchRow, markdownTable } from "./mod.ts";
+import { type BenchRow, markdownTable } from "./_table.ts";
 
-const NAMES = Array.from({ length: 50 }, (_, i) => `h${i}.bench.test`);
-const RECORDS = NAMES.map((n, i) => `${n} 3600 IN A 192.0.2.${i + 1}`);
+// The issue's workload: 1,000 local AAAA names answered from memory.
+const NAMES = Array.from({ length: 1000 }, (_, i) => `h${i}.bench.test`);
+const RECORDS = NAMES.map((n, i) => `${n} 3600 IN AAAA 2001:db8::${(i + 1).toString(16)}`);
 const SOA = "bench.test. 3600 IN SOA ns.bench.test. h.bench.test. 1 3600 600 86400 300";
 
 interface PerfResult {
@@ -24,8 +26,15 @@ interface PerfResult {
   readonly completed: number;
 }
 
-async function dnsperf(port: number, dataFile: string, seconds: number): Promise<PerfResult> {
+async function dnsperf(
+  port: number,
+  dataFile: string,
+  seconds: number,
+  mode: "udp" | "tcp" = "udp",
+): Promise<PerfResult> {
   const r = await run("dnsperf", [
+    "-m",
+    mode,
     "-s",
     "127.0.0.1",
     "-p",
@@ -59,7 +68,7 @@ export async function runCnsBench(opts: { quick?: boolean } = {}): Promise<Bench
   const seconds = opts.quick ? 3 : 10;
   const dir = await Deno.makeTempDir({ prefix: "cns_bench_" });
   const dataFile = `${dir}/queries.txt`;
-  await Deno.writeTextFile(dataFile, NAMES.map((n) => `${n} A`).join("\n") + "\n");
+  await Deno.writeTextFile(dataFile, NAMES.map((n) => `${n} AAAA`).join("\n") + "\n");
   const ub = await startUnbound(["bench.test"], [SOA, ...RECORDS.map((r) => r.replace(/^(\S+)/, "$1."))]);
   const base = { listen: ["127.0.0.1:0"], doq_listen: "", doh_listen: "", rrl_responses_per_second: 0 };
   const zoneServer = await startCnsServer({
@@ -76,15 +85,21 @@ export async function runCnsBench(opts: { quick?: boolean } = {}): Promise<Bench
     results.push(["cns (local zone)", await dnsperf(portOf(zoneServer), dataFile, seconds)]);
     results.push(["cns (forwarder cache)", await dnsperf(portOf(cacheServer), dataFile, seconds)]);
     results.push(["unbound 1 thread (local-data)", await dnsperf(ub.port, dataFile, seconds)]);
-    const peer = results[results.length - 1]?.[1].qps ?? NaN;
-    return results.map(([setup, r]) => ({
+    const tcp: [string, PerfResult][] = [];
+    tcp.push(["cns (local zone), TCP", await dnsperf(portOf(zoneServer), dataFile, seconds, "tcp")]);
+    tcp.push(["unbound 1 thread (local-data), TCP", await dnsperf(ub.port, dataFile, seconds, "tcp")]);
+    const row = (peer: number) => ([setup, r]: [string, PerfResult]): BenchRow => ({
       setup,
       "queries/s": Math.round(r.qps),
       "avg latency ms": Number(r.avgLatencyMs.toFixed(3)),
       completed: r.completed,
       lost: r.lost,
       "qps vs unbound": Number((r.qps / peer).toFixed(3)),
-    }));
+    });
+    return [
+      ...results.map(row(results[results.length - 1]?.[1].qps ?? NaN)),
+      ...tcp.map(row(tcp[tcp.length - 1]?.[1].qps ?? NaN)),
+    ];
   } finally {
     await zoneServer.close();
     await cacheServer.close();

@@ -8,8 +8,9 @@
  * @module
  */
 
-/** One row of a benchmark table: column name to cell. */
-export type BenchRow = Readonly<Record<string, string | number>>;
+import { type BenchRow, markdownTable } from "./_table.ts";
+
+export { type BenchRow, markdownTable };
 
 type Runner = (opts: { quick: boolean }) => Promise<readonly BenchRow[]>;
 
@@ -21,20 +22,6 @@ const AREAS: Readonly<Record<string, () => Promise<Runner>>> = {
   chain: async () => (await import("./chain_bench.ts")).runChainBench as Runner,
   vm: async () => (await import("./vm_bench.ts")).runVmBench as Runner,
 };
-
-/** Renders rows as a markdown table; columns come from the first row's keys, in order. */
-export function markdownTable(rows: readonly BenchRow[]): string {
-  const first = rows[0];
-  if (first === undefined) return "(no rows)";
-  const cols = Object.keys(first);
-  const cell = (v: string | number | undefined): string =>
-    v === undefined ? "" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v;
-  return [
-    `| ${cols.join(" | ")} |`,
-    `|${cols.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(" | ")} |`),
-  ].join("\n");
-}
 
 async function main(args: string[]): Promise<number> {
   const quick = args.includes("--quick");
