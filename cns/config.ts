@@ -66,6 +66,14 @@ export interface CnsConfig {
   readonly localZones: readonly string[];
   /** Static records as zone-file lines; each must be inside a local zone. */
   readonly records: readonly string[];
+  /** Ethereum JSON-RPC endpoint for `.eth` (ENS); empty disables `.eth`. */
+  readonly ensRpcUrl: string;
+  /** The ENS registry address, `0x` + 40 hex. */
+  readonly ensRegistry: string;
+  /** One JSON-RPC call's timeout. */
+  readonly ensTimeoutMs: number;
+  /** TTL of `.eth` answers when the registry sets none, seconds. */
+  readonly ensTtlS: number;
 }
 
 /** A config problem: names the key, the value and what is allowed. */
@@ -83,7 +91,7 @@ export class CnsConfigError extends TypeError {
 
 interface Field {
   readonly key: string;
-  readonly kind: "int" | "hostports" | "hostport?" | "strings" | "path";
+  readonly kind: "int" | "hostports" | "hostport?" | "strings" | "path" | "url?" | "address";
   readonly default: unknown;
   readonly min?: number;
   readonly max?: number;
@@ -133,6 +141,20 @@ export const CNS_CONFIG_FIELDS: readonly Field[] = [
   { key: "doq_idle_timeout_ms", kind: "int", default: 30_000, min: 1000, max: DAY_MS, help: "QUIC idle" },
   { key: "local_zones", kind: "strings", default: [], help: "authoritative zone names" },
   { key: "records", kind: "strings", default: [], help: "zone-file lines: name ttl [IN] type rdata" },
+  {
+    key: "ens_rpc_url",
+    kind: "url?",
+    default: "",
+    help: "Ethereum JSON-RPC URL for .eth (ENS); empty disables",
+  },
+  {
+    key: "ens_registry",
+    kind: "address",
+    default: "0x00000000000C2E074eC69A0bFb2997BA6C7d2e1e",
+    help: "ENS registry address",
+  },
+  { key: "ens_timeout_ms", kind: "int", default: 2000, min: 100, max: 60_000, help: "per JSON-RPC call" },
+  { key: "ens_ttl_s", kind: "int", default: 300, min: 1, max: 86_400, help: ".eth TTL when ENS sets none" },
 ];
 
 function parseHostPort(text: string): CnsHostPort | undefined {
@@ -202,6 +224,16 @@ export function parseCnsConfig(raw: unknown = {}): CnsConfig {
         if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) bad("a list of strings");
         v[f.key] = value;
         break;
+      case "url?":
+        if (value !== "" && (typeof value !== "string" || !/^https?:\/\/[^\s/?#]+(\/[^\s]*)?$/.test(value))) {
+          bad("an http:// or https:// URL, or empty");
+        }
+        v[f.key] = value;
+        break;
+      case "address":
+        if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value)) bad("0x and 40 hex digits");
+        v[f.key] = value;
+        break;
     }
   }
   const strings = (k: string): string[] => v[k] as string[];
@@ -258,6 +290,10 @@ export function parseCnsConfig(raw: unknown = {}): CnsConfig {
     doqIdleTimeoutMs: v["doq_idle_timeout_ms"] as number,
     localZones: zones,
     records: strings("records"),
+    ensRpcUrl: v["ens_rpc_url"] as string,
+    ensRegistry: v["ens_registry"] as string,
+    ensTimeoutMs: v["ens_timeout_ms"] as number,
+    ensTtlS: v["ens_ttl_s"] as number,
   });
 }
 
@@ -280,6 +316,11 @@ export function cnsNetPermissions(config: CnsConfig): string[] | true {
     out.add(formatCnsHostPort(u));
     // Per-query sockets bind the wildcard address of the upstream's family on a random port.
     out.add(u.hostname.includes(":") ? "[::]" : "0.0.0.0");
+  }
+  if (config.ensRpcUrl !== "") {
+    // The ENS JSON-RPC endpoint's host:port (fetch is checked against it).
+    const u = new URL(config.ensRpcUrl);
+    out.add(`${u.hostname}:${u.port !== "" ? u.port : u.protocol === "https:" ? "443" : "80"}`);
   }
   return [...out];
 }

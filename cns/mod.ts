@@ -51,3 +51,7 @@ export * from "./deno_tcp_listener.ts";
 export * from "./deno_doq_listener.ts";
 export * from "./deno_upstream.ts";
 export * from "./cns_server.ts";
+export * from "./chain_zone.ts";
+export * from "./ens_name.ts";
+export * from "./eth_abi.ts";
+export * from "./ens_resolver.ts";

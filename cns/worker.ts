@@ -14,6 +14,7 @@ import { startCnsServer } from "./cns_server.ts";
 import { type GhostBridge, startMeshNode } from "../bridge/mod.ts";
 import { BlockchainClient } from "../chain/mod.ts";
 import { chainFeedFromClient, ChainNameIndex, ChainZone } from "./chain_zone.ts";
+import { EnsResolver, jsonRpcEthCall } from "./ens_resolver.ts";
 
 runServiceWorker(async (ctx) => {
   // The supervisor's Config carries `cns` either as the raw [cns] table or as an already parsed CnsConfig.
@@ -41,10 +42,17 @@ runServiceWorker(async (ctx) => {
       height.set(live.height);
     }, 1_000);
   }
+  // .eth through ENS over the configured Ethereum JSON-RPC endpoint.
+  const ens = config.ensRpcUrl === "" ? undefined : new EnsResolver({
+    call: jsonRpcEthCall(config.ensRpcUrl, { timeoutMs: config.ensTimeoutMs }),
+    registry: Uint8Array.from(config.ensRegistry.slice(2).match(/../g) ?? [], (b) => parseInt(b, 16)),
+    ttlS: config.ensTtlS,
+  });
   const server = await startCnsServer({
     config,
     tls: ctx.tls,
     registry,
+    ...(ens ? { resolvers: [ens] } : {}),
     ...(index ? { zones: chainOrigins.map((o) => new ChainZone(o, index)) } : {}),
     // Per-peer noise stays at debug; a permission refusal means the deployment is misconfigured.
     onError: (message, fields) =>
