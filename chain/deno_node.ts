@@ -44,6 +44,8 @@ export interface RunChainNodeOptions {
   readonly now?: () => number;
   /** Called after each committed block (produced or followed), after the atomic commit resolved. */
   readonly onCommit?: (height: number) => void;
+  /** DNSSEC trust anchors a new devnet genesis publishes as TXT of `dns.ghost` (cns/README.md "Trust chain"). */
+  readonly dnsAnchors?: readonly string[];
 }
 
 /** A running node. */
@@ -96,6 +98,7 @@ export async function ensureDevnetGenesis(
   validatorKey: Uint8Array,
   devKeyPath: string,
   now: number,
+  dnsAnchors: readonly string[] = [],
 ): Promise<boolean> {
   if ((await readTextIfExists(path)) !== undefined) return false;
   const dev = await loadOrCreateKey(devKeyPath);
@@ -104,6 +107,7 @@ export async function ensureDevnetGenesis(
     validatorKey: toHex(ed25519PublicKey(validatorKey)),
     devAddress,
     timeMs: now,
+    dnsAnchors,
   });
   const tmp = `${path}.tmp`;
   await Deno.writeTextFile(tmp, JSON.stringify(json, null, 2) + "\n");
@@ -124,7 +128,7 @@ export async function runChainNode(
   const key = await loadOrCreateKey(keyPath);
   if (
     config.devnet && config.role === "validator" &&
-    await ensureDevnetGenesis(genesisPath, key, `${dir}/dev.key`, now())
+    await ensureDevnetGenesis(genesisPath, key, `${dir}/dev.key`, now(), opts.dnsAnchors)
   ) {
     log("info", "wrote devnet genesis", { path: genesisPath });
   }

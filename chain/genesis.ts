@@ -332,6 +332,8 @@ export function devnetGenesisJson(
     readonly devAddress: string;
     readonly timeMs: number;
     readonly chainId?: string;
+    /** TXT records of the reserved name `dns.ghost`: the DNSSEC trust anchors of cns's zones. */
+    readonly dnsAnchors?: readonly string[];
   },
 ): Record<string, unknown> {
   return {
@@ -350,11 +352,21 @@ export function devnetGenesisJson(
     },
     validators: [{ publicKey: opts.validatorKey, power: 1 }],
     accounts: [{ address: opts.devAddress, balance: "1000000000000000" }],
-    names: [{
-      name: "dev.ghost",
-      owner: opts.devAddress,
-      expiry: 100_000_000,
-      records: { aaaa: ["::1"], a: ["127.0.0.1"], txt: ["GhostChain devnet"] },
-    }],
+    names: [
+      {
+        name: "dev.ghost",
+        owner: opts.devAddress,
+        expiry: 100_000_000,
+        records: { aaaa: ["::1"], a: ["127.0.0.1"], txt: ["GhostChain devnet"] },
+      },
+      ...(opts.dnsAnchors && opts.dnsAnchors.length > 0
+        ? [{
+          name: "dns.ghost",
+          owner: opts.devAddress,
+          expiry: 100_000_000,
+          records: { txt: opts.dnsAnchors },
+        }]
+        : []),
+    ],
   };
 }

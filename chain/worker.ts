@@ -28,7 +28,12 @@ runServiceWorker(async (ctx) => {
     message: string,
     fields?: Record<string, unknown>,
   ) => ctx.log[level](message, fields ?? {});
-  const running = await runChainNode(config, { dataDir: ctx.dataDir, tls: ctx.tls, log });
+  const running = await runChainNode(config, {
+    dataDir: ctx.dataDir,
+    tls: ctx.tls,
+    log,
+    ...(ctx.mesh?.dnsAnchors ? { dnsAnchors: ctx.mesh.dnsAnchors } : {}),
+  });
   const endpoints = [{
     name: "sync",
     transport: "quic",

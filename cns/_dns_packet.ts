@@ -18,6 +18,7 @@ interface DnsPacketLib {
   question: { decode: ((buf: Buffer, offset: number) => DnsQuestion) & Sized };
   answer: {
     decode: ((buf: Buffer, offset: number) => DnsRecord) & Sized;
+    encode(record: DnsRecord): Buffer;
     encodingLength(record: DnsRecord): number;
   };
 }

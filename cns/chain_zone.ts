@@ -29,6 +29,7 @@ import { RCODE } from "./message.ts";
 import { normalizeName } from "./name.ts";
 import type { ResolveResult } from "./resolver.ts";
 import type { Zone } from "./zone.ts";
+import type { ZoneSigner } from "./dnssec.ts";
 
 /** One name as the chain holds it. */
 export interface ChainName {
@@ -246,15 +247,37 @@ export class ChainZone implements Zone {
   /** `ghost` or `zns`. */
   readonly origin: string;
   readonly #index: ChainNameIndex;
+  readonly #signer: ZoneSigner | undefined;
 
-  /** Answers for names under `origin` from `index`. */
-  constructor(origin: "ghost" | "zns", index: ChainNameIndex) {
+  /** Answers for names under `origin` from `index`; signs for DO queries when a `signer` is given. */
+  constructor(origin: "ghost" | "zns", index: ChainNameIndex, signer?: ZoneSigner) {
     this.origin = origin;
     this.#index = index;
+    this.#signer = signer;
   }
 
-  /** Answers a question for a name in this zone. */
-  lookup(question: DnsQuestion): ResolveResult {
+  /** Answers a question for a name in this zone (DNSSEC-signed when the client set DO and a signer exists). */
+  lookup(
+    question: DnsQuestion,
+    _signal?: AbortSignal,
+    opts?: { readonly dnssecOk?: boolean },
+  ): ResolveResult {
+    const signer = this.#signer;
+    if (signer === undefined || opts?.dnssecOk !== true || !this.#index.ready) return this.#lookup(question);
+    const qtype = question.type.toUpperCase();
+    const name = normalizeName(question.name);
+    if (name === this.origin) {
+      if (qtype === "DNSKEY") {
+        return signer.signResult(this.#result(RCODE.NOERROR, [signer.dnskey], []), name, []);
+      }
+      return signer.signResult(this.#lookup(question), name, ["SOA", "DNSKEY"]);
+    }
+    const entry = this.#index.get(name);
+    const types = entry ? [...new Set(chainNameRecords(name, entry).map((r) => r.type))] : [];
+    return signer.signResult(this.#lookup(question), question.name.replace(/\.$/, ""), types);
+  }
+
+  #lookup(question: DnsQuestion): ResolveResult {
     if (!this.#index.ready) return this.#result(RCODE.SERVFAIL, [], []);
     const qtype = question.type.toUpperCase();
     const name = normalizeName(question.name);

@@ -37,14 +37,14 @@ export function udpResponseLimit(edns: EdnsInfo, ourMax: number): number {
 }
 
 /** Our OPT record: the UDP size we accept, EDNS version 0, the upper 8 bits of an extended RCODE. */
-export function optRecord(udpSize: number, extendedRcode = 0): DnsRecord {
+export function optRecord(udpSize: number, extendedRcode = 0, dnssecOk = false): DnsRecord {
   return {
     name: ".",
     type: "OPT",
     udpPayloadSize: udpSize,
     extendedRcode,
     ednsVersion: 0,
-    flags: 0,
+    flags: dnssecOk ? 0x8000 : 0,
     options: [],
   };
 }

@@ -55,3 +55,4 @@ export * from "./chain_zone.ts";
 export * from "./ens_name.ts";
 export * from "./eth_abi.ts";
 export * from "./ens_resolver.ts";
+export * from "./dnssec.ts";

@@ -119,7 +119,8 @@ export class QueryHandler {
       // RFC 6891 §7: a response to an EDNS query carries our OPT.
       additionals: [
         ...(truncated ? [] : r.additionals.filter((x) => x.type !== "OPT")),
-        ...(edns.present ? [optRecord(this.#udpMax, extended ? 1 : 0)] : []),
+        // RFC 3225 §3: the DO bit of the query is copied into the response's OPT.
+        ...(edns.present ? [optRecord(this.#udpMax, extended ? 1 : 0, edns.dnssecOk)] : []),
       ],
     });
     let out = encodeMessage(build(result, false));
@@ -155,7 +156,12 @@ export class QueryHandler {
     if ((question.class ?? "IN").toUpperCase() !== "IN") return plain(RCODE.REFUSED);
     if (question.type === "AXFR" || question.type === "IXFR") return plain(RCODE.REFUSED);
     const qname = normalizeName(question.name);
-    const request = { question, recursionDesired: (query.flags & FLAG.RD) !== 0, client };
+    const request = {
+      question,
+      recursionDesired: (query.flags & FLAG.RD) !== 0,
+      client,
+      dnssecOk: edns.dnssecOk,
+    };
     const owner = this.#o.authoritative.find((r) => r.owns(qname));
     try {
       if (owner) return { result: await owner.resolve(request), extended: false };

@@ -29,6 +29,8 @@ export interface ResolveRequest {
   readonly client: ClientInfo;
   /** Aborted when the client is gone or the server drains. */
   readonly signal?: AbortSignal;
+  /** The query's EDNS DO bit (RFC 3225): the client wants DNSSEC records. */
+  readonly dnssecOk?: boolean;
 }
 
 /** Where an answer came from, for metrics and logs. */

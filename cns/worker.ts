@@ -15,6 +15,7 @@ import { type GhostBridge, startMeshNode } from "../bridge/mod.ts";
 import { BlockchainClient } from "../chain/mod.ts";
 import { chainFeedFromClient, ChainNameIndex, ChainZone } from "./chain_zone.ts";
 import { EnsResolver, jsonRpcEthCall } from "./ens_resolver.ts";
+import { anchoredOnChain, DNS_ANCHOR_NAME, zoneKeySeed, ZoneSigner } from "./dnssec.ts";
 
 runServiceWorker(async (ctx) => {
   // The supervisor's Config carries `cns` either as the raw [cns] table or as an already parsed CnsConfig.
@@ -27,6 +28,22 @@ runServiceWorker(async (ctx) => {
   let index: ChainNameIndex | undefined;
   let gauges: ReturnType<typeof setInterval> | undefined;
   const chainOrigins = (["ghost", "zns"] as const).filter((o) => !config.localZones.includes(o));
+  // Each chain zone is DNSSEC-signed online (Ed25519, RFC 8080) with a key derived from this service's mesh key
+  // (cns/README.md "Trust chain"); the trust anchors are logged at start.
+  const signers = new Map<string, ZoneSigner>();
+  if (ctx.mesh) {
+    for (const origin of chainOrigins) {
+      const signer = new ZoneSigner(origin, zoneKeySeed(ctx.mesh.seed, origin));
+      signers.set(origin, signer);
+      const ds = signer.ds();
+      ctx.log.info("dnssec zone key", {
+        zone: origin,
+        key_tag: ds.keyTag,
+        ds: `${origin}. DS ${ds.keyTag} ${ds.algorithm} ${ds.digestType} ${ds.digest}`,
+        trust_anchor: signer.trustAnchor(),
+      });
+    }
+  }
   if (ctx.mesh && chainOrigins.length > 0) {
     mesh = await startMeshNode({ ...ctx.mesh, tls: ctx.tls, onEvent: (e, f) => ctx.log.debug(e, f) });
     const client = new BlockchainClient(mesh, { timeoutMs: ctx.mesh.callTimeoutMs });
@@ -36,10 +53,28 @@ runServiceWorker(async (ctx) => {
     index.start();
     const names = registry.gauge("cns_chain_names", "Names in the chain-fed .ghost/.zns index");
     const height = registry.gauge("cns_chain_height", "Chain height the .ghost/.zns answers come from");
+    const anchored = registry.gauge(
+      "cns_dnssec_anchored",
+      "1 when the zone's DNSSEC key is the one published on chain (TXT of dns.ghost)",
+      ["zone"],
+    );
     const live = index;
+    const lastAnchor = new Map<string, boolean>();
     gauges = setInterval(() => {
       names.set(live.size);
       height.set(live.height);
+      if (!live.ready) return;
+      // Trust chain: a validator that trusts the chain takes the zone key from dns.ghost (cns/README.md).
+      const txt = live.get(DNS_ANCHOR_NAME)?.records.txt ?? [];
+      for (const [zone, signer] of signers) {
+        const ok = anchoredOnChain(signer, txt);
+        anchored.set(ok ? 1 : 0, { zone });
+        if (lastAnchor.get(zone) !== ok) {
+          lastAnchor.set(zone, ok);
+          if (ok) ctx.log.info("dnssec key anchored on chain", { zone, name: DNS_ANCHOR_NAME });
+          else ctx.log.warn("dnssec key not anchored on chain", { zone, name: DNS_ANCHOR_NAME });
+        }
+      }
     }, 1_000);
   }
   // .eth through ENS over the configured Ethereum JSON-RPC endpoint.
@@ -53,7 +88,7 @@ runServiceWorker(async (ctx) => {
     tls: ctx.tls,
     registry,
     ...(ens ? { resolvers: [ens] } : {}),
-    ...(index ? { zones: chainOrigins.map((o) => new ChainZone(o, index)) } : {}),
+    ...(index ? { zones: chainOrigins.map((o) => new ChainZone(o, index, signers.get(o))) } : {}),
     // Per-peer noise stays at debug; a permission refusal means the deployment is misconfigured.
     onError: (message, fields) =>
       fields.reason === "not_capable" ? ctx.log.warn(message, fields) : ctx.log.debug(message, fields),

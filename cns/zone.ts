@@ -15,7 +15,11 @@ export interface Zone {
   /** Normalized origin, e.g. `"example.test"`, `"ghost"`. */
   readonly origin: string;
   /** Answers a question for a name at or below the origin. May be async (chain lookups). */
-  lookup(question: DnsQuestion, signal?: AbortSignal): ResolveResult | Promise<ResolveResult>;
+  lookup(
+    question: DnsQuestion,
+    signal?: AbortSignal,
+    opts?: { readonly dnssecOk?: boolean },
+  ): ResolveResult | Promise<ResolveResult>;
 }
 
 /** Resolves from a set of zones; owns every name under any of their origins. */
@@ -43,7 +47,7 @@ export class ZoneResolver implements Resolver {
   async resolve(request: ResolveRequest): Promise<ResolveResult> {
     const zone = this.#find(normalizeName(request.question.name));
     if (!zone) throw new RangeError(`Cannot resolve ${request.question.name}: no zone owns it`);
-    return await zone.lookup(request.question, request.signal);
+    return await zone.lookup(request.question, request.signal, { dnssecOk: request.dnssecOk === true });
   }
 
   #find(qname: string): Zone | undefined {

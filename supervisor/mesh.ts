@@ -13,7 +13,9 @@
  *
  * @module
  */
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { identityFromSeed, toHex } from "../bridge/mod.ts";
+import { CHAIN_ZONES, zoneKeySeed } from "../cns/mod.ts";
 import { writeFileAtomic } from "../transport/mod.ts";
 import { type Config, formatHostPort, type HostPort } from "./config.ts";
 
@@ -62,6 +64,11 @@ export interface MeshAssignment {
   readonly allowList: readonly string[];
   /** Deadline of one unary call to a peer service. */
   readonly callTimeoutMs: number;
+  /**
+   * For the chain: the DNSSEC trust anchors of cns's zones (`<zone>-dnskey=<base64 Ed25519 key>`), which a new
+   * devnet genesis publishes as TXT records of `dns.ghost`.
+   */
+  readonly dnsAnchors?: readonly string[];
 }
 
 /** Whether a service name is a mesh member. */
@@ -97,9 +104,18 @@ export function planMesh(
       }),
       allowList: callers.map((m) => keys[m].publicKey),
       callTimeoutMs: config.mesh.callTimeoutMs,
+      ...(member === "chain" ? { dnsAnchors: dnsAnchors(keys.cns.seed) } : {}),
     };
   }
   return out;
+}
+
+/** The TXT anchors of cns's chain zones, derived from cns's mesh key the way cns derives its zone keys. */
+export function dnsAnchors(cnsSeedHex: string): string[] {
+  return CHAIN_ZONES.map((zone) => {
+    const pub = ed25519.getPublicKey(zoneKeySeed(cnsSeedHex, zone));
+    return `${zone}-dnskey=${btoa(String.fromCharCode(...pub))}`;
+  });
 }
 
 /** The file holding a member's mesh key. The central bridge keeps its configured node key. */

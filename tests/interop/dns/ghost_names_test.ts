@@ -3,6 +3,7 @@
 // the chain through its own bridge node and answers dig (UDP), kdig (TCP) and the Go DoQ client (RFC 9250).
 import assert from "node:assert/strict";
 import { buildDoqClient, freePort, hasTool, run } from "./_tools.ts";
+import { zoneKeySeed, ZoneSigner } from "../../../cns/mod.ts";
 
 const MOD = new URL("../../../mod.ts", import.meta.url).pathname;
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -135,6 +136,52 @@ Deno.test({
       const missing = await dig("nobody-here.ghost", "AAAA");
       assert.match(missing.stdout, /status: NXDOMAIN/);
       assert.match(missing.stdout, /ghost\.\s+30\s+IN\s+SOA\s+ns\.ghost\. hostmaster\.ghost\./);
+
+      // Verifiable answers: the .ghost zone is DNSSEC-signed (Ed25519). delv, BIND's validator, checks them
+      // against the trust anchor published on chain; a wrong anchor makes validation fail.
+      if (hasTool("delv")) {
+        // The trust anchor comes from the chain: dns.ghost's TXT, read with its state proof.
+        const resolved = await mod([
+          "chain",
+          "resolve",
+          "dns.ghost",
+          "--peer",
+          env.GHOST_CHAIN_LISTEN ?? "",
+          "--ca",
+          `${dataDir}/pki/ca.pem`,
+        ], env);
+        assert.equal(resolved.code, 0, resolved.err);
+        const doc = JSON.parse(resolved.out) as { proofVerified: boolean; records: { txt: string[] } };
+        assert.equal(doc.proofVerified, true);
+        const key = doc.records.txt.find((t) => t.startsWith("ghost-dnskey="))?.slice("ghost-dnskey=".length);
+        assert.ok(key, "dns.ghost anchors the ghost zone key");
+        // ... and it is the key cns signs with (derived from its key on disk).
+        const cnsSeed = (await Deno.readTextFile(`${dataDir}/mesh/cns.key`)).trim();
+        const signer = new ZoneSigner("ghost", zoneKeySeed(cnsSeed, "ghost"));
+        assert.equal(btoa(String.fromCharCode(...signer.publicKey)), key);
+        const anchor = `${dataDir}/ghost.anchor`;
+        await Deno.writeTextFile(anchor, `trust-anchors { ghost. static-key 257 3 15 "${key}"; };\n`);
+        const delv = (file: string, name: string, type: string) =>
+          run("delv", ["@127.0.0.1", "-p", String(dns), "-a", file, "+root=ghost", name, type]);
+        const good = await delv(anchor, "journey.ghost", "AAAA");
+        assert.match(good.stdout + good.stderr, /; fully validated/);
+        assert.match(good.stdout, /journey\.ghost\.\s+30\s+IN\s+AAAA\s+2001:db8::43/);
+        const denied = await delv(anchor, "nobody-here.ghost", "AAAA");
+        assert.match(denied.stdout + denied.stderr, /negative response, fully validated/);
+        const wrong = new ZoneSigner("ghost", new Uint8Array(32).fill(9));
+        await Deno.writeTextFile(`${dataDir}/wrong.anchor`, wrong.trustAnchor() + "\n");
+        const bad = await delv(`${dataDir}/wrong.anchor`, "journey.ghost", "AAAA");
+        assert.doesNotMatch(bad.stdout + bad.stderr, /fully validated/);
+        const kdigSigs = await run("kdig", [
+          `@127.0.0.1`,
+          "-p",
+          String(dns),
+          "+dnssec",
+          "journey.ghost",
+          "AAAA",
+        ]);
+        assert.match(kdigSigs.stdout, /RRSIG\s+AAAA 15 2 30 /);
+      }
     } finally {
       child.kill("SIGTERM");
       const { code } = await child.status;
