@@ -174,6 +174,7 @@ export async function startCnsServer(options: CnsServerOptions): Promise<CnsServ
         maxConnections: cfg.doqMaxConnections,
         maxConnectionsPerClient: cfg.maxConnectionsPerClient,
         maxStreams: cfg.doqMaxStreams,
+        streamsPerSecond: cfg.doqStreamsPerSecond,
         idleTimeoutMs: cfg.doqIdleTimeoutMs,
         metrics,
         registry,

@@ -60,6 +60,8 @@ export interface CnsConfig {
   readonly doqMaxConnections: number;
   /** Concurrent streams per DoQ connection. */
   readonly doqMaxStreams: number;
+  /** Queries (streams) per second one DoQ connection may open before it is closed as a flood. */
+  readonly doqStreamsPerSecond: number;
   /** DoQ QUIC idle timeout. */
   readonly doqIdleTimeoutMs: number;
   /** Zones we are authoritative for (a SOA is made up for each unless a record gives one). */
@@ -138,6 +140,14 @@ export const CNS_CONFIG_FIELDS: readonly Field[] = [
   { key: "tcp_max_inflight", kind: "int", default: 16, min: 1, max: 1000, help: "pipelined queries" },
   { key: "doq_max_connections", kind: "int", default: 1000, min: 1, max: 1_000_000, help: "total" },
   { key: "doq_max_streams", kind: "int", default: 100, min: 1, max: 10_000, help: "per connection" },
+  {
+    key: "doq_streams_per_second",
+    kind: "int",
+    default: 20_000,
+    min: 10,
+    max: 1_000_000,
+    help: "queries/s per DoQ connection before it is closed",
+  },
   { key: "doq_idle_timeout_ms", kind: "int", default: 30_000, min: 1000, max: DAY_MS, help: "QUIC idle" },
   { key: "local_zones", kind: "strings", default: [], help: "authoritative zone names" },
   { key: "records", kind: "strings", default: [], help: "zone-file lines: name ttl [IN] type rdata" },
@@ -287,6 +297,7 @@ export function parseCnsConfig(raw: unknown = {}): CnsConfig {
     tcpMaxInflight: v["tcp_max_inflight"] as number,
     doqMaxConnections: v["doq_max_connections"] as number,
     doqMaxStreams: v["doq_max_streams"] as number,
+    doqStreamsPerSecond: v["doq_streams_per_second"] as number,
     doqIdleTimeoutMs: v["doq_idle_timeout_ms"] as number,
     localZones: zones,
     records: strings("records"),

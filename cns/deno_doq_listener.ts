@@ -44,6 +44,8 @@ export interface DoqListenerOptions {
   readonly maxConnectionsPerClient?: number;
   /** Concurrent streams (queries) per connection. Default 100. */
   readonly maxStreams?: number;
+  /** Streams (queries) a connection may open per second, with the same burst; more closes it. Default 20,000. */
+  readonly streamsPerSecond?: number;
   /** QUIC idle timeout, ms. Default 30,000 (RFC 9250 §5.5 leaves it to the server). */
   readonly idleTimeoutMs?: number;
   /** Time a client has to send a whole query and FIN, ms. Default 5,000. */
@@ -119,6 +121,9 @@ export class DoqListener {
     const limits: Partial<ServerLimits> = {
       maxConnections: options.maxConnections ?? 1000,
       maxConcurrentBidiStreams: options.maxStreams ?? 100,
+      // One query per stream (RFC 9250): the stream-open budget is the per-connection query rate limit.
+      streamsPerSecond: options.streamsPerSecond ?? 20_000,
+      streamBurst: options.streamsPerSecond ?? 20_000,
       maxConcurrentUniStreams: 0,
       idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
       drainTimeoutMs: options.drainTimeoutMs ?? 2000,

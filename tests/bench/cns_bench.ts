@@ -11,7 +11,8 @@
  */
 
 import { parseCnsConfig, startCnsServer } from "../../cns/mod.ts";
-import { hasTool, run, startUnbound } from "../interop/dns/_tools.ts";
+import { buildDoqClient, hasTool, run, startUnbound } from "../interop/dns/_tools.ts";
+import { ensureDevPki } from "../../transport/mod.ts";
 import { type BenchRow, markdownTable } from "./_table.ts";
 
 // The issue's workload: 1,000 local AAAA names answered from memory.
@@ -60,6 +61,65 @@ async function dnsperf(
   };
 }
 
+/**
+ * DoQ (RFC 9250): the Go client's load mode (quic-go, one query per stream) with 4 connections x 16 streams in
+ * flight, against cns answering the same names; no DoQ peer is installable here, so the row is compared with
+ * cns's own UDP rate.
+ */
+async function doqRows(dir: string, seconds: number, udpQps: number): Promise<BenchRow[]> {
+  if (!hasTool("go")) {
+    return [{ setup: "cns DoQ", note: "skipped: needs Debian golang-go and quic-go sources" }];
+  }
+  const bin = await buildDoqClient();
+  const pki = await ensureDevPki({ dir: `${dir}/pki` });
+  const server = await startCnsServer({
+    config: parseCnsConfig({
+      listen: ["127.0.0.1:0"],
+      doq_listen: "127.0.0.1:0",
+      doh_listen: "",
+      rrl_responses_per_second: 0,
+      local_zones: ["bench.test"],
+      records: RECORDS,
+    }),
+    tls: { certPem: pki.certPem, keyPem: pki.keyPem },
+  });
+  try {
+    const port = server.endpoints.find((e) => e.name === "doq")?.port ?? 0;
+    const r = await run(bin, [
+      "-addr",
+      `127.0.0.1:${port}`,
+      "-ca",
+      `${dir}/pki/ca.pem`,
+      "-type",
+      "AAAA",
+      "-load-seconds",
+      String(seconds),
+      "-conns",
+      "4",
+      "-streams",
+      "16",
+    ], { timeoutMs: (seconds + 30) * 1000 });
+    if (r.code !== 0) return [{ setup: "cns DoQ", note: `load client failed: ${r.stderr.slice(0, 200)}` }];
+    const j = JSON.parse(r.stdout) as {
+      queries: number;
+      errors: number;
+      qps: number;
+      p50_ms: number;
+      p99_ms: number;
+    };
+    return [{
+      setup: "cns DoQ (4 connections x 16 streams, quic-go client)",
+      "queries/s": Math.round(j.qps),
+      "avg latency ms": `p50 ${j.p50_ms} / p99 ${j.p99_ms}`,
+      completed: j.queries,
+      lost: j.errors,
+      "qps vs unbound": `${(j.qps / udpQps).toFixed(3)} of cns UDP`,
+    }];
+  } finally {
+    await server.close();
+  }
+}
+
 /** Runs the comparison; rows for the markdown table. */
 export async function runCnsBench(opts: { quick?: boolean } = {}): Promise<BenchRow[]> {
   if (!hasTool("dnsperf") || !hasTool("unbound")) {
@@ -96,10 +156,12 @@ export async function runCnsBench(opts: { quick?: boolean } = {}): Promise<Bench
       lost: r.lost,
       "qps vs unbound": Number((r.qps / peer).toFixed(3)),
     });
-    return [
+    const rows = [
       ...results.map(row(results[results.length - 1]?.[1].qps ?? NaN)),
       ...tcp.map(row(tcp[tcp.length - 1]?.[1].qps ?? NaN)),
     ];
+    rows.push(...await doqRows(dir, seconds, results[0]?.[1].qps ?? NaN));
+    return rows;
   } finally {
     await zoneServer.close();
     await cacheServer.close();

@@ -1,7 +1,9 @@
 // doq_client: a minimal DNS-over-QUIC client (RFC 9250) for interop tests. It sends one query with Message ID 0
 // on one client-initiated bidirectional stream, closes its side (FIN) right after the 2-byte-length-prefixed
 // message, reads the length-prefixed answer and prints it (miekg/dns presentation format). With -id it sends a
-// non-zero ID on purpose and reports the connection's close code instead.
+// non-zero ID on purpose and reports the connection's close code instead. With -load-seconds it is a load
+// generator: -conns connections, -streams queries in flight on each (one query per stream, as RFC 9250 wants),
+// names <prefix><i>.<zone> for i < -names, and it prints one JSON line of totals and latency percentiles.
 //
 // Build offline with Debian's Go and quic-go 0.29:
 //
@@ -18,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/lucas-clemente/quic-go"
@@ -31,6 +34,11 @@ func main() {
 	caFile := flag.String("ca", "", "PEM CA to trust")
 	sni := flag.String("sni", "localhost", "TLS server name")
 	id := flag.Uint("id", 0, "DNS Message ID (RFC 9250 requires 0)")
+	loadSeconds := flag.Float64("load-seconds", 0, "run a load test for this long instead of one query")
+	conns := flag.Int("conns", 4, "load: connections")
+	streams := flag.Int("streams", 16, "load: queries in flight per connection")
+	names := flag.Int("names", 1000, "load: distinct names h<i>.<zone>")
+	zone := flag.String("zone", "bench.test", "load: zone of the names")
 	flag.Parse()
 
 	pool := x509.NewCertPool()
@@ -42,6 +50,10 @@ func main() {
 		pool.AppendCertsFromPEM(pem)
 	}
 	tlsConf := &tls.Config{RootCAs: pool, ServerName: *sni, NextProtos: []string{"doq"}}
+	if *loadSeconds > 0 {
+		load(*addr, tlsConf, *qtype, *loadSeconds, *conns, *streams, *names, *zone)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conn, err := quic.DialAddrContext(ctx, *addr, tlsConf, &quic.Config{MaxIdleTimeout: 5 * time.Second})
@@ -101,6 +113,103 @@ func main() {
 	}
 	fmt.Println(answer.String())
 	_ = conn.CloseWithError(0, "") // DOQ_NO_ERROR
+}
+
+// query sends one query on a new stream of conn and waits for its answer.
+func query(conn quic.Connection, wire []byte) error {
+	stream, err := conn.OpenStreamSync(context.Background())
+	if err != nil {
+		return err
+	}
+	frame := make([]byte, 2+len(wire))
+	binary.BigEndian.PutUint16(frame, uint16(len(wire)))
+	copy(frame[2:], wire)
+	if _, err := stream.Write(frame); err != nil {
+		return err
+	}
+	if err := stream.Close(); err != nil {
+		return err
+	}
+	_ = stream.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := io.ReadAll(stream)
+	if err != nil {
+		return err
+	}
+	if len(resp) < 14 || int(binary.BigEndian.Uint16(resp)) != len(resp)-2 {
+		return fmt.Errorf("bad answer of %d bytes", len(resp))
+	}
+	if resp[5]&0x0f != 0 {
+		return fmt.Errorf("rcode %d", resp[5]&0x0f)
+	}
+	return nil
+}
+
+func load(addr string, tlsConf *tls.Config, qtype string, seconds float64, conns, streams, names int, zone string) {
+	t, ok := dns.StringToType[qtype]
+	if !ok {
+		fail("unknown type %s", qtype)
+	}
+	wires := make([][]byte, names)
+	for i := range wires {
+		m := new(dns.Msg)
+		m.SetQuestion(dns.Fqdn(fmt.Sprintf("h%d.%s", i, zone)), t)
+		m.Id = 0
+		w, err := m.Pack()
+		if err != nil {
+			fail("pack: %v", err)
+		}
+		wires[i] = w
+	}
+	deadline := time.Now().Add(time.Duration(seconds * float64(time.Second)))
+	type result struct {
+		lat    []time.Duration
+		errors int
+	}
+	results := make(chan result, conns*streams)
+	start := time.Now()
+	for c := 0; c < conns; c++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		conn, err := quic.DialAddrContext(ctx, addr, tlsConf, &quic.Config{MaxIdleTimeout: 10 * time.Second})
+		cancel()
+		if err != nil {
+			fail("dial: %v", err)
+		}
+		defer conn.CloseWithError(0, "")
+		for s := 0; s < streams; s++ {
+			go func(seed int) {
+				r := result{}
+				for i := seed; time.Now().Before(deadline); i += conns * streams {
+					t0 := time.Now()
+					if err := query(conn, wires[i%len(wires)]); err != nil {
+						if r.errors == 0 {
+							fmt.Fprintf(os.Stderr, "doq_client: first error: %v\n", err)
+						}
+						r.errors++
+						continue
+					}
+					r.lat = append(r.lat, time.Since(t0))
+				}
+				results <- r
+			}(c*streams + s)
+		}
+	}
+	var all []time.Duration
+	errs := 0
+	for i := 0; i < conns*streams; i++ {
+		r := <-results
+		all = append(all, r.lat...)
+		errs += r.errors
+	}
+	elapsed := time.Since(start).Seconds()
+	sort.Slice(all, func(a, b int) bool { return all[a] < all[b] })
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000
+	}
+	fmt.Printf("{\"queries\":%d,\"errors\":%d,\"qps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+		len(all), errs, float64(len(all))/elapsed, pct(0.5), pct(0.99))
 }
 
 func fail(format string, args ...interface{}) {
