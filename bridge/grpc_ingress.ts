@@ -124,6 +124,16 @@ export class GrpcIngress {
     if (path === "/grpc.health.v1.Health/Check" && this.#opts.health) {
       return this.#healthCheck(stream);
     }
+    // A bridge that knows no instance of the service yet (it just started, or a peer came up after its last
+    // discovery round) runs one discovery round before answering UNAVAILABLE.
+    const discover = this.#caller as Caller & {
+      readonly registry?: { candidates(service: string): readonly unknown[] };
+      resolve?(service: string): Promise<unknown>;
+    };
+    const service = path.split("/")[1] ?? "";
+    if (discover.registry && discover.resolve && discover.registry.candidates(service).length === 0) {
+      await discover.resolve(service).catch(() => {});
+    }
     const call = this.#caller.open({
       path,
       timeoutMs,
