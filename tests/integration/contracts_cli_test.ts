@@ -2,10 +2,9 @@
 // the devnet; `mod.ts wallet deploy|call` sign with the wallet and go through the bridge to the chain, whose
 // vm executes them; a .zns name points at the deployed token and cns answers it.
 import assert from "node:assert/strict";
-import { freePort, hasTool, run } from "../interop/dns/_tools.ts";
+import { hasTool, run } from "../interop/dns/_tools.ts";
+import { modCli, startDevnet } from "../interop/_devnet.ts";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-const ROOT = new URL("../../", import.meta.url).pathname;
 const BUILT = new URL("../../vm/sdk/build/", import.meta.url).pathname;
 
 function u64le(v: bigint): string {
@@ -19,44 +18,12 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dataDir = await Deno.makeTempDir({ prefix: "ghost-contracts-" });
-    const dns = freePort();
-    const env: Record<string, string> = {
-      NO_COLOR: "1",
-      GHOST_DATA_DIR: dataDir,
-      GHOST_ADMIN_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_PING_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_BRIDGE_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_BRIDGE_GRPC_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_CHAIN_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_MESH_CHAIN: `127.0.0.1:${freePort()}`,
-      GHOST_MESH_WALLET: `127.0.0.1:${freePort()}`,
-      GHOST_MESH_CNS: `127.0.0.1:${freePort()}`,
-      GHOST_CNS_LISTEN: `127.0.0.1:${dns}`,
-      GHOST_CNS_DOQ_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_CNS_DOH_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_WALLET_KDF: "test",
-      GHOST_WALLET_PASSPHRASE: "contracts journey",
-    };
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MOD, "up"],
-      env,
-      cwd: ROOT,
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const logs = (async () => {
-      let text = "";
-      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) text += c;
-      return text;
-    })();
+    const net = await startDevnet("ghost-contracts-");
+    const { dataDir, env } = net;
+    const dns = net.dnsPort;
     const wallet = async (...args: string[]) => {
-      const r = await run(Deno.execPath(), ["run", "-A", MOD, "wallet", ...args, "--json"], {
-        env,
-        cwd: ROOT,
-        timeoutMs: 60_000,
-      });
-      return { code: r.code, json: r.stdout.trim() === "" ? {} : JSON.parse(r.stdout), err: r.stderr };
+      const r = await modCli(["wallet", ...args, "--json"], env);
+      return { code: r.code, json: r.out.trim() === "" ? {} : JSON.parse(r.out), err: r.err };
     };
     try {
       // Wait until the chain answers through the bridge (the devnet key is funded in genesis).
@@ -119,11 +86,7 @@ Deno.test({
       assert.equal(dangling.code, 1);
       assert.equal(dangling.json.reason, "BAD_RECORDS");
     } finally {
-      child.kill("SIGTERM");
-      const { code } = await child.status;
-      const text = await logs;
-      assert.equal(code, 0, text.slice(-4000));
-      await Deno.remove(dataDir, { recursive: true });
+      await net.stop();
     }
   },
 });

@@ -2,20 +2,13 @@
 // devnet; the wallet CLI registers a name (its transactions reach the chain through the bridge); cns follows
 // the chain through its own bridge node and answers dig (UDP), kdig (TCP) and the Go DoQ client (RFC 9250).
 import assert from "node:assert/strict";
-import { buildDoqClient, freePort, hasTool, run } from "./_tools.ts";
+import { buildDoqClient, hasTool, run } from "./_tools.ts";
+import { modCli, startDevnet } from "../_devnet.ts";
 import { zoneKeySeed, ZoneSigner } from "../../../cns/mod.ts";
 
-const MOD = new URL("../../../mod.ts", import.meta.url).pathname;
-const ROOT = new URL("../../../", import.meta.url).pathname;
 const HAS_CLIENTS = hasTool("dig") && hasTool("kdig") && hasTool("go");
 
-async function mod(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; out: string; err: string }> {
-  const r = await run(Deno.execPath(), ["run", "-A", MOD, ...args], { env, cwd: ROOT, timeoutMs: 60_000 });
-  return { code: r.code, out: r.stdout, err: r.stderr };
-}
+const mod = modCli;
 
 /** Polls `probe` until it returns true; returns the milliseconds it took (fails after `ms`). */
 async function until(probe: () => Promise<boolean>, ms: number, what: string): Promise<number> {
@@ -34,38 +27,10 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const doq = await buildDoqClient();
-    const dataDir = await Deno.makeTempDir({ prefix: "ghost-names-" });
-    const dns = freePort();
-    const doqPort = freePort();
-    const env: Record<string, string> = {
-      NO_COLOR: "1",
-      GHOST_DATA_DIR: dataDir,
-      GHOST_ADMIN_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_PING_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_BRIDGE_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_BRIDGE_GRPC_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_CHAIN_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_MESH_CHAIN: `127.0.0.1:${freePort()}`,
-      GHOST_MESH_WALLET: `127.0.0.1:${freePort()}`,
-      GHOST_MESH_CNS: `127.0.0.1:${freePort()}`,
-      GHOST_CNS_LISTEN: `127.0.0.1:${dns}`,
-      GHOST_CNS_DOQ_LISTEN: `127.0.0.1:${doqPort}`,
-      GHOST_CNS_DOH_LISTEN: `127.0.0.1:${freePort()}`,
-      GHOST_WALLET_KDF: "test",
-      GHOST_WALLET_PASSPHRASE: "names journey",
-    };
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MOD, "up"],
-      env,
-      cwd: ROOT,
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const logs = (async () => {
-      let text = "";
-      for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) text += c;
-      return text;
-    })();
+    const net = await startDevnet("ghost-names-");
+    const { dataDir, env } = net;
+    const dns = net.dnsPort;
+    const doqPort = net.doqPort;
     const dig = (name: string, type: string, ...extra: string[]) =>
       run("dig", [`@127.0.0.1`, "-p", String(dns), name, type, "+time=2", "+tries=1", ...extra]);
     try {
@@ -183,11 +148,7 @@ Deno.test({
         assert.match(kdigSigs.stdout, /RRSIG\s+AAAA 15 2 30 /);
       }
     } finally {
-      child.kill("SIGTERM");
-      const { code } = await child.status;
-      const text = await logs;
-      assert.equal(code, 0, text.slice(-4000));
-      await Deno.remove(dataDir, { recursive: true });
+      await net.stop();
     }
   },
 });

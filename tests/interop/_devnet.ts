@@ -1,0 +1,85 @@
+// Private helper of the journey tests: `mod.ts up` as a subprocess with every listener on a free loopback port
+// and its own data dir, the wallet's test KDF, and a stop() that asserts a clean SIGTERM exit.
+import assert from "node:assert/strict";
+import { freePort } from "./dns/_tools.ts";
+
+const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A running devnet. */
+export interface Devnet {
+  readonly dataDir: string;
+  /** The environment of the devnet (also what CLI calls against it need). */
+  readonly env: Readonly<Record<string, string>>;
+  /** cns's UDP/TCP port and DoQ port on 127.0.0.1. */
+  readonly dnsPort: number;
+  readonly doqPort: number;
+  /** SIGTERM, assert exit 0 (with the log tail when not), remove the data dir. */
+  stop(): Promise<void>;
+}
+
+/** Starts `mod.ts up` (see the module comment). */
+export async function startDevnet(prefix: string): Promise<Devnet> {
+  const dataDir = await Deno.makeTempDir({ prefix });
+  const dnsPort = freePort();
+  const doqPort = freePort();
+  const at = (p: number) => `127.0.0.1:${p}`;
+  const env: Record<string, string> = {
+    NO_COLOR: "1",
+    GHOST_DATA_DIR: dataDir,
+    GHOST_ADMIN_LISTEN: at(freePort()),
+    GHOST_PING_LISTEN: at(freePort()),
+    GHOST_BRIDGE_LISTEN: at(freePort()),
+    GHOST_BRIDGE_GRPC_LISTEN: at(freePort()),
+    GHOST_CHAIN_LISTEN: at(freePort()),
+    GHOST_MESH_CHAIN: at(freePort()),
+    GHOST_MESH_WALLET: at(freePort()),
+    GHOST_MESH_CNS: at(freePort()),
+    GHOST_CNS_LISTEN: at(dnsPort),
+    GHOST_CNS_DOQ_LISTEN: at(doqPort),
+    GHOST_CNS_DOH_LISTEN: at(freePort()),
+    GHOST_WALLET_KDF: "test",
+    GHOST_WALLET_PASSPHRASE: "devnet journey",
+  };
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MOD, "up"],
+    env,
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const logs = (async () => {
+    let text = "";
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) text += c;
+    return text;
+  })();
+  return {
+    dataDir,
+    env,
+    dnsPort,
+    doqPort,
+    stop: async () => {
+      child.kill("SIGTERM");
+      const { code } = await child.status;
+      const text = await logs;
+      assert.equal(code, 0, text.slice(-4000));
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+/** Runs `mod.ts <args>` against a devnet's environment. */
+export async function modCli(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): Promise<{ code: number; out: string; err: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MOD, ...args],
+    env,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, out: dec.decode(out.stdout), err: dec.decode(out.stderr) };
+}
