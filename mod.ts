@@ -8,24 +8,17 @@
  *
  * @module
  */
-import { parseCli } from "./supervisor/cli.ts";
-import { ConfigError } from "./supervisor/config.ts";
-import { runServices, VERSION } from "./supervisor/run.ts";
-import { printConfig, showStatus } from "./supervisor/commands.ts";
+import { ConfigError } from "./core/mod.ts";
+import { findService, parseCli, printConfig, runServices, showStatus, VERSION } from "./supervisor/mod.ts";
 
-/** A service's own CLI, loaded only when asked for. */
-async function runTool(tool: string, args: readonly string[]): Promise<number> {
-  if (tool === "chain") return await (await import("./chain/cli.ts")).chainCli([...args]);
-  if (tool === "wallet") {
-    // The wallet's chain commands (balance, send, name ...) come from chain/, which builds the transactions.
-    const [{ walletCli, denoCliIo }, { WALLET_CHAIN_COMMANDS }] = await Promise.all([
-      import("./wallet/mod.ts"),
-      import("./chain/mod.ts"),
-    ]);
-    return await walletCli([...args], denoCliIo(), WALLET_CHAIN_COMMANDS);
+/** A service's own CLI (its descriptor's `tool`), loaded only when asked for. */
+async function runTool(name: string, args: readonly string[]): Promise<number> {
+  const tool = findService(name)?.tool;
+  if (tool === undefined) {
+    console.error(`error: No tool for ${name}`);
+    return 2;
   }
-  console.error(`error: No tool for ${tool}`);
-  return 2;
+  return await (await tool.load())(args);
 }
 
 /** Runs the command line; returns the exit code. */

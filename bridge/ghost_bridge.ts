@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type MetricsRegistry, QuicServer, type ServerLimits } from "../transport/mod.ts";
+import { QuicServer, type ServerLimits } from "../transport/mod.ts";
+import { type MetricsRegistry } from "../core/mod.ts";
 import { type Balancer, createBalancer } from "./balancer.ts";
 import { type BridgeCall, type CallTarget, failedCall, status } from "./call.ts";
 import { type CallLimits, DEFAULT_CALL_LIMITS } from "./call_machine.ts";

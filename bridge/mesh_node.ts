@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { MetricsRegistry } from "../transport/mod.ts";
+import type { MetricsRegistry } from "../core/mod.ts";
 import { GhostBridge } from "./ghost_bridge.ts";
 import type { ServiceHandlers } from "./handlers.ts";
 import { fromHex, identityFromSeed } from "./node_identity.ts";

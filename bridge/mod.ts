@@ -7,8 +7,8 @@
  *
  * @example
  * ```ts
- * import { ensureDevPki } from "./transport/mod.ts";
- * import { generateIdentity, GhostBridge, toHex, unary } from "./bridge/mod.ts";
+ * import { ensureDevPki } from "../transport/mod.ts";
+ * import { generateIdentity, GhostBridge, toHex, unary } from "./mod.ts";
  *
  * const pki = await ensureDevPki({ dir: await Deno.makeTempDir() });
  * const [idA, idB] = [await generateIdentity(), await generateIdentity()];

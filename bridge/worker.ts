@@ -1,19 +1,17 @@
 /**
  * Worker entry of the `bridge` service: GhostBridge over QUIC plus the local gRPC ingress, run by the supervisor
  * in a worker whose permissions are its listen, ingress, peer and upstream addresses, and its data directory
- * (node key). Reads `config.bridge` (see bridge/config.ts and README "Configuration").
+ * (node key). Gets its `[bridge]` section only (bridge/config.ts).
  *
  * @module
  */
-import { runServiceWorker } from "../supervisor/worker_runtime.ts";
-import { formatHostPort } from "../supervisor/config.ts";
-import { MetricsRegistry } from "../transport/mod.ts";
-import { GhostBridge, GrpcIngress, identityFromSeed, loadOrCreateNodeKey, parseBridgeConfig } from "./mod.ts";
+import { formatHostPort, MetricsRegistry, runServiceWorker } from "../core/mod.ts";
+import type { BridgeConfig } from "./config.ts";
+import { GhostBridge, GrpcIngress, identityFromSeed, loadOrCreateNodeKey } from "./mod.ts";
 import { fromHex } from "./node_identity.ts";
 
-runServiceWorker(async (ctx) => {
-  // `config.bridge` is added to the central Config by the supervisor; until then it is read untyped.
-  const cfg = parseBridgeConfig((ctx.config as unknown as { readonly bridge?: unknown }).bridge);
+runServiceWorker<BridgeConfig>(async (ctx) => {
+  const cfg = ctx.config;
   // Under the supervisor the node key arrives with the mesh assignment (the supervisor read or made it, from
   // `node_key`, `node_key_file` or `<data dir>/node.key`); run alone, the worker loads it itself.
   const seed = ctx.mesh ? fromHex(ctx.mesh.seed) : cfg.nodeKey !== "" ? fromHex(cfg.nodeKey) : undefined;
@@ -58,7 +56,7 @@ runServiceWorker(async (ctx) => {
       maxConnections: cfg.maxConnections,
       maxConcurrentBidiStreams: cfg.maxStreamsPerConnection,
       idleTimeoutMs: cfg.idleTimeoutMs,
-      drainTimeoutMs: Math.max(100, ctx.config.supervisor.drainTimeoutMs - 500),
+      drainTimeoutMs: Math.max(100, ctx.drainTimeoutMs - 500),
     },
     metrics: registry,
     onEvent: (event, fields) => ctx.log.info(event, fields),

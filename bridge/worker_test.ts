@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ensureDevPki } from "../transport/mod.ts";
+import { parseBridgeConfig } from "./config.ts";
 
 Deno.test("bridge/worker.ts starts and drains with only its addresses and data dir", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bridge_worker_" });
@@ -39,11 +40,10 @@ Deno.test("bridge/worker.ts starts and drains with only its addresses and data d
       t: "start",
       service: "bridge",
       attempt: 1,
-      config: {
-        log: { level: "error", format: "text" },
-        supervisor: { drainTimeoutMs: 2000 },
-        bridge: { listen: `127.0.0.1:${quicPort}`, grpc_listen: `127.0.0.1:${grpcPort}` },
-      },
+      // The supervisor sends the service's own parsed section and nothing else.
+      config: parseBridgeConfig({ listen: `127.0.0.1:${quicPort}`, grpc_listen: `127.0.0.1:${grpcPort}` }),
+      logLevel: "error",
+      drainTimeoutMs: 2000,
       tls: { certPem: pki.certPem, keyPem: pki.keyPem, caPem: pki.caPem },
       dataDir,
     });

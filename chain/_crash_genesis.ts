@@ -1,5 +1,5 @@
 // Genesis and keys shared by the SIGKILL test and its node script.
-import { ed25519PublicKey } from "../wallet/mod.ts";
+import { ed25519PublicKey } from "../crypto/mod.ts";
 import { type Genesis, parseGenesis } from "./genesis.ts";
 import { toHex } from "./_pb.ts";
 import { type TestKey, testKey } from "./_test_util.ts";

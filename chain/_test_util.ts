@@ -5,7 +5,7 @@ import {
   ed25519PublicKey,
   ed25519Verify,
   parsePublicKey,
-} from "../wallet/mod.ts";
+} from "../crypto/mod.ts";
 import { MemoryChainStore } from "./chain_store.ts";
 import { type Genesis, parseGenesis } from "./genesis.ts";
 import { ChainNode } from "./node.ts";

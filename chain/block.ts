@@ -26,7 +26,7 @@
  * @module
  */
 
-import { blake3, ed25519Sign, type Secret, signingPayload } from "../wallet/mod.ts";
+import { blake3, ed25519Sign, type Secret, signingPayload } from "../crypto/mod.ts";
 import { malformed, PbReader, PbWriter } from "./_pb.ts";
 import { MAX_CHAIN_ID_LENGTH, MAX_TX_BYTES } from "./transaction.ts";
 

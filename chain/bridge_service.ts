@@ -30,7 +30,7 @@ import {
   type ChainService,
   type ChainStatus,
   decodeStatus,
-} from "./service.ts";
+} from "./blockchain_service.ts";
 
 /** Trailer carrying a ChainError's reason. */
 export const CHAIN_REASON_TRAILER = "ghost-chain-reason";

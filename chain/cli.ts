@@ -20,7 +20,7 @@
  */
 
 import { connectQuic, ensureDevPki } from "../transport/mod.ts";
-import { addressFromPublicKey, ed25519PublicKey, parseAddress, parsePublicKey } from "../wallet/mod.ts";
+import { addressFromPublicKey, ed25519PublicKey, parseAddress, parsePublicKey } from "../crypto/mod.ts";
 import { DEFAULT_CHAIN_CONFIG, formatChainHostPort, parseChainConfig, parseChainHostPort } from "./config.ts";
 import { runChainNode } from "./deno_node.ts";
 import { ChainError } from "./errors.ts";

@@ -1,16 +1,26 @@
 /**
- * The chain service's configuration: {@linkcode ChainConfig}, {@linkcode DEFAULT_CHAIN_CONFIG} and
- * {@linkcode parseChainConfig}, which turns the `[chain]` table (snake_case keys as in TOML, or camelCase)
- * into a typed, frozen value or throws a TypeError naming the key, the value and what is allowed.
+ * The `[chain]` section: {@linkcode CHAIN_CONFIG} (schema with defaults, env names and help),
+ * {@linkcode ChainConfig} (the typed value) and {@linkcode parseChainConfig} for a raw table (snake_case keys as
+ * in TOML; camelCase is accepted from programs). Errors are `ConfigError`s carrying the key as data.
  *
  * @module
  */
+import {
+  bool,
+  type ConfigSection,
+  defineSection,
+  formatHostPort,
+  type HostPort,
+  hostPort,
+  hostPorts,
+  int,
+  oneOf,
+  parseHostPort,
+  string,
+} from "../core/mod.ts";
 
 /** A host and port. */
-export interface ChainHostPort {
-  readonly hostname: string;
-  readonly port: number;
-}
+export type ChainHostPort = HostPort;
 
 /** The chain service's configuration. */
 export interface ChainConfig {
@@ -38,106 +48,57 @@ export interface ChainConfig {
   readonly maxConnections: number;
 }
 
-/** Defaults of {@linkcode ChainConfig}. */
-export const DEFAULT_CHAIN_CONFIG: ChainConfig = Object.freeze({
-  listen: { hostname: "127.0.0.1", port: 4460 },
-  role: "validator",
-  peers: [],
-  peerServerName: "localhost",
-  genesisFile: "",
-  devnet: true,
-  nodeKeyFile: "",
-  blockIntervalMs: 200,
-  produceEmptyBlocks: false,
-  mempoolMaxCount: 50_000,
-  mempoolMaxBytes: 64 << 20,
-  maxConnections: 1_000,
+/** The `[chain]` schema. */
+export const CHAIN_CONFIG: ConfigSection<ChainConfig> = defineSection("chain", {
+  listen: { kind: hostPort(), default: "127.0.0.1:4460", help: "QUIC listen address of ghostchain-sync/1" },
+  role: {
+    kind: oneOf(["validator", "follower"] as const),
+    default: "validator",
+    help: "validator or follower",
+  },
+  peers: { kind: hostPorts(), default: [], help: "peers to follow (their ghostchain-sync/1 listeners)" },
+  peer_server_name: {
+    kind: string({ allowEmpty: false }),
+    default: "localhost",
+    help: "TLS name peers are verified against",
+  },
+  genesis_file: { kind: string(), default: "", help: 'genesis file; "" = <data dir>/genesis.json' },
+  devnet: { kind: bool(), default: true, help: "write a devnet genesis when none exists" },
+  node_key_file: { kind: string(), default: "", help: 'node key file; "" = <data dir>/node.key' },
+  block_interval_ms: { kind: int(1, 600_000), default: 200, help: "time between block production attempts" },
+  produce_empty_blocks: { kind: bool(), default: false, help: "produce blocks with an empty mempool" },
+  mempool_max_count: { kind: int(1, 10_000_000), default: 50_000, help: "transactions in the mempool" },
+  mempool_max_bytes: { kind: int(1024, 2 ** 32), default: 64 << 20, help: "bytes in the mempool" },
+  max_connections: { kind: int(1, 1_000_000), default: 1_000, help: "concurrent sync/query connections" },
 });
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+/** Defaults of {@linkcode ChainConfig}. */
+export const DEFAULT_CHAIN_CONFIG: ChainConfig = CHAIN_CONFIG.parse();
+
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }
 
-function bad(key: string, value: unknown, allowed: string): TypeError {
-  return new TypeError(`Invalid config chain.${key}: ${JSON.stringify(value)}; ${allowed}`);
+/** Parses a raw `[chain]` table; missing keys take defaults, unknown keys are refused. */
+export function parseChainConfig(raw: Readonly<Record<string, unknown>> = {}): ChainConfig {
+  const table: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) table[snakeCase(k)] = v;
+  return CHAIN_CONFIG.parse({ file: { path: "[chain]", table } });
 }
 
-/** Parses `host:port`, `[v6]:port` or `{hostname, port}`. */
-export function parseChainHostPort(v: unknown, key: string): ChainHostPort {
-  if (isRecord(v) && typeof v.hostname === "string" && typeof v.port === "number") {
-    if (!Number.isInteger(v.port) || v.port < 0 || v.port > 65535) throw bad(key, v, "port must be 0..65535");
-    return { hostname: v.hostname, port: v.port };
+/** Parses `host:port` or `[v6]:port` (a `--peer` flag); throws a TypeError naming `what`. */
+export function parseChainHostPort(text: string, what: string): ChainHostPort {
+  const hp = parseHostPort(text);
+  if (hp === undefined) {
+    throw new TypeError(`Invalid ${what}: ${JSON.stringify(text)}; expected host:port or [ipv6]:port`);
   }
-  if (typeof v === "string") {
-    const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(v);
-    const port = m ? Number(m[3]) : -1;
-    if (m !== null && port <= 65535) return { hostname: (m[1] ?? m[2]) as string, port };
-  }
-  throw bad(key, v, "expected host:port or [ipv6]:port");
+  return hp;
 }
 
 /** Formats a host and port. */
-export function formatChainHostPort(hp: ChainHostPort): string {
-  return hp.hostname.includes(":") ? `[${hp.hostname}]:${hp.port}` : `${hp.hostname}:${hp.port}`;
-}
-
-/** Parses the `[chain]` table. Unknown keys are refused. */
-export function parseChainConfig(raw: unknown = {}): ChainConfig {
-  if (!isRecord(raw)) throw bad("", raw, "expected a table");
-  const d = DEFAULT_CHAIN_CONFIG;
-  const norm = new Map<string, unknown>();
-  for (const [k, v] of Object.entries(raw)) {
-    norm.set(k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v);
-  }
-  for (const k of norm.keys()) {
-    if (!(k in d)) throw bad(k, norm.get(k), `unknown key; known: ${Object.keys(d).join(", ")}`);
-  }
-  const get = <T>(k: keyof ChainConfig, check: (v: unknown) => v is T, allowed: string): T => {
-    const v = norm.has(k) ? norm.get(k) : d[k];
-    if (!check(v)) throw bad(k, v, allowed);
-    return v;
-  };
-  const int = (k: keyof ChainConfig, min: number, max: number): number =>
-    get(
-      k,
-      (v): v is number => typeof v === "number" && Number.isInteger(v) && v >= min && v <= max,
-      `an integer in ${min}..${max}`,
-    );
-  const str = (k: keyof ChainConfig): string => get(k, (v): v is string => typeof v === "string", "a string");
-  const bool = (k: keyof ChainConfig): boolean =>
-    get(k, (v): v is boolean => typeof v === "boolean", "true or false");
-  const role = get(
-    "role",
-    (v): v is "validator" | "follower" => v === "validator" || v === "follower",
-    "validator or follower",
-  );
-  const peersRaw = norm.has("peers") ? norm.get("peers") : d.peers;
-  const peerList = typeof peersRaw === "string"
-    ? peersRaw.split(",").map((s) => s.trim()).filter((s) => s !== "")
-    : peersRaw;
-  if (!Array.isArray(peerList)) throw bad("peers", peersRaw, "a list of host:port");
-  return Object.freeze({
-    listen: parseChainHostPort(norm.has("listen") ? norm.get("listen") : d.listen, "listen"),
-    role,
-    peers: Object.freeze(peerList.map((p, i) => parseChainHostPort(p, `peers[${i}]`))),
-    peerServerName: str("peerServerName"),
-    genesisFile: str("genesisFile"),
-    devnet: bool("devnet"),
-    nodeKeyFile: str("nodeKeyFile"),
-    blockIntervalMs: int("blockIntervalMs", 1, 600_000),
-    produceEmptyBlocks: bool("produceEmptyBlocks"),
-    mempoolMaxCount: int("mempoolMaxCount", 1, 10_000_000),
-    mempoolMaxBytes: int("mempoolMaxBytes", 1024, 2 ** 32),
-    maxConnections: int("maxConnections", 1, 1_000_000),
-  });
-}
-
-/** Whether `v` is an already parsed config. */
-export function isChainConfig(v: unknown): v is ChainConfig {
-  return isRecord(v) && isRecord(v.listen) && Array.isArray(v.peers) && typeof v.blockIntervalMs === "number";
-}
+export const formatChainHostPort: (hp: ChainHostPort) => string = formatHostPort;
 
 /** The `net` permissions the chain worker needs: its listen address and its peers. */
 export function chainNetPermissions(config: ChainConfig): string[] {
-  return [...new Set([formatChainHostPort(config.listen), ...config.peers.map(formatChainHostPort)])];
+  return [...new Set([formatHostPort(config.listen), ...config.peers.map(formatHostPort)])];
 }

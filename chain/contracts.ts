@@ -34,10 +34,10 @@ import {
   ModuleCache,
   type StateAccess,
 } from "../vm/mod.ts";
-import { blake3 } from "../wallet/mod.ts";
+import { blake3 } from "../crypto/mod.ts";
 import { toHex, utf8 } from "./_pb.ts";
 import { GrpcStatus } from "./errors.ts";
-import type { BlockContext, Receipt } from "./execute.ts";
+import type { BlockContext, Receipt } from "./receipt.ts";
 import type { StateOverlay } from "./state.ts";
 import type { ContractCallBody, ContractDeployBody, VerifiedTransaction } from "./transaction.ts";
 

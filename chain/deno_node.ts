@@ -11,8 +11,9 @@ import {
   Ed25519BatchVerifier,
   ed25519PublicKey,
   parsePublicKey,
-} from "../wallet/mod.ts";
-import { connectQuic, MetricsRegistry, QuicServer } from "../transport/mod.ts";
+} from "../crypto/mod.ts";
+import { connectQuic, QuicServer } from "../transport/mod.ts";
+import { MetricsRegistry } from "../core/mod.ts";
 import type { ChainConfig } from "./config.ts";
 import { formatChainHostPort } from "./config.ts";
 import { DenoKvChainStore } from "./deno_kv_store.ts";
@@ -20,7 +21,7 @@ import { ChainError } from "./errors.ts";
 import { devnetGenesisJson, parseGenesis } from "./genesis.ts";
 import { ChainNode } from "./node.ts";
 import { fromHex, toHex } from "./_pb.ts";
-import { ChainService } from "./service.ts";
+import { ChainService } from "./blockchain_service.ts";
 import { CHAIN_SYNC_ALPN, chainSyncHandler, followChain } from "./sync.ts";
 
 /** TLS material (PEM). */

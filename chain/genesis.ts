@@ -24,7 +24,7 @@
  * @module
  */
 
-import { parseAddress } from "../wallet/mod.ts";
+import { parseAddress } from "../crypto/mod.ts";
 import { blockHash, type BlockHeader, encodeBlock, type VerifiedBlock } from "./block.ts";
 import { ChainError } from "./errors.ts";
 import { merkleRoot } from "./merkle.ts";

@@ -3,7 +3,7 @@ import { ChainError } from "./errors.ts";
 import { ChainNode } from "./node.ts";
 import { MemoryChainStore } from "./chain_store.ts";
 import { Mempool } from "./mempool.ts";
-import { ChainService } from "./service.ts";
+import { ChainService } from "./blockchain_service.ts";
 import { PbReader, PbWriter } from "./_pb.ts";
 import { encodeSignedTransaction } from "./transaction.ts";
 import {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { blake3 } from "../wallet/mod.ts";
+import { blake3 } from "../crypto/mod.ts";
 import { concat } from "./_pb.ts";
 
 const LEAF = new Uint8Array([0]);

@@ -8,17 +8,17 @@
  *
  * @example
  * ```ts
- * import { ChainNode, ChainService, MemoryChainStore, parseGenesis, signTransaction } from "./chain/mod.ts";
- * import { ed25519Verify } from "./wallet/mod.ts";
+ * import { ChainNode, ChainService, MemoryChainStore, parseGenesis } from "./mod.ts";
+ * import { ed25519Keypair, ed25519Verify } from "../crypto/mod.ts";
  *
+ * const { secretKey } = ed25519Keypair();
  * const node = await ChainNode.open({
  *   store: new MemoryChainStore(),
  *   genesis: parseGenesis(JSON.parse(await Deno.readTextFile("genesis.json"))),
  *   verify: (items) => Promise.all(items.map((i) => ed25519Verify(i.publicKey, i.message, i.signature))),
  *   now: Date.now,
- *   validatorKey: mySeed,
+ *   validatorKey: secretKey,
  * });
- * await node.submit(signTransaction(tx, senderSeed).bytes);
  * await node.produceBlock();
  * const status = await new ChainService(node).handle("GetStatus", new Uint8Array(0));
  * ```
@@ -39,11 +39,10 @@ export * from "./mempool.ts";
 export * from "./chain_store.ts";
 export * from "./deno_kv_store.ts";
 export * from "./node.ts";
-export * from "./service.ts";
+export * from "./blockchain_service.ts";
 export * from "./bridge_service.ts";
 export * from "./sync.ts";
 export * from "./config.ts";
 export * from "./deno_node.ts";
 export * from "./proto.ts";
 export { chainCli } from "./cli.ts";
-export { DEFAULT_BRIDGE_GRPC, WALLET_CHAIN_COMMANDS } from "./wallet_commands.ts";

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { blake3 } from "../wallet/mod.ts";
+import { blake3 } from "../crypto/mod.ts";
 import { ChainError } from "./errors.ts";
 import { concat, malformed, PbReader, PbWriter, utf8 } from "./_pb.ts";
 

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { type Secret } from "../wallet/mod.ts";
+import { type Secret } from "../crypto/mod.ts";
 import {
   blockHash,
   type BlockHeader,
@@ -58,7 +58,7 @@ import {
   type VerifiedTransaction,
   verifyTransactions,
 } from "./transaction.ts";
-import { ed25519PublicKey } from "../wallet/mod.ts";
+import { ed25519PublicKey } from "../crypto/mod.ts";
 
 /** Options of {@linkcode ChainNode.open}. */
 export interface ChainNodeOptions {

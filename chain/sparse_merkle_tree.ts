@@ -19,7 +19,7 @@
  * @module
  */
 
-import { blake3 } from "../wallet/mod.ts";
+import { blake3 } from "../crypto/mod.ts";
 import { bytesEqual, malformed, PbReader, PbWriter } from "./_pb.ts";
 
 /** The hash of an empty subtree (and the root of an empty tree). */

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { blake3 } from "../wallet/mod.ts";
+import { blake3 } from "../crypto/mod.ts";
 import { decodeRecords, EMPTY_RECORDS, encodeRecords, type NameRecords } from "./names.ts";
 import { malformed, PbReader, PbWriter, toHex, utf8 } from "./_pb.ts";
 import { smtPath, SparseMerkleTree, type StateProof } from "./sparse_merkle_tree.ts";

@@ -19,7 +19,12 @@ import type { ConnectionHandler, QuicConnection } from "../transport/mod.ts";
 import { ChainError, grpcStatusName, toChainError } from "./errors.ts";
 import type { ChainNode } from "./node.ts";
 import { bytesEqual, PbReader, PbWriter, toHex } from "./_pb.ts";
-import { type ChainService, type ChainStatus, decodeBlockResponse, decodeStatus } from "./service.ts";
+import {
+  type ChainService,
+  type ChainStatus,
+  decodeBlockResponse,
+  decodeStatus,
+} from "./blockchain_service.ts";
 
 /** The ALPN of the sync protocol. */
 export const CHAIN_SYNC_ALPN = "ghostchain-sync/1";

@@ -27,7 +27,7 @@ import {
   KEY_TYPE_BYTE,
   type Secret,
   signingPayload,
-} from "../wallet/mod.ts";
+} from "../crypto/mod.ts";
 import { ChainError } from "./errors.ts";
 import { decodeRecords, EMPTY_RECORDS, encodeRecords, type NameRecords } from "./names.ts";
 import { malformed, PbReader, PbWriter } from "./_pb.ts";

@@ -9,20 +9,16 @@
  *
  * @module
  */
-import { runServiceWorker } from "../supervisor/worker_runtime.ts";
+import { formatHostPort, runServiceWorker } from "../core/mod.ts";
 import { BRIDGE_ALPN, type GhostBridge, startMeshNode } from "../bridge/mod.ts";
-import { formatHostPort } from "../supervisor/config.ts";
-import { isChainConfig, parseChainConfig } from "./config.ts";
-import { formatChainHostPort } from "./config.ts";
+import type { ChainConfig } from "./config.ts";
 import { runChainNode } from "./deno_node.ts";
 import { CHAIN_SYNC_ALPN } from "./sync.ts";
 import { chainServiceHandlers } from "./bridge_service.ts";
-import { CHAIN_SERVICE_NAME } from "./service.ts";
+import { CHAIN_SERVICE_NAME } from "./blockchain_service.ts";
 
-runServiceWorker(async (ctx) => {
-  // The supervisor's Config carries `chain` as the raw [chain] table or an already parsed ChainConfig.
-  const raw = (ctx.config as unknown as { chain?: unknown }).chain;
-  const config = isChainConfig(raw) ? raw : parseChainConfig(raw ?? {});
+runServiceWorker<ChainConfig>(async (ctx) => {
+  const config = ctx.config;
   const log = (
     level: "debug" | "info" | "warn" | "error",
     message: string,
@@ -37,7 +33,7 @@ runServiceWorker(async (ctx) => {
   const endpoints = [{
     name: "sync",
     transport: "quic",
-    addr: formatChainHostPort(running.addr),
+    addr: formatHostPort(running.addr),
     alpn: [CHAIN_SYNC_ALPN],
   }];
   let mesh: GhostBridge | undefined;

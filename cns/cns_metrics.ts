@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "../transport/mod.ts";
+import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "../core/mod.ts";
 import { RCODE_NAMES } from "./message.ts";
 
 /** Query types that get their own label value. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { MetricsRegistry } from "../transport/mod.ts";
+import { MetricsRegistry } from "../core/mod.ts";
 import { type CnsMetrics, cnsMetrics } from "./cns_metrics.ts";
 import { type CnsConfig, type CnsHostPort, formatCnsHostPort } from "./config.ts";
 import { DenoUpstreamTransport } from "./deno_upstream.ts";

@@ -1,20 +1,31 @@
 /**
- * The `[cns]` configuration section: typed, with defaults, parsed once from raw TOML-shaped values by
- * {@linkcode parseCnsConfig}. Errors name the key, the value and what is allowed.
+ * The `[cns]` configuration section: {@linkcode CNS_CONFIG} (schema with defaults, env names and help) and
+ * {@linkcode parseCnsConfig} for a raw table. Errors are `ConfigError`s carrying the key as data.
  *
  * @module
  */
 
-import { parseCidr } from "./ip_prefix.ts";
-import { parseIp } from "./ip_prefix.ts";
+import {
+  type ConfigSection,
+  ConfigValueError,
+  custom,
+  defineSection,
+  formatHostPort,
+  type HostPort,
+  int,
+  INVALID,
+  listOf,
+  optional,
+  parseHostPort,
+  string,
+  strings,
+} from "../core/mod.ts";
+import { parseCidr, parseIp } from "./ip_prefix.ts";
 import { parseDomainName } from "./name.ts";
 import { parseRecordText } from "./record_text.ts";
 
 /** A host and port. IPv6 literals are kept without brackets. */
-export interface CnsHostPort {
-  readonly hostname: string;
-  readonly port: number;
-}
+export type CnsHostPort = HostPort;
 
 /** The cns configuration. */
 export interface CnsConfig {
@@ -78,235 +89,125 @@ export interface CnsConfig {
   readonly ensTtlS: number;
 }
 
-/** A config problem: names the key, the value and what is allowed. */
-export class CnsConfigError extends TypeError {
-  /** Dotted key, e.g. `cns.upstreams`. */
-  readonly key: string;
-
-  /** Creates an error for `cns.<key>`. */
-  constructor(key: string, message: string) {
-    super(`Invalid config cns.${key}: ${message}`);
-    this.name = "CnsConfigError";
-    this.key = `cns.${key}`;
-  }
-}
-
-interface Field {
-  readonly key: string;
-  readonly kind: "int" | "hostports" | "hostport?" | "strings" | "path" | "url?" | "address";
-  readonly default: unknown;
-  readonly min?: number;
-  readonly max?: number;
-  readonly help: string;
-}
-
 const DAY_MS = 86_400_000;
 
-/** Every key of the `[cns]` section with its default and meaning (the README table comes from this). */
-export const CNS_CONFIG_FIELDS: readonly Field[] = [
-  { key: "listen", kind: "hostports", default: ["[::1]:5353"], help: "UDP+TCP listen addresses" },
-  {
-    key: "doq_listen",
-    kind: "hostport?",
+/** Wraps a parser that throws into a kind that reports its message as the config error's detail. */
+function checked<T>(describe: string, parse: (text: string) => T): ReturnType<typeof custom<T>> {
+  return custom(describe, (raw) => {
+    if (typeof raw !== "string") return INVALID;
+    try {
+      return parse(raw);
+    } catch (error) {
+      throw new ConfigValueError(error instanceof Error ? error.message : String(error));
+    }
+  });
+}
+
+/** An IP literal and port: listeners and upstreams are bound and dialled without a resolver. */
+const ipPort = custom("IP:port or [IPv6]:port", (raw) => {
+  if (typeof raw !== "string" || !/^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/.test(raw.trim())) return INVALID;
+  const hp = parseHostPort(raw);
+  return hp !== undefined && parseIp(hp.hostname) !== undefined ? hp : INVALID;
+}, formatHostPort);
+const ipPorts = listOf(ipPort, "a list of IP:port or [IPv6]:port");
+
+/** The `[cns]` schema (the README table comes from this). */
+export const CNS_CONFIG: ConfigSection<CnsConfig> = defineSection("cns", {
+  listen: { kind: ipPorts, default: ["[::1]:5353"], help: "UDP+TCP listen addresses" },
+  doq_listen: {
+    kind: optional(ipPort),
     default: "[::1]:8853",
     help: "DoQ (RFC 9250) address; empty disables",
   },
-  {
-    key: "doh_listen",
-    kind: "hostport?",
+  doh_listen: {
+    kind: optional(ipPort),
     default: "[::1]:8443",
     help: "DoH (RFC 8484) address; empty disables",
   },
-  { key: "doh_path", kind: "path", default: "/dns-query", help: "DoH URL path" },
-  { key: "upstreams", kind: "hostports", default: [], help: "upstream resolvers, IP:port; empty refuses" },
-  { key: "upstream_timeout_ms", kind: "int", default: 2000, min: 50, max: 60_000, help: "per exchange" },
-  { key: "upstream_attempts", kind: "int", default: 3, min: 1, max: 10, help: "exchanges per question" },
-  {
-    key: "recursion_allow",
-    kind: "strings",
+  doh_path: {
+    kind: string({
+      allowEmpty: false,
+      pattern: /^\/[A-Za-z0-9._~\/-]*$/,
+      what: "a URL path starting with /",
+    }),
+    default: "/dns-query",
+    help: "DoH URL path",
+  },
+  upstreams: { kind: ipPorts, default: [], help: "upstream resolvers, IP:port; empty refuses" },
+  upstream_timeout_ms: { kind: int(50, 60_000), default: 2000, help: "per exchange" },
+  upstream_attempts: { kind: int(1, 10), default: 3, help: "exchanges per question" },
+  recursion_allow: {
+    kind: listOf(checked("a CIDR", (t) => (parseCidr(t), t)), "a list of CIDRs"),
     default: ["127.0.0.0/8", "::1/128"],
     help: "CIDRs allowed to recurse",
   },
-  { key: "cache_max_entries", kind: "int", default: 10_000, min: 0, max: 10_000_000, help: "0 disables" },
-  { key: "cache_max_ttl_s", kind: "int", default: 86_400, min: 1, max: 604_800, help: "TTL cap" },
-  { key: "cache_negative_max_ttl_s", kind: "int", default: 3600, min: 0, max: 86_400, help: "RFC 2308 cap" },
-  { key: "serve_stale_max_s", kind: "int", default: 0, min: 0, max: 604_800, help: "RFC 8767; 0 disables" },
-  { key: "rrl_responses_per_second", kind: "int", default: 50, min: 0, max: 1_000_000, help: "0 disables" },
-  { key: "rrl_slip", kind: "int", default: 2, min: 0, max: 10, help: "every n-th limited answer TC=1" },
-  { key: "edns_udp_max", kind: "int", default: 1232, min: 512, max: 4096, help: "largest UDP answer" },
-  { key: "tcp_idle_timeout_ms", kind: "int", default: 10_000, min: 100, max: DAY_MS, help: "RFC 7766" },
-  { key: "tcp_max_connections", kind: "int", default: 1000, min: 1, max: 1_000_000, help: "total" },
-  { key: "max_connections_per_client", kind: "int", default: 20, min: 1, max: 100_000, help: "TCP and DoQ" },
-  { key: "tcp_max_inflight", kind: "int", default: 16, min: 1, max: 1000, help: "pipelined queries" },
-  { key: "doq_max_connections", kind: "int", default: 1000, min: 1, max: 1_000_000, help: "total" },
-  { key: "doq_max_streams", kind: "int", default: 100, min: 1, max: 10_000, help: "per connection" },
-  {
-    key: "doq_streams_per_second",
-    kind: "int",
+  cache_max_entries: { kind: int(0, 10_000_000), default: 10_000, help: "0 disables" },
+  cache_max_ttl_s: { kind: int(1, 604_800), default: 86_400, help: "TTL cap" },
+  cache_negative_max_ttl_s: { kind: int(0, 86_400), default: 3600, help: "RFC 2308 cap" },
+  serve_stale_max_s: { kind: int(0, 604_800), default: 0, help: "RFC 8767; 0 disables" },
+  rrl_responses_per_second: { kind: int(0, 1_000_000), default: 50, help: "0 disables" },
+  rrl_slip: { kind: int(0, 10), default: 2, help: "every n-th limited answer TC=1" },
+  edns_udp_max: { kind: int(512, 4096), default: 1232, help: "largest UDP answer" },
+  tcp_idle_timeout_ms: { kind: int(100, DAY_MS), default: 10_000, help: "RFC 7766" },
+  tcp_max_connections: { kind: int(1, 1_000_000), default: 1000, help: "total" },
+  max_connections_per_client: { kind: int(1, 100_000), default: 20, help: "TCP and DoQ" },
+  tcp_max_inflight: { kind: int(1, 1000), default: 16, help: "pipelined queries" },
+  doq_max_connections: { kind: int(1, 1_000_000), default: 1000, help: "total" },
+  doq_max_streams: { kind: int(1, 10_000), default: 100, help: "per connection" },
+  doq_streams_per_second: {
+    kind: int(10, 1_000_000),
     default: 20_000,
-    min: 10,
-    max: 1_000_000,
     help: "queries/s per DoQ connection before it is closed",
   },
-  { key: "doq_idle_timeout_ms", kind: "int", default: 30_000, min: 1000, max: DAY_MS, help: "QUIC idle" },
-  { key: "local_zones", kind: "strings", default: [], help: "authoritative zone names" },
-  { key: "records", kind: "strings", default: [], help: "zone-file lines: name ttl [IN] type rdata" },
-  {
-    key: "ens_rpc_url",
-    kind: "url?",
+  doq_idle_timeout_ms: { kind: int(1000, DAY_MS), default: 30_000, help: "QUIC idle" },
+  local_zones: {
+    kind: listOf(checked("a domain name", parseDomainName), "a list of domain names"),
+    default: [],
+    help: "authoritative zone names",
+  },
+  records: { kind: strings(), default: [], help: "zone-file lines: name ttl [IN] type rdata" },
+  ens_rpc_url: {
+    kind: string({
+      pattern: /^https?:\/\/[^\s/?#]+(\/[^\s]*)?$/,
+      what: "an http:// or https:// URL, or empty",
+    }),
     default: "",
     help: "Ethereum JSON-RPC URL for .eth (ENS); empty disables",
   },
-  {
-    key: "ens_registry",
-    kind: "address",
+  ens_registry: {
+    kind: string({ allowEmpty: false, pattern: /^0x[0-9a-fA-F]{40}$/, what: "0x and 40 hex digits" }),
     default: "0x00000000000C2E074eC69A0bFb2997BA6C7d2e1e",
     help: "ENS registry address",
   },
-  { key: "ens_timeout_ms", kind: "int", default: 2000, min: 100, max: 60_000, help: "per JSON-RPC call" },
-  { key: "ens_ttl_s", kind: "int", default: 300, min: 1, max: 86_400, help: ".eth TTL when ENS sets none" },
-];
+  ens_timeout_ms: { kind: int(100, 60_000), default: 2000, help: "per JSON-RPC call" },
+  ens_ttl_s: { kind: int(1, 86_400), default: 300, help: ".eth TTL when ENS sets none" },
+}, {
+  // Every static record must parse and sit inside a local zone.
+  check: (c, fail) => {
+    for (const line of c.records) {
+      let name: string;
+      try {
+        name = parseRecordText(line).name.toLowerCase().replace(/\.$/, "");
+      } catch (error) {
+        return fail("records", error instanceof Error ? error.message : String(error));
+      }
+      if (!c.localZones.some((z) => z === "" || name === z || name.endsWith("." + z))) {
+        fail("records", `record "${line}" is outside every local zone (${c.localZones.join(", ")})`);
+      }
+    }
+  },
+});
 
-function parseHostPort(text: string): CnsHostPort | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(text.trim());
-  if (!m) return undefined;
-  const hostname = m[1] ?? m[2] ?? "";
-  const port = Number(m[3]);
-  if (port > 65_535 || !parseIp(hostname)) return undefined;
-  return { hostname, port };
+/** The fields of `[cns]`, for docs. */
+export const CNS_CONFIG_FIELDS = CNS_CONFIG.fields;
+
+/** Parses a raw `[cns]` table (snake_case keys as in TOML). Missing keys take defaults; unknown keys fail. */
+export function parseCnsConfig(table: Readonly<Record<string, unknown>> = {}): CnsConfig {
+  return CNS_CONFIG.parse({ file: { path: "[cns]", table } });
 }
 
 /** `host:port` or `[v6]:port`, for display and net permissions. */
-export function formatCnsHostPort(hp: CnsHostPort): string {
-  return hp.hostname.includes(":") ? `[${hp.hostname}]:${hp.port}` : `${hp.hostname}:${hp.port}`;
-}
-
-/**
- * Parses the raw `[cns]` table (snake_case keys as in TOML). Missing keys take defaults; unknown keys fail.
- *
- * @throws {CnsConfigError} naming the key, the value and what is allowed
- */
-export function parseCnsConfig(raw: unknown = {}): CnsConfig {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new CnsConfigError("", `got ${JSON.stringify(raw)}, expected a [cns] table`);
-  }
-  const table = raw as Record<string, unknown>;
-  const known = new Set(CNS_CONFIG_FIELDS.map((f) => f.key));
-  for (const k of Object.keys(table)) {
-    if (!known.has(k)) throw new CnsConfigError(k, `unknown key; [cns] accepts ${[...known].join(", ")}`);
-  }
-  const v: Record<string, unknown> = {};
-  for (const f of CNS_CONFIG_FIELDS) {
-    const value = table[f.key] ?? f.default;
-    const bad = (what: string): never => {
-      throw new CnsConfigError(f.key, `got ${JSON.stringify(value)}, expected ${what}`);
-    };
-    switch (f.kind) {
-      case "int":
-        if (
-          typeof value !== "number" || !Number.isInteger(value) || value < (f.min ?? 0) ||
-          value > (f.max ?? 0)
-        ) {
-          bad(`an integer from ${f.min} to ${f.max}`);
-        }
-        v[f.key] = value;
-        break;
-      case "hostports": {
-        const list = typeof value === "string" ? [value] : value;
-        if (!Array.isArray(list)) return bad("a list of IP:port or [IPv6]:port");
-        v[f.key] = list.map((x) =>
-          (typeof x === "string" ? parseHostPort(x) : undefined) ?? bad("a list of IP:port or [IPv6]:port")
-        );
-        break;
-      }
-      case "hostport?":
-        if (value === "" || value === false) v[f.key] = undefined;
-        else {v[f.key] = (typeof value === "string" ? parseHostPort(value) : undefined) ??
-            bad("IP:port, [IPv6]:port or empty to disable");}
-        break;
-      case "path":
-        if (typeof value !== "string" || !/^\/[A-Za-z0-9._~\/-]*$/.test(value)) {
-          bad("a URL path starting with /");
-        }
-        v[f.key] = value;
-        break;
-      case "strings":
-        if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) bad("a list of strings");
-        v[f.key] = value;
-        break;
-      case "url?":
-        if (value !== "" && (typeof value !== "string" || !/^https?:\/\/[^\s/?#]+(\/[^\s]*)?$/.test(value))) {
-          bad("an http:// or https:// URL, or empty");
-        }
-        v[f.key] = value;
-        break;
-      case "address":
-        if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value)) bad("0x and 40 hex digits");
-        v[f.key] = value;
-        break;
-    }
-  }
-  const strings = (k: string): string[] => v[k] as string[];
-  for (const c of strings("recursion_allow")) {
-    try {
-      parseCidr(c);
-    } catch (error) {
-      throw new CnsConfigError("recursion_allow", (error as Error).message);
-    }
-  }
-  const zones = strings("local_zones").map((z) => {
-    try {
-      return parseDomainName(z);
-    } catch (error) {
-      throw new CnsConfigError("local_zones", (error as Error).message);
-    }
-  });
-  for (const line of strings("records")) {
-    let name: string;
-    try {
-      name = parseRecordText(line).name.toLowerCase().replace(/\.$/, "");
-    } catch (error) {
-      throw new CnsConfigError("records", (error as Error).message);
-    }
-    if (!zones.some((z) => z === "" || name === z || name.endsWith("." + z))) {
-      throw new CnsConfigError(
-        "records",
-        `record "${line}" is outside every local zone (${zones.join(", ")})`,
-      );
-    }
-  }
-  return Object.freeze({
-    listen: v["listen"] as CnsHostPort[],
-    doqListen: v["doq_listen"] as CnsHostPort | undefined,
-    dohListen: v["doh_listen"] as CnsHostPort | undefined,
-    dohPath: v["doh_path"] as string,
-    upstreams: v["upstreams"] as CnsHostPort[],
-    upstreamTimeoutMs: v["upstream_timeout_ms"] as number,
-    upstreamAttempts: v["upstream_attempts"] as number,
-    recursionAllow: strings("recursion_allow"),
-    cacheMaxEntries: v["cache_max_entries"] as number,
-    cacheMaxTtlS: v["cache_max_ttl_s"] as number,
-    cacheNegativeMaxTtlS: v["cache_negative_max_ttl_s"] as number,
-    serveStaleMaxS: v["serve_stale_max_s"] as number,
-    rrlResponsesPerSecond: v["rrl_responses_per_second"] as number,
-    rrlSlip: v["rrl_slip"] as number,
-    ednsUdpMax: v["edns_udp_max"] as number,
-    tcpIdleTimeoutMs: v["tcp_idle_timeout_ms"] as number,
-    tcpMaxConnections: v["tcp_max_connections"] as number,
-    maxConnectionsPerClient: v["max_connections_per_client"] as number,
-    tcpMaxInflight: v["tcp_max_inflight"] as number,
-    doqMaxConnections: v["doq_max_connections"] as number,
-    doqMaxStreams: v["doq_max_streams"] as number,
-    doqStreamsPerSecond: v["doq_streams_per_second"] as number,
-    doqIdleTimeoutMs: v["doq_idle_timeout_ms"] as number,
-    localZones: zones,
-    records: strings("records"),
-    ensRpcUrl: v["ens_rpc_url"] as string,
-    ensRegistry: v["ens_registry"] as string,
-    ensTimeoutMs: v["ens_timeout_ms"] as number,
-    ensTtlS: v["ens_ttl_s"] as number,
-  });
-}
+export const formatCnsHostPort: (hp: CnsHostPort) => string = formatHostPort;
 
 /**
  * The cns worker's `net` permission: its listeners, upstreams and upstream bind wildcards, plus the hosts it
@@ -338,10 +239,4 @@ export function cnsNetPermissions(config: CnsConfig): string[] | true {
 
 function isLoopback(ip: string): boolean {
   return ip === "::1" || /^127\./.test(ip);
-}
-
-/** True for a value {@linkcode parseCnsConfig} produced (e.g. after a structured clone into a worker). */
-export function isCnsConfig(value: unknown): value is CnsConfig {
-  return typeof value === "object" && value !== null && "ednsUdpMax" in value && "listen" in value &&
-    Array.isArray((value as { listen: unknown }).listen);
 }

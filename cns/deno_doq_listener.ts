@@ -14,7 +14,7 @@ import { type CloseCodeMap, type ProtocolHandler, QuicServer, type ServerLimits 
 import type { CnsMetrics } from "./cns_metrics.ts";
 import { ConnectionLimiter } from "./connection_limiter.ts";
 import { decodeDoqQuery, DOQ_ALPN, DoqError, DoqErrorCode, MAX_DOQ_STREAM_BYTES } from "./doq_codec.ts";
-import type { MetricsRegistry } from "../transport/mod.ts";
+import type { MetricsRegistry } from "../core/mod.ts";
 import type { QueryHandler } from "./query_handler.ts";
 
 /** Our transport close codes mapped onto the DoQ registry (RFC 9250 §8.4). */

@@ -18,25 +18,13 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { blake3 } from "@noble/hashes/blake3.js";
 import { Buffer } from "node:buffer";
 import { dnsPacket } from "./_dns_packet.ts";
 import type { DnsRecord } from "./message.ts";
 import { RCODE } from "./message.ts";
 import type { ResolveResult } from "./resolver.ts";
 
-/**
- * The zone key seed of `origin`, derived from a service key seed (hex) with keyed BLAKE3, so the DNSSEC key is
- * separate from the key it comes from (which signs GhostBridge transcripts) yet needs no file of its own.
- */
-export function zoneKeySeed(serviceSeedHex: string, origin: string): Uint8Array {
-  const key = Uint8Array.from(serviceSeedHex.match(/../g) ?? [], (b) => parseInt(b, 16));
-  if (key.length !== 32) throw new RangeError("Cannot derive zone key: the service seed is not 32 bytes");
-  return blake3(new TextEncoder().encode(`ghostchain/v1/dnssec-zone-key/${lower(origin)}`), { key });
-}
-
-/** The zones cns serves from the chain (and signs). */
-export const CHAIN_ZONES = ["ghost", "zns"] as const;
+export { CHAIN_ZONES, zoneKeySeed } from "./dnssec_anchors.ts";
 
 /** The chain name whose TXT records anchor the zone keys: `<zone>-dnskey=<base64 Ed25519 public key>`. */
 export const DNS_ANCHOR_NAME = "dns.ghost";

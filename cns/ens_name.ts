@@ -5,7 +5,7 @@
  * @module
  */
 import { ens_normalize } from "@adraffy/ens-normalize";
-import { keccak256 } from "../wallet/mod.ts";
+import { keccak256 } from "../crypto/mod.ts";
 
 /** An ENS name that does not normalise (ENSIP-15: disallowed characters, mixed scripts, ...). */
 export class EnsNameError extends TypeError {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { keccak256 } from "../wallet/mod.ts";
+import { keccak256 } from "../crypto/mod.ts";
 
 /** A malformed ABI result. */
 export class AbiDecodeError extends SyntaxError {

@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { parseCnsConfig, startCnsServer } from "./cns/mod.ts";
+ * import { parseCnsConfig, startCnsServer } from "./mod.ts";
  *
  * const server = await startCnsServer({
  *   config: parseCnsConfig({

@@ -7,9 +7,8 @@
  *
  * @module
  */
-import { runServiceWorker } from "../supervisor/worker_runtime.ts";
-import { MetricsRegistry } from "../transport/mod.ts";
-import { isCnsConfig, parseCnsConfig } from "./config.ts";
+import { MetricsRegistry, runServiceWorker } from "../core/mod.ts";
+import type { CnsConfig } from "./config.ts";
 import { startCnsServer } from "./cns_server.ts";
 import { type GhostBridge, startMeshNode } from "../bridge/mod.ts";
 import { BlockchainClient } from "../chain/mod.ts";
@@ -17,10 +16,8 @@ import { chainFeedFromClient, ChainNameIndex, ChainZone } from "./chain_zone.ts"
 import { EnsResolver, jsonRpcEthCall } from "./ens_resolver.ts";
 import { anchoredOnChain, DNS_ANCHOR_NAME, zoneKeySeed, ZoneSigner } from "./dnssec.ts";
 
-runServiceWorker(async (ctx) => {
-  // The supervisor's Config carries `cns` either as the raw [cns] table or as an already parsed CnsConfig.
-  const raw = (ctx.config as unknown as { cns?: unknown }).cns;
-  const config = isCnsConfig(raw) ? raw : parseCnsConfig(raw ?? {});
+runServiceWorker<CnsConfig>(async (ctx) => {
+  const config = ctx.config;
   const registry = new MetricsRegistry();
   // .ghost and .zns come from the chain through the cns worker's GhostBridge node (supervisor "Service mesh"):
   // an in-memory index fed by StreamBlocks. A zone configured locally with the same origin wins.

@@ -12,9 +12,14 @@
  * @module
  */
 import { parse as parseToml } from "smol-toml";
-import { type Config, ConfigError, parseConfig } from "../supervisor/config.ts";
-import { denoFlags, supervisorPermissions, unionSets } from "../supervisor/permissions.ts";
-import { type ServiceDef, SERVICES } from "../supervisor/services.ts";
+import { ConfigError, denoFlags, type ServiceDescriptor, unionSets } from "../core/mod.ts";
+import {
+  type Config,
+  parseConfig,
+  servicePermissions,
+  SERVICES,
+  supervisorPermissions,
+} from "../supervisor/mod.ts";
 
 /** Where binaries go. */
 export const DIST_DIR = "deploy/dist";
@@ -29,12 +34,12 @@ function repoRelative(url: URL): string {
 
 /** The full `deno compile` argument list for one service. */
 export function compileArgs(
-  svc: ServiceDef,
+  svc: ServiceDescriptor,
   config: Config,
   opts: { runtimeConfig?: string; target?: string } = {},
 ): string[] {
   const runtimeConfig = opts.runtimeConfig ?? RUNTIME_CONFIG;
-  const set = unionSets([supervisorPermissions(config, runtimeConfig), svc.permissions(config)]);
+  const set = unionSets([supervisorPermissions(config, runtimeConfig), servicePermissions(svc, config)]);
   return [
     "compile",
     "--unstable-net",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { parseConfig } from "../supervisor/config.ts";
 import { findService } from "../supervisor/services.ts";
-import { CODE_ROOT } from "../supervisor/permissions.ts";
+import { CODE_ROOT } from "../core/mod.ts";
 import { compileArgs } from "./compile.ts";
 
 Deno.test("compileArgs() grants each binary exactly its permission sets, never -A", async () => {

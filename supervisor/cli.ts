@@ -37,6 +37,11 @@ const VALUE_FLAGS: Readonly<Record<string, string>> = {
 /** The top-level `--help` text. */
 export function usage(): string {
   const svc = SERVICES.map((s) => `  ${s.name.padEnd(12)}run the ${s.name} service: ${s.summary}`).join("\n");
+  const tools = SERVICES.flatMap((
+    s,
+  ) => (s.tool ? [`  ${`${s.name} <sub>`.padEnd(12)}${s.tool.summary}`] : [])).join(
+    "\n",
+  );
   return `GhostChain Edge: QUIC-first edge runtime (transport, wallet, chain, bridge, cns, wraith, vm)
 
 Usage: deno run -A mod.ts [options] <command>
@@ -44,8 +49,7 @@ Usage: deno run -A mod.ts [options] <command>
 Commands:
   up          run every service of this build as one local devnet (data under ./data)
 ${svc}
-  chain <sub> the node's own tool: status, block, tx, account, resolve, send, run (see chain --help)
-  wallet <sub> the wallet CLI: new, import, list, sign, verify, multisig, balance, send, name (wallet help)
+${tools}
   status      show the running services, their endpoints and metrics (--json for JSON)
   config      print the effective configuration as TOML
   help        show this help
@@ -63,10 +67,12 @@ Options:
 Every config key can also be set in the environment: log.level -> GHOST_LOG_LEVEL. See README.md.`;
 }
 
-/** Parses `Deno.args`. Never throws: mistakes come back as `{ kind: "error" }` (exit code 2). */
 /** Services whose name followed by more words runs that service's own CLI instead of the service. */
-export const SERVICE_TOOLS: readonly string[] = ["chain", "wallet"];
+export const SERVICE_TOOLS: readonly string[] = SERVICES.filter((s) => s.tool !== undefined).map((s) =>
+  s.name
+);
 
+/** Parses `Deno.args`. Never throws: mistakes come back as `{ kind: "error" }` (exit code 2). */
 export function parseCli(args: readonly string[]): Command {
   const flags: Record<string, string> = {};
   let configPath: string | undefined;

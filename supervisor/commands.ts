@@ -3,31 +3,17 @@
  *
  * @module
  */
-import { parse as parseToml } from "smol-toml";
-import { type Config, configToml, formatHostPort, mergeConfigValues, parseHostPort } from "./config.ts";
+import { type Config, configToml, formatHostPort, parseHostPort } from "./config.ts";
 import { connectQuic, ping, PING_ALPN } from "../transport/mod.ts";
 import type { GlobalOptions } from "./cli.ts";
-import { DEFAULT_CONFIG_PATH, ghostEnv, loadConfig } from "./load_config.ts";
+import { ghostEnv, loadConfig } from "./load_config.ts";
 import type { StatusDocument } from "./admin.ts";
 
 /** `mod.ts config`: the effective configuration (file + env + flags) as commented TOML. */
 export async function printConfig(global: GlobalOptions): Promise<number> {
-  const env = ghostEnv();
-  // Validate exactly as a run would (clear errors), then print the merged values.
-  await loadConfig({ path: global.configPath, env, flags: global.flags });
-  const path = global.configPath ?? DEFAULT_CONFIG_PATH;
-  let doc: Record<string, unknown> | undefined;
-  try {
-    doc = parseToml(await Deno.readTextFile(path)) as Record<string, unknown>;
-  } catch {
-    doc = undefined;
-  }
-  const values = mergeConfigValues({
-    ...(doc !== undefined ? { file: { path, doc } } : {}),
-    env,
-    flags: global.flags,
-  });
-  console.log(configToml(values));
+  // Parsed exactly as a run would (clear errors), then printed from the typed values.
+  const config = await loadConfig({ path: global.configPath, env: ghostEnv(), flags: global.flags });
+  console.log(configToml(config));
   return 0;
 }
 

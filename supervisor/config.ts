@@ -1,31 +1,120 @@
 /**
  * Configuration: one TOML file (optional), `GHOST_*` environment overrides and CLI flags, parsed once into a
- * typed, frozen {@link Config}. Pure: the file and environment are read by the caller (see `load_config.ts`).
+ * typed, frozen {@link Config}. The supervisor's own sections are declared here; every service's section comes
+ * from its descriptor (`<service>/service.ts`), declared with the same schema helper (`core/config_schema.ts`).
+ * Pure: the file and environment are read by the caller (see `load_config.ts`).
  *
  * Precedence, lowest first: built-in defaults < config file < environment < command-line flags.
  *
  * @module
  */
-import { CNS_CONFIG_FIELDS, type CnsConfig, parseCnsConfig } from "../cns/config.ts";
-import { type BridgeConfig, DEFAULT_BRIDGE_CONFIG, parseBridgeConfig } from "../bridge/config.ts";
-import { type ChainConfig, DEFAULT_CHAIN_CONFIG, parseChainConfig } from "../chain/config.ts";
+import {
+  ConfigError,
+  type ConfigSection,
+  defineSection,
+  envName,
+  type FieldInfo,
+  formatHostPort,
+  type HostPort,
+  hostPort,
+  int,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+  oneOf,
+  type ServiceDescriptor,
+  string,
+  strings,
+} from "../core/mod.ts";
+import { SERVICES } from "./services.ts";
 
-/** Log levels in increasing severity. */
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-/** A log level. */
-export type LogLevel = typeof LOG_LEVELS[number];
-/** Log line formats. */
-export const LOG_FORMATS = ["text", "json"] as const;
-/** A log line format. */
-export type LogFormat = typeof LOG_FORMATS[number];
+export { ConfigError, envName, formatHostPort, LOG_FORMATS, LOG_LEVELS };
+export type { HostPort, LogFormat, LogLevel };
 
-/** A host and port to listen on or connect to. IPv6 literals are kept without brackets. */
-export interface HostPort {
-  readonly hostname: string;
-  readonly port: number;
+/** Parses `host:port`, `[v6]:port`; `undefined` when the text is not one. */
+export { parseHostPort } from "../core/mod.ts";
+
+const MS_DAY = 86_400_000;
+
+/** Top-level keys (no table). */
+const ROOT = defineSection("", {
+  data_dir: { kind: string({ allowEmpty: false }), default: "data", help: "root of service data" },
+});
+
+const LOG = defineSection("log", {
+  level: { kind: oneOf(LOG_LEVELS), default: "info", help: "minimum level logged" },
+  format: { kind: oneOf(LOG_FORMATS), default: "text", help: "text or JSON lines" },
+});
+
+const SUPERVISOR = defineSection("supervisor", {
+  drain_timeout_ms: { kind: int(100, 600_000), default: 10_000, help: "graceful shutdown bound" },
+  restart_backoff_initial_ms: { kind: int(10, 60_000), default: 250, help: "first restart delay" },
+  restart_backoff_max_ms: { kind: int(10, MS_DAY), default: 30_000, help: "restart delay cap" },
+  max_start_failures: {
+    kind: int(1, 1000),
+    default: 5,
+    help: "consecutive failures before a never-ready service is given up",
+  },
+  worker_timeout_ms: {
+    kind: int(100, 600_000),
+    default: 15_000,
+    help: "time a worker has to start or answer",
+  },
+}, {
+  check: (s, fail) => {
+    if (s.restartBackoffMaxMs < s.restartBackoffInitialMs) {
+      fail(
+        "restart_backoff_max_ms",
+        `got ${s.restartBackoffMaxMs}, expected at least restart_backoff_initial_ms (${s.restartBackoffInitialMs})`,
+      );
+    }
+  },
+});
+
+const ADMIN = defineSection("admin", {
+  listen: { kind: hostPort(), default: "127.0.0.1:9180", help: "status/metrics HTTP" },
+});
+
+const TLS = defineSection("tls", {
+  cert_file: { kind: string(), default: "", help: "PEM certificate chain" },
+  key_file: { kind: string(), default: "", help: "PEM private key" },
+  ca_file: { kind: string(), default: "", help: "PEM CA for clients" },
+  names: { kind: strings(), default: [], help: "extra SANs for the dev certificate" },
+}, {
+  check: (t, fail) => {
+    if ((t.certFile === "") !== (t.keyFile === "")) {
+      fail(
+        t.certFile === "" ? "cert_file" : "key_file",
+        "got an empty value, expected tls.cert_file and tls.key_file to be set together (or both empty for the dev PKI)",
+      );
+    }
+  },
+});
+
+/** The `[mesh]` section: the call deadline, and one address key per service whose descriptor has a mesh node. */
+function meshSection(services: readonly ServiceDescriptor[]) {
+  const addresses: Record<string, { kind: ReturnType<typeof hostPort>; default: string; help: string }> = {};
+  for (const s of services) {
+    if (s.mesh?.listen !== undefined) {
+      addresses[s.name] = {
+        kind: hostPort(),
+        default: s.mesh.listen,
+        help: `QUIC address of the ${s.name} service's bridge node`,
+      };
+    }
+  }
+  return defineSection("mesh", {
+    ...addresses,
+    call_timeout_ms: {
+      kind: int(100, 600_000),
+      default: 10_000,
+      help: "deadline of one unary call between services",
+    },
+  });
 }
 
-/** The whole configuration, as every part of the program sees it. */
+/** The whole configuration, as the supervisor sees it. A worker gets only its own service's section. */
 export interface Config {
   /** Root of all service data: `<dataDir>/<service>/`, the dev PKI under `<dataDir>/pki/`. */
   readonly dataDir: string;
@@ -51,312 +140,25 @@ export interface Config {
     /** Extra DNS names or IP addresses for the dev leaf certificate's SANs. */
     readonly names: readonly string[];
   };
-  /** The DNS server (UDP, TCP, DoQ, DoH); its keys are documented in cns/README.md. */
-  readonly cns: CnsConfig;
-  /** GhostBridge (gRPC over QUIC); its keys are documented in bridge/README.md. */
-  readonly bridge: BridgeConfig;
-  /** The GhostChain node; its keys are documented in chain/README.md. */
-  readonly chain: ChainConfig;
   /**
-   * The service mesh: each service that serves or calls another runs a GhostBridge node at its address, and
-   * services call each other only through those bridges over QUIC (see supervisor/README.md "Service mesh").
+   * The service mesh: each service that serves or calls another runs a GhostBridge node, and services call each
+   * other only through those bridges over QUIC (see supervisor/README.md "Service mesh").
    */
   readonly mesh: {
-    readonly chain: HostPort;
-    readonly wallet: HostPort;
-    readonly cns: HostPort;
+    /** Node addresses by service (`mesh.<service>` keys), for services whose node has its own address. */
+    readonly addresses: Readonly<Record<string, HostPort>>;
     readonly callTimeoutMs: number;
   };
-  /** The transport's diagnostic QUIC endpoint (ALPN `ghost-ping/1`). */
-  readonly ping: {
-    readonly listen: HostPort;
-    readonly maxConnections: number;
-    readonly idleTimeoutMs: number;
-  };
+  /** Each service's parsed section by service name (see {@linkcode sectionOf}). */
+  readonly services: Readonly<Record<string, unknown>>;
 }
 
-/** A configuration problem: names the key, the value given and what is allowed. */
-export class ConfigError extends TypeError {
-  /** Dotted key, e.g. `log.level`. */
-  readonly key: string;
-  /** Where the value came from: a file path, `env GHOST_X` or `flag --x`. */
-  readonly origin: string;
-  /** Builds an error for `key`; `message` should say the value and what is allowed. */
-  constructor(key: string, origin: string, message: string) {
-    super(`Invalid config ${key} (${origin}): ${message}`);
-    this.name = "ConfigError";
-    this.key = key;
-    this.origin = origin;
+/** A service's own parsed section, typed by its descriptor. */
+export function sectionOf<C>(config: Config, service: ServiceDescriptor<C>): C {
+  if (!(service.name in config.services)) {
+    throw new RangeError(`No config section for service ${service.name}`);
   }
-}
-
-type FieldKind =
-  | { kind: "string"; allowEmpty: boolean }
-  | { kind: "int"; min: number; max: number }
-  | { kind: "enum"; values: readonly string[] }
-  | { kind: "hostport" }
-  | { kind: "strings" };
-
-interface Field {
-  readonly key: string;
-  readonly type: FieldKind;
-  readonly default: unknown;
-  readonly help: string;
-}
-
-const MS_DAY = 86_400_000;
-
-/** Every key the configuration accepts, with its type, default and meaning. Drives parsing, env names, docs. */
-export const CONFIG_FIELDS: readonly Field[] = [
-  {
-    key: "data_dir",
-    type: { kind: "string", allowEmpty: false },
-    default: "data",
-    help: "root of service data",
-  },
-  {
-    key: "log.level",
-    type: { kind: "enum", values: LOG_LEVELS },
-    default: "info",
-    help: "minimum level logged",
-  },
-  {
-    key: "log.format",
-    type: { kind: "enum", values: LOG_FORMATS },
-    default: "text",
-    help: "text or JSON lines",
-  },
-  {
-    key: "supervisor.drain_timeout_ms",
-    type: { kind: "int", min: 100, max: 600_000 },
-    default: 10_000,
-    help: "graceful shutdown bound",
-  },
-  {
-    key: "supervisor.restart_backoff_initial_ms",
-    type: { kind: "int", min: 10, max: 60_000 },
-    default: 250,
-    help: "first restart delay",
-  },
-  {
-    key: "supervisor.restart_backoff_max_ms",
-    type: { kind: "int", min: 10, max: MS_DAY },
-    default: 30_000,
-    help: "restart delay cap",
-  },
-  {
-    key: "supervisor.max_start_failures",
-    type: { kind: "int", min: 1, max: 1000 },
-    default: 5,
-    help: "consecutive failures before a never-ready service is given up",
-  },
-  {
-    key: "supervisor.worker_timeout_ms",
-    type: { kind: "int", min: 100, max: 600_000 },
-    default: 15_000,
-    help: "time a worker has to start or answer",
-  },
-  { key: "admin.listen", type: { kind: "hostport" }, default: "127.0.0.1:9180", help: "status/metrics HTTP" },
-  {
-    key: "tls.cert_file",
-    type: { kind: "string", allowEmpty: true },
-    default: "",
-    help: "PEM certificate chain",
-  },
-  { key: "tls.key_file", type: { kind: "string", allowEmpty: true }, default: "", help: "PEM private key" },
-  { key: "tls.ca_file", type: { kind: "string", allowEmpty: true }, default: "", help: "PEM CA for clients" },
-  { key: "tls.names", type: { kind: "strings" }, default: [], help: "extra SANs for the dev certificate" },
-  { key: "ping.listen", type: { kind: "hostport" }, default: "[::1]:4433", help: "QUIC diagnostic endpoint" },
-  {
-    key: "ping.max_connections",
-    type: { kind: "int", min: 1, max: 1_000_000 },
-    default: 10_000,
-    help: "concurrent QUIC connections",
-  },
-  {
-    key: "ping.idle_timeout_ms",
-    type: { kind: "int", min: 1_000, max: MS_DAY },
-    default: 30_000,
-    help: "QUIC idle timeout",
-  },
-  {
-    key: "mesh.chain",
-    type: { kind: "hostport" },
-    default: "127.0.0.1:4451",
-    help: "QUIC address of the chain service's bridge node (serves BlockchainService)",
-  },
-  {
-    key: "mesh.wallet",
-    type: { kind: "hostport" },
-    default: "127.0.0.1:4452",
-    help: "QUIC address of the wallet service's bridge node (serves WalletService)",
-  },
-  {
-    key: "mesh.cns",
-    type: { kind: "hostport" },
-    default: "127.0.0.1:4453",
-    help: "QUIC address of the cns service's bridge node (a client of the chain)",
-  },
-  {
-    key: "mesh.call_timeout_ms",
-    type: { kind: "int", min: 100, max: 600_000 },
-    default: 10_000,
-    help: "deadline of one unary call between services",
-  },
-];
-
-/**
- * A service's own config table, parsed by the service's parser (which owns its schema). The central config
- * passes the raw table through, maps `GHOST_<SECTION>_<KEY>` variables onto it, and reports errors with origin.
- */
-interface ServiceSection {
-  readonly name: string;
-  readonly fields: readonly { readonly key: string; readonly kind: string; readonly default: unknown }[];
-  parse(raw: Record<string, unknown>): unknown;
-}
-
-/** Section fields from a service's camelCase defaults object: key kinds follow the default values' types. */
-function fieldsFromDefaults(defaults: object): ServiceSection["fields"] {
-  return Object.entries(defaults).map(([camel, v]) => ({
-    key: camel.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()),
-    kind: Array.isArray(v)
-      ? "strings"
-      : typeof v === "number"
-      ? "int"
-      : typeof v === "boolean"
-      ? "bool"
-      : "string",
-    default: typeof v === "object" && v !== null && "port" in v ? formatHostPort(v as HostPort) : v,
-  }));
-}
-
-const SERVICE_SECTIONS: readonly ServiceSection[] = [
-  { name: "cns", fields: CNS_CONFIG_FIELDS, parse: parseCnsConfig },
-  { name: "bridge", fields: fieldsFromDefaults(DEFAULT_BRIDGE_CONFIG), parse: parseBridgeConfig },
-  { name: "chain", fields: fieldsFromDefaults(DEFAULT_CHAIN_CONFIG), parse: parseChainConfig },
-];
-
-/** Environment text to a section value: lists are comma-separated, integers numeric, the rest strings. */
-function sectionEnvValue(kind: string, text: string): unknown {
-  if (kind === "hostports" || kind === "strings") {
-    return text.split(",").map((x) => x.trim()).filter((x) => x !== "");
-  }
-  if (kind === "int" && /^-?\d+$/.test(text.trim())) return Number(text);
-  if (kind === "bool" && (text === "true" || text === "false")) return text === "true";
-  return text;
-}
-
-/** The environment variables every config key answers to (flat keys and service sections). */
-export function allEnvNames(): string[] {
-  return [
-    ...CONFIG_FIELDS.map((f) => envName(f.key)),
-    ...SERVICE_SECTIONS.flatMap((sec) => sec.fields.map((f) => envName(`${sec.name}.${f.key}`))),
-  ];
-}
-
-/** The environment variable that overrides a key: `log.level` -> `GHOST_LOG_LEVEL`. */
-export function envName(key: string): string {
-  return "GHOST_" + key.replaceAll(".", "_").toUpperCase();
-}
-
-/** Parses `host:port`, `[v6]:port`; hostnames are letters, digits, dots and dashes. */
-export function parseHostPort(text: string): HostPort | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text.trim());
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65_535) return undefined;
-  const hostname = m[1] ?? m[2];
-  if (hostname === undefined || hostname === "") return undefined;
-  return { hostname, port };
-}
-
-/** Formats a {@link HostPort} for display and for Deno net permissions (`[::1]:53`). */
-export function formatHostPort(hp: HostPort): string {
-  return hp.hostname.includes(":") ? `[${hp.hostname}]:${hp.port}` : `${hp.hostname}:${hp.port}`;
-}
-
-function describe(type: FieldKind): string {
-  switch (type.kind) {
-    case "string":
-      return type.allowEmpty ? "a string" : "a non-empty string";
-    case "int":
-      return `an integer from ${type.min} to ${type.max}`;
-    case "enum":
-      return `one of ${type.values.join(", ")}`;
-    case "hostport":
-      return `host:port or [ipv6]:port with port 0-65535`;
-    case "strings":
-      return "a list of strings";
-  }
-}
-
-/** Converts one raw value (from TOML, env text or a flag) to the field's type, or throws ConfigError. */
-function coerce(field: Field, raw: unknown, origin: string, fromText: boolean): unknown {
-  const bad = (): never => {
-    throw new ConfigError(field.key, origin, `got ${JSON.stringify(raw)}, expected ${describe(field.type)}`);
-  };
-  const t = field.type;
-  switch (t.kind) {
-    case "string":
-      if (typeof raw !== "string" || (!t.allowEmpty && raw === "")) bad();
-      return raw;
-    case "int": {
-      const n = fromText && typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
-      if (typeof n !== "number" || !Number.isInteger(n) || n < t.min || n > t.max) bad();
-      return n;
-    }
-    case "enum":
-      if (typeof raw !== "string" || !t.values.includes(raw)) bad();
-      return raw;
-    case "hostport": {
-      if (typeof raw !== "string") return bad();
-      return parseHostPort(raw) ?? bad();
-    }
-    case "strings": {
-      const list = fromText && typeof raw === "string"
-        ? raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
-        : raw;
-      if (!Array.isArray(list) || !list.every((s) => typeof s === "string" && s !== "")) bad();
-      return list;
-    }
-  }
-}
-
-/** Flattens a parsed TOML document into dotted keys, rejecting keys the schema does not know. */
-function flatten(doc: Record<string, unknown>, origin: string): Map<string, unknown> {
-  const known = new Set(CONFIG_FIELDS.map((f) => f.key));
-  const sections = new Set(CONFIG_FIELDS.filter((f) => f.key.includes(".")).map((f) => f.key.split(".")[0]));
-  const out = new Map<string, unknown>();
-  for (const [k, v] of Object.entries(doc)) {
-    if (SERVICE_SECTIONS.some((sec) => sec.name === k)) {
-      if (typeof v !== "object" || v === null || Array.isArray(v)) {
-        throw new ConfigError(k, origin, `got ${JSON.stringify(v)}, expected a [${k}] table`);
-      }
-      out.set(`[${k}]`, v);
-    } else if (sections.has(k)) {
-      if (typeof v !== "object" || v === null || Array.isArray(v)) {
-        throw new ConfigError(k, origin, `got ${JSON.stringify(v)}, expected a [${k}] table`);
-      }
-      for (const [k2, v2] of Object.entries(v)) {
-        const key = `${k}.${k2}`;
-        if (!known.has(key)) {
-          const allowed = [...known].filter((x) => x.startsWith(k + ".")).map((x) => x.slice(k.length + 1));
-          throw new ConfigError(key, origin, `unknown key; [${k}] accepts ${allowed.join(", ")}`);
-        }
-        out.set(key, v2);
-      }
-    } else if (known.has(k)) {
-      out.set(k, v);
-    } else {
-      throw new ConfigError(
-        k,
-        origin,
-        `unknown key; top-level keys are ${[...known].filter((x) => !x.includes(".")).join(", ")} ` +
-          `and tables [${[...sections, ...SERVICE_SECTIONS.map((x) => x.name)].join("], [")}]`,
-      );
-    }
-  }
-  return out;
+  return config.services[service.name] as C;
 }
 
 /** Inputs to {@link parseConfig}; each layer optional. */
@@ -369,151 +171,124 @@ export interface ConfigSources {
   readonly flags?: Readonly<Record<string, string>>;
 }
 
-/** Merges the layers into raw values by dotted key, each checked against its field. Throws ConfigError. */
-export function mergeConfigValues(sources: ConfigSources = {}): Map<string, unknown> {
-  const values = new Map<string, unknown>();
-  for (const f of CONFIG_FIELDS) values.set(f.key, coerce(f, f.default, "default", true));
-  for (const sec of SERVICE_SECTIONS) values.set(`[${sec.name}]`, {});
-  if (sources.file) {
-    for (const [key, raw] of flatten(sources.file.doc, sources.file.path)) {
-      const field = CONFIG_FIELDS.find((f) => f.key === key);
-      if (field) values.set(key, coerce(field, raw, sources.file.path, false));
-      else values.set(key, raw);
+/** Every section, supervisor's first, then each service's in catalog order. */
+function allSections(services: readonly ServiceDescriptor[]): ConfigSection<unknown>[] {
+  return [ROOT, LOG, SUPERVISOR, ADMIN, TLS, meshSection(services), ...services.map((s) => s.config)];
+}
+
+function isTable(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Splits the sources by section: the file's tables and top-level keys, flags by their dotted prefix. */
+function sectionSources(
+  sections: readonly ConfigSection<unknown>[],
+  sources: ConfigSources,
+): Map<string, { file?: { path: string; table: Record<string, unknown> }; flags: Record<string, string> }> {
+  const out = new Map<
+    string,
+    { file?: { path: string; table: Record<string, unknown> }; flags: Record<string, string> }
+  >();
+  for (const s of sections) out.set(s.name, { flags: {} });
+  const tables = new Set(sections.map((s) => s.name).filter((n) => n !== ""));
+  if (sources.file !== undefined) {
+    const { path, doc } = sources.file;
+    const rootTable: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(doc)) {
+      if (tables.has(k)) {
+        if (!isTable(v)) throw new ConfigError(k, path, `got ${JSON.stringify(v)}, expected a [${k}] table`);
+        const entry = out.get(k);
+        if (entry !== undefined) entry.file = { path, table: v };
+      } else if (ROOT.fields.some((f) => f.key === k)) {
+        rootTable[k] = v;
+      } else {
+        throw new ConfigError(
+          k,
+          path,
+          `unknown key; top-level keys are ${ROOT.fields.map((f) => f.key).join(", ")} and tables [${
+            [...tables].join("], [")
+          }]`,
+        );
+      }
     }
+    const root = out.get("");
+    if (root !== undefined) root.file = { path, table: rootTable };
   }
-  for (const sec of SERVICE_SECTIONS) {
-    const table = { ...(values.get(`[${sec.name}]`) as Record<string, unknown>) };
-    for (const f of sec.fields) {
-      const text = sources.env?.[envName(`${sec.name}.${f.key}`)];
-      if (text !== undefined) table[f.key] = sectionEnvValue(f.kind, text);
-    }
-    values.set(`[${sec.name}]`, table);
+  for (const [key, value] of Object.entries(sources.flags ?? {})) {
+    const dot = key.indexOf(".");
+    const name = dot < 0 ? "" : key.slice(0, dot);
+    const entry = out.get(name);
+    if (entry === undefined) throw new ConfigError(key, "flag", "unknown key");
+    entry.flags[dot < 0 ? key : key.slice(dot + 1)] = value;
   }
-  for (const field of CONFIG_FIELDS) {
-    const name = envName(field.key);
-    const raw = sources.env?.[name];
-    if (raw !== undefined) values.set(field.key, coerce(field, raw, `env ${name}`, true));
-  }
-  for (const [key, raw] of Object.entries(sources.flags ?? {})) {
-    const field = CONFIG_FIELDS.find((f) => f.key === key);
-    if (!field) throw new ConfigError(key, "flag", "unknown key");
-    values.set(key, coerce(field, raw, `flag --${key.replaceAll("_", "-").replaceAll(".", "-")}`, true));
-  }
-  return values;
-}
-
-/** Builds the typed configuration from its layers. Throws {@link ConfigError} on the first bad value. */
-export function parseConfig(sources: ConfigSources = {}): Config {
-  const values = mergeConfigValues(sources);
-  const get = <T>(key: string): T => values.get(key) as T;
-  const config: Config = {
-    dataDir: get<string>("data_dir"),
-    log: { level: get<LogLevel>("log.level"), format: get<LogFormat>("log.format") },
-    supervisor: {
-      drainTimeoutMs: get<number>("supervisor.drain_timeout_ms"),
-      restartBackoffInitialMs: get<number>("supervisor.restart_backoff_initial_ms"),
-      restartBackoffMaxMs: get<number>("supervisor.restart_backoff_max_ms"),
-      maxStartFailures: get<number>("supervisor.max_start_failures"),
-      workerTimeoutMs: get<number>("supervisor.worker_timeout_ms"),
-    },
-    admin: { listen: get<HostPort>("admin.listen") },
-    tls: {
-      certFile: get<string>("tls.cert_file"),
-      keyFile: get<string>("tls.key_file"),
-      caFile: get<string>("tls.ca_file"),
-      names: get<string[]>("tls.names"),
-    },
-    cns: parseSection("cns", values, sources) as CnsConfig,
-    bridge: parseSection("bridge", values, sources) as BridgeConfig,
-    chain: parseSection("chain", values, sources) as ChainConfig,
-    mesh: {
-      chain: get<HostPort>("mesh.chain"),
-      wallet: get<HostPort>("mesh.wallet"),
-      cns: get<HostPort>("mesh.cns"),
-      callTimeoutMs: get<number>("mesh.call_timeout_ms"),
-    },
-    ping: {
-      listen: get<HostPort>("ping.listen"),
-      maxConnections: get<number>("ping.max_connections"),
-      idleTimeoutMs: get<number>("ping.idle_timeout_ms"),
-    },
-  };
-  if (config.supervisor.restartBackoffMaxMs < config.supervisor.restartBackoffInitialMs) {
-    throw new ConfigError(
-      "supervisor.restart_backoff_max_ms",
-      "merged config",
-      `got ${config.supervisor.restartBackoffMaxMs}, expected at least restart_backoff_initial_ms ` +
-        `(${config.supervisor.restartBackoffInitialMs})`,
-    );
-  }
-  if ((config.tls.certFile === "") !== (config.tls.keyFile === "")) {
-    throw new ConfigError(
-      config.tls.certFile === "" ? "tls.cert_file" : "tls.key_file",
-      "merged config",
-      "got an empty value, expected tls.cert_file and tls.key_file to be set together (or both empty for the dev PKI)",
-    );
-  }
-  return deepFreeze(config);
-}
-
-/** Runs a service section's parser; its errors become ConfigErrors that say where the value came from. */
-function parseSection(name: string, values: ReadonlyMap<string, unknown>, sources: ConfigSources): unknown {
-  const sec = SERVICE_SECTIONS.find((x) => x.name === name);
-  const raw = values.get(`[${name}]`) as Record<string, unknown>;
-  try {
-    return sec?.parse(raw);
-  } catch (err) {
-    // Section parsers throw TypeErrors (or subclasses) whose message starts "Invalid config <name>.<key>: ".
-    const m = err instanceof TypeError
-      ? /^Invalid config ([a-z_]+\.([a-z_]+)): (.*)$/s.exec(err.message)
-      : null;
-    if (m === null || !m[1]?.startsWith(`${name}.`)) throw err;
-    const key = m[1] ?? name;
-    const sub = m[2] ?? "";
-    const env = envName(key);
-    const origin = sources.env?.[env] !== undefined
-      ? `env ${env}`
-      : sources.file !== undefined && sub in raw
-      ? sources.file.path
-      : "default";
-    throw new ConfigError(key, origin, m[3] ?? "");
-  }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
+  return out;
 }
 
 /**
- * A commented TOML document of every key: at its default, or at the merged `values` when given
- * (`mod.ts config` prints the effective configuration this way; deploy/ ships the defaults).
+ * Builds the typed configuration from its layers. Throws {@link ConfigError} on the first bad value. `services`
+ * defaults to every service of this build.
  */
-export function configToml(values?: ReadonlyMap<string, unknown>): string {
-  const lines = ["# GhostChain Edge configuration. Every key is optional; shown at its default.", ""];
-  let section = "";
-  for (const f of CONFIG_FIELDS) {
-    const [head, tail] = f.key.includes(".") ? f.key.split(".") as [string, string] : ["", f.key];
-    if (head !== section) {
-      lines.push("", `[${head}]`);
-      section = head;
-    }
-    let v = values?.get(f.key) ?? f.default;
-    if (typeof v === "object" && v !== null && "port" in v) v = formatHostPort(v as HostPort);
-    lines.push(`# ${f.help}; ${describe(f.type)}; env ${envName(f.key)}`, `${tail} = ${JSON.stringify(v)}`);
+export function parseConfig(
+  sources: ConfigSources = {},
+  services: readonly ServiceDescriptor[] = SERVICES,
+): Config {
+  const sections = allSections(services);
+  const split = sectionSources(sections, sources);
+  const parsed = new Map<string, unknown>();
+  for (const s of sections) {
+    const src = split.get(s.name);
+    parsed.set(
+      s.name,
+      s.parse({ ...(src?.file ? { file: src.file } : {}), env: sources.env ?? {}, flags: src?.flags ?? {} }),
+    );
   }
-  for (const sec of SERVICE_SECTIONS) {
-    const raw = (values?.get(`[${sec.name}]`) ?? {}) as Record<string, unknown>;
-    lines.push("", `[${sec.name}]`);
-    for (const f of sec.fields) {
-      // Secrets (a node key given inline) are never printed.
-      const v = raw[f.key] ?? f.default;
-      const shown = /(^|_)key$|secret|pass/.test(f.key) && v !== "" ? "[redacted]" : v;
-      lines.push(`# env ${envName(`${sec.name}.${f.key}`)}`, `${f.key} = ${JSON.stringify(shown)}`);
-    }
+  const get = <T>(name: string): T => parsed.get(name) as T;
+  const mesh = get<Record<string, unknown> & { callTimeoutMs: number }>("mesh");
+  const addresses: Record<string, HostPort> = {};
+  for (const s of services) {
+    if (s.mesh?.listen !== undefined) addresses[s.name] = mesh[s.name] as HostPort;
   }
-  return lines.join("\n").replace(/\n{3,}/g, "\n\n") + "\n";
+  const services_: Record<string, unknown> = {};
+  for (const s of services) services_[s.name] = parsed.get(s.config.name);
+  return Object.freeze({
+    dataDir: get<{ dataDir: string }>("").dataDir,
+    log: get<Config["log"]>("log"),
+    supervisor: get<Config["supervisor"]>("supervisor"),
+    admin: get<Config["admin"]>("admin"),
+    tls: get<Config["tls"]>("tls"),
+    mesh: Object.freeze({ addresses: Object.freeze(addresses), callTimeoutMs: mesh.callTimeoutMs }),
+    services: Object.freeze(services_),
+  });
+}
+
+/** The environment variables every config key answers to. */
+export function allEnvNames(services: readonly ServiceDescriptor[] = SERVICES): string[] {
+  return allSections(services).flatMap((s) => s.fields.map((f: FieldInfo) => f.env));
+}
+
+/**
+ * A commented TOML document of every key at its effective value (`mod.ts config`); with no config, at its
+ * default (deploy/ ships that). Secrets are never printed.
+ */
+export function configToml(config?: Config, services: readonly ServiceDescriptor[] = SERVICES): string {
+  const effective = config ?? parseConfig({}, services);
+  const lines = ["# GhostChain Edge configuration. Every key is optional; shown at its effective value.", ""];
+  const mesh: Record<string, unknown> = {
+    ...effective.mesh.addresses,
+    callTimeoutMs: effective.mesh.callTimeoutMs,
+  };
+  const values = new Map<string, unknown>([
+    ["", { dataDir: effective.dataDir }],
+    ["log", effective.log],
+    ["supervisor", effective.supervisor],
+    ["admin", effective.admin],
+    ["tls", effective.tls],
+    ["mesh", mesh],
+  ]);
+  for (const s of services) values.set(s.config.name, effective.services[s.name]);
+  for (const s of allSections(services)) {
+    if (s.name !== "") lines.push("", `[${s.name}]`);
+    lines.push(...s.toToml(values.get(s.name)));
+  }
+  return lines.join("\n") + "\n";
 }

@@ -1,13 +1,28 @@
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
-import { ConfigError, configToml, envName, mergeConfigValues, parseConfig, parseHostPort } from "./config.ts";
+import {
+  type Config,
+  ConfigError,
+  configToml,
+  envName,
+  parseConfig,
+  parseHostPort,
+  sectionOf,
+} from "./config.ts";
+import { pingService } from "../transport/service.ts";
+import { cnsService } from "../cns/service.ts";
+import { bridgeService } from "../bridge/service.ts";
+
+const ping = (c: Config) => sectionOf(c, pingService);
+const cns = (c: Config) => sectionOf(c, cnsService);
+const bridge = (c: Config) => sectionOf(c, bridgeService);
 
 Deno.test("parseConfig() needs no file: devnet defaults", () => {
   const c = parseConfig();
   assert.equal(c.dataDir, "data");
   assert.equal(c.log.level, "info");
   assert.deepEqual(c.admin.listen, { hostname: "127.0.0.1", port: 9180 });
-  assert.deepEqual(c.ping.listen, { hostname: "::1", port: 4433 });
+  assert.deepEqual(ping(c).listen, { hostname: "::1", port: 4433 });
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.supervisor));
 });
 
@@ -20,7 +35,7 @@ Deno.test("parseConfig() layers file < env < flags", () => {
   assert.equal(c.dataDir, "/srv/ghost");
   assert.equal(c.log.format, "json");
   assert.equal(c.log.level, "debug");
-  assert.deepEqual(c.ping.listen, { hostname: "127.0.0.1", port: 5000 });
+  assert.deepEqual(ping(c).listen, { hostname: "127.0.0.1", port: 5000 });
   assert.deepEqual(c.tls.names, ["a.test", "b.test"]);
 });
 
@@ -76,7 +91,7 @@ Deno.test("envName() maps dotted keys to GHOST_ variables", () => {
 });
 
 Deno.test("configToml() output parses back to the same configuration", () => {
-  const values = mergeConfigValues({ env: { GHOST_LOG_LEVEL: "warn", GHOST_TLS_NAMES: "x.test" } });
+  const values = parseConfig({ env: { GHOST_LOG_LEVEL: "warn", GHOST_TLS_NAMES: "x.test" } });
   const doc = parseToml(configToml(values)) as Record<string, unknown>;
   const back = parseConfig({ file: { path: "printed", doc } });
   assert.deepEqual(back, parseConfig({ env: { GHOST_LOG_LEVEL: "warn", GHOST_TLS_NAMES: "x.test" } }));
@@ -89,9 +104,9 @@ Deno.test("parseConfig() passes the [cns] table to its parser, with GHOST_CNS_* 
     file: { path: "g.toml", doc: { cns: { upstreams: ["192.0.2.1:53"], cache_max_entries: 5 } } },
     env: { GHOST_CNS_LISTEN: "127.0.0.1:5300, [::1]:5300", GHOST_CNS_CACHE_MAX_ENTRIES: "7" },
   });
-  assert.deepEqual(c.cns.listen, [{ hostname: "127.0.0.1", port: 5300 }, { hostname: "::1", port: 5300 }]);
-  assert.equal(c.cns.cacheMaxEntries, 7);
-  assert.deepEqual(c.cns.upstreams, [{ hostname: "192.0.2.1", port: 53 }]);
+  assert.deepEqual(cns(c).listen, [{ hostname: "127.0.0.1", port: 5300 }, { hostname: "::1", port: 5300 }]);
+  assert.equal(cns(c).cacheMaxEntries, 7);
+  assert.deepEqual(cns(c).upstreams, [{ hostname: "192.0.2.1", port: 53 }]);
   assert.throws(
     () => parseConfig({ file: { path: "g.toml", doc: { cns: { upstreams: ["dns.example:53"] } } } }),
     (e: unknown) => e instanceof ConfigError && e.key === "cns.upstreams" && /g\.toml/.test(e.message),
@@ -106,15 +121,15 @@ Deno.test("parseConfig() passes [bridge] to its parser; env overrides are typed;
   const c = parseConfig({
     env: { GHOST_BRIDGE_GRPC_ENABLED: "false", GHOST_BRIDGE_PEERS: "127.0.0.1:4451,127.0.0.1:4452" },
   });
-  assert.equal(c.bridge.grpcEnabled, false);
-  assert.deepEqual(c.bridge.peers.map((p) => p.port), [4451, 4452]);
+  assert.equal(bridge(c).grpcEnabled, false);
+  assert.deepEqual(bridge(c).peers.map((p) => p.port), [4451, 4452]);
   assert.throws(
     () => parseConfig({ env: { GHOST_BRIDGE_BALANCER: "random" } }),
     (e: unknown) =>
       e instanceof ConfigError && e.key === "bridge.balancer" && /env GHOST_BRIDGE_BALANCER/.test(e.message),
   );
   const seed = "11".repeat(32);
-  const printed = configToml(mergeConfigValues({ env: { GHOST_BRIDGE_NODE_KEY: seed } }));
+  const printed = configToml(parseConfig({ env: { GHOST_BRIDGE_NODE_KEY: seed } }));
   assert.ok(!printed.includes(seed));
   assert.match(printed, /node_key = "\[redacted\]"/);
 });

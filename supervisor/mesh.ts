@@ -1,5 +1,5 @@
 /**
- * The service mesh: which service calls which, over GhostBridge.
+ * The service mesh: which service calls which (from each descriptor's mesh role), over GhostBridge.
  *
  * Services never call each other directly. Every service that serves or calls another one runs a GhostBridge
  * node (QUIC, ALPN `ghostbridge/1`) inside its own worker: the chain registers BlockchainService there, the
@@ -13,27 +13,18 @@
  *
  * @module
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
-import { identityFromSeed, toHex } from "../bridge/mod.ts";
-import { CHAIN_ZONES, zoneKeySeed } from "../cns/mod.ts";
-import { writeFileAtomic } from "../transport/mod.ts";
+import {
+  type MeshAssignment,
+  type MeshPeer,
+  type ServiceDescriptor,
+  toHex,
+  writeFileAtomic,
+} from "../core/mod.ts";
+import { identityFromSeed } from "../bridge/mod.ts";
 import { type Config, formatHostPort, type HostPort } from "./config.ts";
+import { SERVICES } from "./services.ts";
 
-/** Services that take part in the mesh. */
-export const MESH_MEMBERS = ["bridge", "chain", "wallet", "cns"] as const;
-/** One of {@linkcode MESH_MEMBERS}. */
-export type MeshMember = typeof MESH_MEMBERS[number];
-
-/**
- * Who calls whom. A caller's node dials each callee's node; a callee allows exactly its callers' keys.
- * The central bridge calls every serving service so that outside gRPC clients reach them through its ingress.
- */
-export const MESH_CALLS: Readonly<Record<MeshMember, readonly MeshMember[]>> = {
-  bridge: ["chain", "wallet"],
-  wallet: ["chain"],
-  cns: ["chain"],
-  chain: [],
-};
+export type { MeshAssignment, MeshPeer };
 
 /** A mesh key: the Ed25519 seed and its public key, both hex. */
 export interface MeshKey {
@@ -41,89 +32,88 @@ export interface MeshKey {
   readonly publicKey: string;
 }
 
-/** A peer node a service dials, pinned to its public key. */
-export interface MeshPeer {
-  readonly name: MeshMember;
-  readonly hostname: string;
-  readonly port: number;
-  /** Hex Ed25519 public key the peer must prove. */
-  readonly publicKey: string;
-}
-
-/** What one service needs to run its mesh node; structured-cloneable (it travels in the start message). */
-export interface MeshAssignment {
-  /** Hex Ed25519 seed of this service's mesh node key (a secret: never logged). */
-  readonly seed: string;
-  /** Hex public key of that seed. */
-  readonly publicKey: string;
-  /** Where this service's node listens. */
-  readonly listen: HostPort;
-  /** The nodes this service calls. */
-  readonly peers: readonly MeshPeer[];
-  /** Hex public keys allowed to call this service's node. */
-  readonly allowList: readonly string[];
-  /** Deadline of one unary call to a peer service. */
-  readonly callTimeoutMs: number;
-  /**
-   * For the chain: the DNSSEC trust anchors of cns's zones (`<zone>-dnskey=<base64 Ed25519 key>`), which a new
-   * devnet genesis publishes as TXT records of `dns.ghost`.
-   */
-  readonly dnsAnchors?: readonly string[];
+/** The services that take part in the mesh: those whose descriptor has a mesh role. */
+export function meshMembers(services: readonly ServiceDescriptor[] = SERVICES): ServiceDescriptor[] {
+  return services.filter((s) => s.mesh !== undefined);
 }
 
 /** Whether a service name is a mesh member. */
-export function isMeshMember(name: string): name is MeshMember {
-  return (MESH_MEMBERS as readonly string[]).includes(name);
+export function isMeshMember(name: string, services: readonly ServiceDescriptor[] = SERVICES): boolean {
+  return meshMembers(services).some((s) => s.name === name);
 }
 
-/** The QUIC address of a member's node (the central bridge's is its own `bridge.listen`). */
-export function meshAddress(config: Config, member: MeshMember): HostPort {
-  return member === "bridge" ? config.bridge.listen : config.mesh[member];
+function member(name: string, services: readonly ServiceDescriptor[]): ServiceDescriptor {
+  const m = meshMembers(services).find((s) => s.name === name);
+  if (m === undefined) throw new RangeError(`Service ${name} is not a mesh member`);
+  return m;
+}
+
+/** The QUIC address of a member's node: its own listener (the central bridge) or its `mesh.<name>` key. */
+export function meshAddress(
+  config: Config,
+  name: string,
+  services: readonly ServiceDescriptor[] = SERVICES,
+): HostPort {
+  const svc = member(name, services);
+  const own = svc.mesh?.address?.(config.services[name]);
+  if (own !== undefined) return own;
+  const addr = config.mesh.addresses[name];
+  if (addr === undefined) throw new RangeError(`No mesh address for service ${name}`);
+  return addr;
 }
 
 /** Net permission entries a member's node needs: its own listener and every node it calls. */
-export function meshNet(config: Config, member: MeshMember): string[] {
-  return [member, ...MESH_CALLS[member]].map((m) => formatHostPort(meshAddress(config, m)));
+export function meshNet(
+  config: Config,
+  name: string,
+  services: readonly ServiceDescriptor[] = SERVICES,
+): string[] {
+  const calls = member(name, services).mesh?.calls ?? [];
+  return [name, ...calls].map((m) => formatHostPort(meshAddress(config, m, services)));
 }
 
 /** Every member's assignment from the config and the members' keys. Pure. */
 export function planMesh(
   config: Config,
-  keys: Readonly<Record<MeshMember, MeshKey>>,
-): Record<MeshMember, MeshAssignment> {
-  const out = {} as Record<MeshMember, MeshAssignment>;
-  for (const member of MESH_MEMBERS) {
-    const callers = MESH_MEMBERS.filter((m) => MESH_CALLS[m].includes(member));
-    out[member] = {
-      seed: keys[member].seed,
-      publicKey: keys[member].publicKey,
-      listen: meshAddress(config, member),
-      peers: MESH_CALLS[member].map((name) => {
-        const addr = meshAddress(config, name);
-        return { name, hostname: addr.hostname, port: addr.port, publicKey: keys[name].publicKey };
+  keys: Readonly<Record<string, MeshKey>>,
+  services: readonly ServiceDescriptor[] = SERVICES,
+): Record<string, MeshAssignment> {
+  const members = meshMembers(services);
+  const keyOf = (name: string): MeshKey => {
+    const k = keys[name];
+    if (k === undefined) throw new RangeError(`No mesh key for service ${name}`);
+    return k;
+  };
+  // Records members ask the chain's devnet genesis to publish (cns's DNSSEC trust anchors).
+  const anchors = members.flatMap((m) => m.mesh?.anchors?.(keyOf(m.name).seed) ?? []);
+  const out: Record<string, MeshAssignment> = {};
+  for (const m of members) {
+    const callers = members.filter((c) => c.mesh?.calls.includes(m.name));
+    out[m.name] = {
+      seed: keyOf(m.name).seed,
+      publicKey: keyOf(m.name).publicKey,
+      listen: meshAddress(config, m.name, services),
+      peers: (m.mesh?.calls ?? []).map((name) => {
+        const addr = meshAddress(config, name, services);
+        return { name, hostname: addr.hostname, port: addr.port, publicKey: keyOf(name).publicKey };
       }),
-      allowList: callers.map((m) => keys[m].publicKey),
+      allowList: callers.map((c) => keyOf(c.name).publicKey),
       callTimeoutMs: config.mesh.callTimeoutMs,
-      ...(member === "chain" ? { dnsAnchors: dnsAnchors(keys.cns.seed) } : {}),
+      ...(anchors.length > 0 ? { dnsAnchors: anchors } : {}),
     };
   }
   return out;
 }
 
-/** The TXT anchors of cns's chain zones, derived from cns's mesh key the way cns derives its zone keys. */
-export function dnsAnchors(cnsSeedHex: string): string[] {
-  return CHAIN_ZONES.map((zone) => {
-    const pub = ed25519.getPublicKey(zoneKeySeed(cnsSeedHex, zone));
-    return `${zone}-dnskey=${btoa(String.fromCharCode(...pub))}`;
-  });
-}
-
-/** The file holding a member's mesh key. The central bridge keeps its configured node key. */
-export function meshKeyPath(config: Config, member: MeshMember): string {
-  if (member === "bridge") {
-    return config.bridge.nodeKeyFile !== "" ? config.bridge.nodeKeyFile : `${config.dataDir}/bridge/node.key`;
-  }
-  return `${config.dataDir}/mesh/${member}.key`;
+/** The file holding a member's mesh key: one its descriptor configures, else `<data_dir>/mesh/<name>.key`. */
+export function meshKeyPath(
+  config: Config,
+  name: string,
+  services: readonly ServiceDescriptor[] = SERVICES,
+): string {
+  const svc = member(name, services);
+  return svc.mesh?.keyFile?.(config.services[name], `${config.dataDir}/${name}`) ??
+    `${config.dataDir}/mesh/${name}.key`;
 }
 
 function parseSeed(text: string, path: string): Uint8Array {
@@ -136,15 +126,19 @@ function parseSeed(text: string, path: string): Uint8Array {
 
 /**
  * Reads every member's key, creating missing ones (0600, written atomically). Adapter: needs read/write of
- * `<data_dir>/mesh` and the bridge's key file. An inline `bridge.node_key` wins over the file.
+ * `<data_dir>/mesh` and the bridge's key file. A key given inline in a service's config (the bridge's `node_key`) wins over the file.
  */
-export async function loadMeshKeys(config: Config): Promise<Record<MeshMember, MeshKey>> {
-  const out = {} as Record<MeshMember, MeshKey>;
-  for (const member of MESH_MEMBERS) {
+export async function loadMeshKeys(
+  config: Config,
+  services: readonly ServiceDescriptor[] = SERVICES,
+): Promise<Record<string, MeshKey>> {
+  const out: Record<string, MeshKey> = {};
+  for (const svc of meshMembers(services)) {
     let seed: Uint8Array;
-    const path = meshKeyPath(config, member);
-    if (member === "bridge" && config.bridge.nodeKey !== "") {
-      seed = parseSeed(config.bridge.nodeKey, "bridge.node_key");
+    const path = meshKeyPath(config, svc.name, services);
+    const inline = svc.mesh?.inlineKey?.(config.services[svc.name]) ?? "";
+    if (inline !== "") {
+      seed = parseSeed(inline, `${svc.name}.node_key`);
     } else {
       let text: string | undefined;
       try {
@@ -162,7 +156,7 @@ export async function loadMeshKeys(config: Config): Promise<Record<MeshMember, M
       }
     }
     const identity = await identityFromSeed(seed);
-    out[member] = { seed: toHex(seed), publicKey: toHex(identity.publicKey) };
+    out[svc.name] = { seed: toHex(seed), publicKey: toHex(identity.publicKey) };
     seed.fill(0);
   }
   return out;

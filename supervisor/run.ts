@@ -4,17 +4,19 @@
  *
  * @module
  */
-import { certificateStatus, ensureDevPki, loadTlsFiles, renderPrometheus } from "../transport/mod.ts";
+import { certificateStatus, ensureDevPki, loadTlsFiles } from "../transport/mod.ts";
+import { renderPrometheus } from "../core/mod.ts";
 import { type Config, formatHostPort } from "./config.ts";
 import { ghostEnv, loadConfig } from "./load_config.ts";
-import { type Logger, stderrLogger } from "./log.ts";
+import { type Logger, stderrLogger } from "../core/mod.ts";
 import { handleAdmin, type StatusDocument } from "./admin.ts";
-import { findService, type ServiceDef } from "./services.ts";
+import { findService } from "./services.ts";
+import { servicePermissions } from "./supervisor_permissions.ts";
 import { Supervisor } from "./supervisor.ts";
 import { isMeshMember, loadMeshKeys, planMesh } from "./mesh.ts";
 import { summarizeMetrics, supervisorMetrics, workerSnapshot } from "./supervisor_metrics.ts";
 import type { GlobalOptions } from "./cli.ts";
-import type { TlsBundle } from "./worker_protocol.ts";
+import type { TlsBundle } from "../core/mod.ts";
 import projectMeta from "../deno.json" with { type: "json" };
 
 /** The version printed by `--version` and served in `/status`: deno.json's `version`. */
@@ -60,12 +62,14 @@ export async function runServices(names: readonly string[], global: GlobalOption
     flags: global.flags,
   });
   const log = stderrLogger("supervisor", config.log.level, config.log.format);
-  const services = names.map(findService).filter((s): s is ServiceDef => s !== undefined);
+  const services = names.map((n) => findService(n)).filter((s) => s !== undefined);
   await Deno.mkdir(config.dataDir, { recursive: true });
   for (const svc of services) {
     // A service gets a data directory only when its permission set lets it write there.
     const dir = `${config.dataDir}/${svc.name}`;
-    if (svc.permissions(config).write.includes(dir)) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    if (servicePermissions(svc, config).write.includes(dir)) {
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    }
   }
   const tls = await provisionTls(config, log);
   // Mesh keys are made once and shared by every process on this data dir, so separately started services

@@ -4,13 +4,30 @@
  *
  * @module
  */
+import {
+  type Endpoint,
+  type Logger,
+  type MeshAssignment,
+  parseFromWorker,
+  type PermissionSet,
+  type ServiceDescriptor,
+  type TlsBundle,
+  type TlsNeed,
+  type ToWorker,
+  workerPermissions,
+} from "../core/mod.ts";
 import type { Config } from "./config.ts";
-import type { Logger } from "./log.ts";
-import type { MeshAssignment } from "./mesh.ts";
-import { type PermissionSet, workerPermissions } from "./permissions.ts";
+import { servicePermissions } from "./supervisor_permissions.ts";
 import { RestartPolicy } from "./restart_policy.ts";
-import type { ServiceDef } from "./services.ts";
-import { type Endpoint, parseFromWorker, type TlsBundle, type ToWorker } from "./worker_protocol.ts";
+
+type ServiceDef = ServiceDescriptor;
+
+/** The TLS material a service's descriptor asks for: the private key only to services that serve TLS. */
+export function tlsFor(need: TlsNeed, bundle: TlsBundle): TlsBundle {
+  if (need === "server") return bundle;
+  if (need === "client") return { certPem: "", keyPem: "", caPem: bundle.caPem };
+  return { certPem: "", keyPem: "", caPem: "" };
+}
 
 /** Lifecycle states of one service. */
 export type ServiceState = "starting" | "running" | "backoff" | "failed" | "draining" | "stopped";
@@ -115,7 +132,7 @@ class ServiceRunner {
     this.#attempt++;
     this.#setState("starting");
     const cfg = this.#opts.config;
-    const permissions = this.def.permissions(cfg);
+    const permissions = servicePermissions(this.def, cfg);
     let worker: Worker;
     try {
       worker = (this.#opts.spawn ?? spawnScopedWorker)(this.def, permissions);
@@ -142,8 +159,11 @@ class ServiceRunner {
       t: "start",
       service: this.def.name,
       attempt: this.#attempt,
-      config: cfg,
-      tls: this.#opts.tls,
+      // Least privilege: the worker sees its own section and the TLS material it serves with, nothing more.
+      config: cfg.services[this.def.name] ?? null,
+      tls: tlsFor(this.def.tls, this.#opts.tls),
+      logLevel: cfg.log.level,
+      drainTimeoutMs: cfg.supervisor.drainTimeoutMs,
       dataDir: `${cfg.dataDir}/${this.def.name}`,
       ...(this.#opts.mesh?.[this.def.name] ? { mesh: this.#opts.mesh[this.def.name] } : {}),
     };

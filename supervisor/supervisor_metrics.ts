@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type FamilySnapshot, MetricsRegistry, type MetricsSnapshot } from "../transport/mod.ts";
+import { type FamilySnapshot, MetricsRegistry, type MetricsSnapshot } from "../core/mod.ts";
 import type { ServiceStatus } from "./supervisor.ts";
 
 /** The supervisor's series: build info, and per service up, restarts and state. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MetricsRegistry, renderPrometheus } from "../transport/mod.ts";
+import { MetricsRegistry, renderPrometheus } from "../core/mod.ts";
 import { summarizeMetrics, supervisorMetrics, workerSnapshot } from "./supervisor_metrics.ts";
 
 Deno.test("supervisorMetrics() reports up, restarts and starts per service", () => {

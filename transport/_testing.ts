@@ -1,7 +1,7 @@
 // Private helpers for this folder's tests: a dev PKI in a temp dir, a loopback server and clients.
 
 import { type DevPki, ensureDevPki } from "./dev_pki.ts";
-import { MetricsRegistry } from "./metrics.ts";
+import { MetricsRegistry } from "../core/mod.ts";
 import type { QuicConnection } from "./connection.ts";
 import { type ClientOptions, connectQuic } from "./pool.ts";
 import { type ConnectionHandler, type ProtocolHandler, QuicServer, type ServerLimits } from "./server.ts";

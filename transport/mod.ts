@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { ensureDevPki, ping, PING_ALPN, pingHandler, QuicClientPool, QuicServer } from "./transport/mod.ts";
+ * import { ensureDevPki, ping, PING_ALPN, pingHandler, QuicClientPool, QuicServer } from "./mod.ts";
  *
  * const pki = await ensureDevPki({ dir: await Deno.makeTempDir() });
  * const server = new QuicServer({ cert: pki.certPem, key: pki.keyPem, handlers: { [PING_ALPN]: pingHandler() } });
@@ -30,9 +30,9 @@ export * from "./connection.ts";
 export * from "./server.ts";
 export * from "./pool.ts";
 export * from "./ping.ts";
-export * from "./metrics.ts";
 export * from "./transport_metrics.ts";
 export * from "./rate_limit.ts";
 export * from "./dev_pki.ts";
 export * from "./tls_files.ts";
 export * as zquic from "./zquic.ts";
+export * from "./config.ts";

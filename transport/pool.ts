@@ -10,7 +10,7 @@ import { hostPort } from "./_ip.ts";
 import { raceTimeout, TIMED_OUT } from "./_deadline.ts";
 import { type ConnectionLimits, QuicConnection } from "./connection.ts";
 import { CloseCode, TransportError } from "./errors.ts";
-import type { MetricsRegistry } from "./metrics.ts";
+import type { MetricsRegistry } from "../core/mod.ts";
 import { type TransportMetrics, transportMetrics } from "./transport_metrics.ts";
 
 /** Where to connect. */

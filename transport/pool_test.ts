@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startServer, tempPki, text, utf8 } from "./_testing.ts";
 import { CloseCode, TransportError } from "./errors.ts";
-import { MetricsRegistry } from "./metrics.ts";
+import { MetricsRegistry } from "../core/mod.ts";
 import { ping, PING_ALPN, pingHandler } from "./ping.ts";
 import { connectQuic, QuicClientPool } from "./pool.ts";
 import { QuicServer } from "./server.ts";

@@ -14,7 +14,7 @@ import {
   QuicConnection,
 } from "./connection.ts";
 import { CloseCode, toTransportError, type TransportError } from "./errors.ts";
-import type { MetricsRegistry } from "./metrics.ts";
+import type { MetricsRegistry } from "../core/mod.ts";
 import { type TransportMetrics, transportMetrics } from "./transport_metrics.ts";
 
 /**

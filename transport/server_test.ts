@@ -3,7 +3,7 @@ import { connectTo, startServer, tempPki, text, utf8 } from "./_testing.ts";
 import type { QuicConnection } from "./connection.ts";
 import { CloseCode, TransportError } from "./errors.ts";
 import { PING_ALPN, pingHandler, PingStream } from "./ping.ts";
-import { MetricsRegistry } from "./metrics.ts";
+import { MetricsRegistry } from "../core/mod.ts";
 import { QuicServer } from "./server.ts";
 
 /** A handler that answers each bidi stream with `name`. */

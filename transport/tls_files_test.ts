@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ensureDevPki } from "./dev_pki.ts";
-import { loadTlsFiles, writeFileAtomic } from "./tls_files.ts";
+import { loadTlsFiles } from "./tls_files.ts";
+import { writeFileAtomic } from "../core/mod.ts";
 
 Deno.test("writeFileAtomic() replaces a file with the given mode and leaves no temp file", async () => {
   const dir = await Deno.makeTempDir();

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "./metrics.ts";
+import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "../core/mod.ts";
 
 /** Which end of a connection we are. */
 export type Role = "client" | "server";

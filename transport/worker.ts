@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { runServiceWorker } from "../supervisor/worker_runtime.ts";
-import { formatHostPort } from "../supervisor/config.ts";
-import { MetricsRegistry, PING_ALPN, pingHandler, QuicServer } from "./mod.ts";
+import { formatHostPort, MetricsRegistry, runServiceWorker } from "../core/mod.ts";
+import type { PingConfig } from "./config.ts";
+import { PING_ALPN, pingHandler, QuicServer } from "./mod.ts";
 
-runServiceWorker((ctx) => {
-  const cfg = ctx.config.ping;
+runServiceWorker<PingConfig>((ctx) => {
+  const cfg = ctx.config;
   const registry = new MetricsRegistry();
   const server = new QuicServer({
     hostname: cfg.listen.hostname,
@@ -21,7 +21,7 @@ runServiceWorker((ctx) => {
       maxConnections: cfg.maxConnections,
       idleTimeoutMs: cfg.idleTimeoutMs,
       // Leave the supervisor's deadline a margin to report `drained`.
-      drainTimeoutMs: Math.max(100, ctx.config.supervisor.drainTimeoutMs - 500),
+      drainTimeoutMs: Math.max(100, ctx.drainTimeoutMs - 500),
     },
     metrics: registry,
     onError: (error, where) =>

@@ -13,7 +13,7 @@
 
 import type { ConnectionLimits, QuicConnection } from "./connection.ts";
 import { CloseCode, TransportError } from "./errors.ts";
-import type { MetricsRegistry } from "./metrics.ts";
+import type { MetricsRegistry } from "../core/mod.ts";
 import { connectQuic } from "./pool.ts";
 import { type ConnectionHandler, QuicServer, type ServerLimits } from "./server.ts";
 

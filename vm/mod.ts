@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { createInstance, executeFunction, getState } from "./vm/mod.ts";
+ * import { createInstance, executeFunction, getState } from "./mod.ts";
  *
  * const counter = await createInstance(Deno.readFileSync("vm/sdk/build/counter.wasm"));
  * const result = executeFunction(counter, "increment", new Uint8Array(), { gasLimit: 100_000 });

@@ -11,13 +11,13 @@
  * @module
  */
 
-import { toHex, tryFromHex, utf8, utf8Strict } from "./_bytes.ts";
+import { toHex, tryFromHex, utf8, utf8Strict } from "../core/mod.ts";
 import { DenoWalletStore } from "./deno_wallet_store.ts";
 import { readFileBounded, writeFileAtomic } from "./deno_keystore.ts";
 import { WalletServiceError } from "./errors.ts";
 import type { EthKeystoreEncryptOptions } from "./eth_keystore_v3.ts";
 import type { ScryptParams } from "./keystore_file.ts";
-import { Secret, wipeBytes } from "./secret.ts";
+import { Secret, wipeBytes } from "../crypto/mod.ts";
 import {
   type AccountInfo,
   findAccount,

@@ -1,6 +1,5 @@
 /**
- * The `[wallet]` configuration of the service worker, parsed once at the edge. Until the supervisor's central
- * config schema has a `wallet` section, the worker reads the raw table (missing = defaults).
+ * The `[wallet]` section of walletd, declared once with the shared schema (defaults, env names, help).
  *
  * | key | default | meaning |
  * |---|---|---|
@@ -9,10 +8,8 @@
  *
  * @module
  */
-
-import { isRecord } from "./_bytes.ts";
-import { DEFAULT_WALLET_MAX_MESSAGE_BYTES } from "./wallet_rpc.ts";
-import { DEFAULT_IDLE_TIMEOUT_MS, MAX_IDLE_TIMEOUT_MS } from "./wallet_service.ts";
+import { type ConfigSection, defineSection, int } from "../core/mod.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_WALLET_MAX_MESSAGE_BYTES, MAX_IDLE_TIMEOUT_MS } from "./limits.ts";
 
 /** The wallet service settings. */
 export interface WalletConfig {
@@ -22,33 +19,21 @@ export interface WalletConfig {
   readonly maxMessageBytes: number;
 }
 
-function int(raw: Record<string, unknown>, key: string, def: number, min: number, max: number): number {
-  const v = raw[key];
-  if (v === undefined) return def;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new RangeError(
-      `Cannot read config wallet.${key}: ${
-        JSON.stringify(v)?.slice(0, 40)
-      } is not an integer in ${min}..${max}`,
-    );
-  }
-  return v;
-}
+/** The `[wallet]` schema. */
+export const WALLET_CONFIG: ConfigSection<WalletConfig> = defineSection("wallet", {
+  unlock_idle_timeout_ms: {
+    kind: int(1, MAX_IDLE_TIMEOUT_MS),
+    default: DEFAULT_IDLE_TIMEOUT_MS,
+    help: "an unlock session locks after this much idle time",
+  },
+  max_message_bytes: {
+    kind: int(1024, 64 << 20),
+    default: DEFAULT_WALLET_MAX_MESSAGE_BYTES,
+    help: "largest request or response message",
+  },
+});
 
-/** Parses the raw `[wallet]` table (snake_case keys); unknown keys are errors. */
-export function parseWalletConfig(raw: unknown): WalletConfig {
-  if (raw === undefined || raw === null) raw = {};
-  if (!isRecord(raw)) throw new TypeError("Cannot read config wallet: not a table");
-  const known = ["unlock_idle_timeout_ms", "max_message_bytes"];
-  for (const k of Object.keys(raw)) {
-    if (!known.includes(k)) {
-      throw new RangeError(
-        `Cannot read config wallet.${k}: unknown key; [wallet] accepts ${known.join(", ")}`,
-      );
-    }
-  }
-  return {
-    unlockIdleTimeoutMs: int(raw, "unlock_idle_timeout_ms", DEFAULT_IDLE_TIMEOUT_MS, 1, MAX_IDLE_TIMEOUT_MS),
-    maxMessageBytes: int(raw, "max_message_bytes", DEFAULT_WALLET_MAX_MESSAGE_BYTES, 1024, 64 << 20),
-  };
+/** Parses a raw `[wallet]` table (snake_case keys); unknown keys are errors. */
+export function parseWalletConfig(table: Readonly<Record<string, unknown>> = {}): WalletConfig {
+  return WALLET_CONFIG.parse({ file: { path: "[wallet]", table } });
 }

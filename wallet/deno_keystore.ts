@@ -6,7 +6,7 @@
  * @module
  */
 
-import { writeFileAtomic as writeAtomic } from "../transport/mod.ts";
+import { writeFileAtomic as writeAtomic } from "../core/mod.ts";
 import { Keystore, type KeystoreOptions } from "./keystore.ts";
 import { KEYSTORE_LIMITS } from "./keystore_file.ts";
 import {
@@ -15,7 +15,7 @@ import {
   type SigningBundle,
   type SigningBundleLimits,
 } from "./multisig_bundle.ts";
-import type { Secret } from "./secret.ts";
+import type { Secret } from "../crypto/mod.ts";
 
 /** Options of {@linkcode writeFileAtomic}. */
 export interface AtomicWriteOptions {

@@ -10,8 +10,8 @@ import { KeystoreError } from "./errors.ts";
 import { Keystore } from "./keystore.ts";
 import { createMultisigAccount } from "./multisig.ts";
 import { addBundleSignature, createSigningBundle, verifySigningBundle } from "./multisig_bundle.ts";
-import { ed25519Keypair } from "./ed25519.ts";
-import { parsePublicKey } from "./public_key.ts";
+import { ed25519Keypair } from "../crypto/mod.ts";
+import { parsePublicKey } from "../crypto/mod.ts";
 
 const FAST = { kdf: { n: 1024, r: 8, p: 1 } } as const;
 

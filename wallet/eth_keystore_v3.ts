@@ -11,12 +11,12 @@
 
 import { ctr } from "@noble/ciphers/aes.js";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
-import { bufferSource, concatBytes, equalBytes, isRecord, toHex, tryFromHex, utf8 } from "./_bytes.ts";
-import { ethereumAddress } from "./ethereum_address.ts";
+import { bufferSource, concatBytes, equalBytes, isRecord, toHex, tryFromHex, utf8 } from "../core/mod.ts";
+import { ethereumAddress } from "../crypto/mod.ts";
 import { KeystoreError } from "./errors.ts";
-import { keccak256 } from "./hashes.ts";
-import { secp256k1PublicKey } from "./secp256k1.ts";
-import { Secret, wipeBytes } from "./secret.ts";
+import { keccak256 } from "../crypto/mod.ts";
+import { secp256k1PublicKey } from "../crypto/mod.ts";
+import { Secret, wipeBytes } from "../crypto/mod.ts";
 
 /** Bounds for imported files. */
 export const ETH_KEYSTORE_LIMITS = {

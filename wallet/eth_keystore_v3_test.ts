@@ -7,8 +7,8 @@ import {
   parseEthKeystoreV3,
 } from "./eth_keystore_v3.ts";
 import { KeystoreError } from "./errors.ts";
-import { secp256k1Keypair } from "./secp256k1.ts";
-import { hex, loadVectors, toHexString } from "./_test_vectors.ts";
+import { secp256k1Keypair } from "../crypto/mod.ts";
+import { hex, loadVectors, toHexString } from "../crypto/_test_vectors.ts";
 
 interface V3Vectors {
   readonly address: string;

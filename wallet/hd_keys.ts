@@ -12,10 +12,10 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { ripemd160 } from "@noble/hashes/legacy.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { HDKey } from "@scure/bip32";
-import { concatBytes, u32be } from "./_bytes.ts";
-import { ed25519PublicKey } from "./ed25519.ts";
+import { concatBytes, u32be } from "../core/mod.ts";
+import { ed25519PublicKey } from "../crypto/mod.ts";
 import { KeyDerivationError } from "./errors.ts";
-import { Secret, wipeBytes } from "./secret.ts";
+import { Secret, wipeBytes } from "../crypto/mod.ts";
 
 /** First hardened index (BIP-32). */
 export const HARDENED = 0x8000_0000;

@@ -10,7 +10,7 @@ import {
   secp256k1KeyFromXprv,
 } from "./hd_keys.ts";
 import { generateMnemonic, mnemonicFromEntropy, mnemonicToSeedSecret, parseMnemonic } from "./mnemonic.ts";
-import { hex, loadVectors, toHexString } from "./_test_vectors.ts";
+import { hex, loadVectors, toHexString } from "../crypto/_test_vectors.ts";
 
 interface Slip10 {
   readonly vectors: readonly {

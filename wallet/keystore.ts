@@ -14,8 +14,8 @@ import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { equalBytes, utf8 } from "./_bytes.ts";
-import { ed25519PublicKey } from "./ed25519.ts";
+import { equalBytes, utf8 } from "../core/mod.ts";
+import { ed25519PublicKey } from "../crypto/mod.ts";
 import { KeystoreError } from "./errors.ts";
 import {
   checkScryptParams,
@@ -33,9 +33,9 @@ import {
   uuidFromBytes,
 } from "./keystore_file.ts";
 import { mnemonicToSeedSecret, parseMnemonic } from "./mnemonic.ts";
-import type { KeyType, SigningKey } from "./public_key.ts";
-import { secp256k1PublicKey } from "./secp256k1.ts";
-import { Secret, wipeBytes } from "./secret.ts";
+import type { KeyType, SigningKey } from "../crypto/mod.ts";
+import { secp256k1PublicKey } from "../crypto/mod.ts";
+import { Secret, wipeBytes } from "../crypto/mod.ts";
 
 /** Production scrypt parameters: 2^17 x 8 x 1 (128 MiB, about a second in JavaScript). */
 export const DEFAULT_KEYSTORE_KDF: ScryptParams = { n: 1 << 17, r: 8, p: 1 };

@@ -30,7 +30,7 @@
  * @module
  */
 
-import { isRecord, toBase64, toHex, tryFromBase64, tryFromHex, utf8, utf8Strict } from "./_bytes.ts";
+import { isRecord, toBase64, toHex, tryFromBase64, tryFromHex, utf8, utf8Strict } from "../core/mod.ts";
 import { KeystoreError } from "./errors.ts";
 
 /** `format` of every keystore file. */

@@ -4,8 +4,8 @@ import { KeystoreError } from "./errors.ts";
 import { Keystore } from "./keystore.ts";
 import { parseKeystoreFile } from "./keystore_file.ts";
 import { generateMnemonic } from "./mnemonic.ts";
-import { ed25519Keypair } from "./ed25519.ts";
-import { secp256k1Keypair } from "./secp256k1.ts";
+import { ed25519Keypair } from "../crypto/mod.ts";
+import { secp256k1Keypair } from "../crypto/mod.ts";
 
 // Cheap scrypt for tests; production uses DEFAULT_KEYSTORE_KDF (2^17).
 const FAST = { kdf: { n: 1024, r: 8, p: 1 } } as const;

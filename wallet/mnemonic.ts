@@ -13,7 +13,7 @@ import {
 } from "@scure/bip39";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
 import { KeyDerivationError } from "./errors.ts";
-import { Secret } from "./secret.ts";
+import { Secret } from "../crypto/mod.ts";
 
 /** Allowed mnemonic lengths in words (BIP-39: 128..256 bits of entropy in 32-bit steps). */
 export type MnemonicWordCount = 12 | 15 | 18 | 21 | 24;

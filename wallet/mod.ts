@@ -16,7 +16,7 @@
  * import {
  *   addressFromPublicKey, ed25519Keypair, Keystore, MemoryWalletStore, parsePublicKey, signMessage,
  *   verifySignedMessage, WalletService,
- * } from "./wallet/mod.ts";
+ * } from "./mod.ts";
  *
  * const { publicKey, secretKey } = ed25519Keypair();
  * console.log(addressFromPublicKey(parsePublicKey("ed25519", publicKey))); // ghost1...
@@ -40,18 +40,19 @@
  * @module
  */
 
+export * from "../crypto/mod.ts";
 export * from "./errors.ts";
-export * from "./secret.ts";
-export * from "./hashes.ts";
-export * from "./ed25519.ts";
-export * from "./ed25519_batch_verifier.ts";
-export * from "./secp256k1.ts";
-export * from "./ethereum_address.ts";
+export * from "../crypto/mod.ts";
+export * from "../crypto/mod.ts";
+export * from "../crypto/mod.ts";
+export * from "../crypto/mod.ts";
+export * from "../crypto/mod.ts";
+export * from "../crypto/mod.ts";
 export * from "./mnemonic.ts";
 export * from "./hd_keys.ts";
-export * from "./public_key.ts";
-export * from "./address.ts";
-export * from "./signed_message.ts";
+export * from "../crypto/mod.ts";
+export * from "../crypto/mod.ts";
+export * from "../crypto/mod.ts";
 export * from "./multisig.ts";
 export * from "./multisig_bundle.ts";
 export * from "./keystore_file.ts";
@@ -65,3 +66,4 @@ export * from "./wallet_proto.ts";
 export * from "./wallet_rpc.ts";
 export * from "./config.ts";
 export * from "./cli.ts";
+export { DEFAULT_BRIDGE_GRPC, WALLET_CHAIN_COMMANDS } from "./chain_commands.ts";

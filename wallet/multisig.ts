@@ -17,8 +17,8 @@
  * @module
  */
 
-import { concatBytes } from "./_bytes.ts";
-import { type Address, addressFromPayload, addressPayload } from "./address.ts";
+import { concatBytes } from "../core/mod.ts";
+import { type Address, addressFromPayload, addressPayload } from "../crypto/mod.ts";
 import { MultisigError } from "./errors.ts";
 import {
   comparePublicKeys,
@@ -28,8 +28,8 @@ import {
   publicKeyEquals,
   publicKeyOf,
   type SigningKey,
-} from "./public_key.ts";
-import { type SigningDomainName, signPayload, verifyPayload } from "./signed_message.ts";
+} from "../crypto/mod.ts";
+import { type SigningDomainName, signPayload, verifyPayload } from "../crypto/mod.ts";
 
 /** Most members an account may have. */
 export const MAX_MULTISIG_MEMBERS = 16;

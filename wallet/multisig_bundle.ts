@@ -22,7 +22,7 @@
  * @module
  */
 
-import { fromHex, isRecord, toBase64, toHex, tryFromBase64, tryFromHex } from "./_bytes.ts";
+import { fromHex, isRecord, toBase64, toHex, tryFromBase64, tryFromHex } from "../core/mod.ts";
 import { MultisigError } from "./errors.ts";
 import {
   createMultisigAccount,
@@ -40,9 +40,9 @@ import {
   publicKeyEquals,
   publicKeyOf,
   type SigningKey,
-} from "./public_key.ts";
-import { isSigningDomain, type SigningDomainName } from "./signed_message.ts";
-import { equalBytes } from "./_bytes.ts";
+} from "../crypto/mod.ts";
+import { isSigningDomain, type SigningDomainName } from "../crypto/mod.ts";
+import { equalBytes } from "../core/mod.ts";
 
 /** The `format` field of every bundle. */
 export const SIGNING_BUNDLE_FORMAT = "ghostchain-multisig-bundle";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ed25519Keypair } from "./ed25519.ts";
+import { ed25519Keypair } from "../crypto/mod.ts";
 import { MultisigError } from "./errors.ts";
 import { createMultisigAccount, signMultisig, verifyMultisig } from "./multisig.ts";
 import {
@@ -11,9 +11,9 @@ import {
   parseSigningBundle,
   verifySigningBundle,
 } from "./multisig_bundle.ts";
-import { parsePublicKey, publicKeyOf, type SigningKey } from "./public_key.ts";
-import { secp256k1Keypair } from "./secp256k1.ts";
-import { verifyPayload } from "./signed_message.ts";
+import { parsePublicKey, publicKeyOf, type SigningKey } from "../crypto/mod.ts";
+import { secp256k1Keypair } from "../crypto/mod.ts";
+import { verifyPayload } from "../crypto/mod.ts";
 
 const members: SigningKey[] = [
   { type: "ed25519", secretKey: ed25519Keypair().secretKey },

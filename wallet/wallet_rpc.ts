@@ -11,6 +11,9 @@
 import protobuf from "protobufjs";
 import { WalletServiceError, type WalletStatusName } from "./errors.ts";
 import { WALLET_PROTO } from "./wallet_proto.ts";
+import { DEFAULT_WALLET_MAX_MESSAGE_BYTES } from "./limits.ts";
+
+export { DEFAULT_WALLET_MAX_MESSAGE_BYTES };
 import { toWalletServiceError, type WalletService } from "./wallet_service.ts";
 
 /** The fully qualified service name (the bridge registers the handler under it). */
@@ -36,9 +39,6 @@ export const WALLET_METHODS = [
 
 /** A method name. */
 export type WalletMethod = (typeof WALLET_METHODS)[number];
-
-/** Default largest request and response message: 4 MiB, the gRPC default and the bridge's. */
-export const DEFAULT_WALLET_MAX_MESSAGE_BYTES = 4 << 20;
 
 /** `(method, requestBytes) => responseBytes`; throws {@linkcode WalletServiceError}. */
 export type WalletCallHandler = (method: string, requestBytes: Uint8Array) => Promise<Uint8Array>;

@@ -21,24 +21,17 @@
  * @module
  */
 
-import { isRecord, toHex, utf8Strict } from "./_bytes.ts";
-import { type Address, addressFromPublicKey, parseAddress } from "./address.ts";
-import {
-  AddressError,
-  CryptoError,
-  KeyDerivationError,
-  KeystoreError,
-  MultisigError,
-  SignatureError,
-  WalletServiceError,
-} from "./errors.ts";
+import { isRecord, toHex, utf8Strict } from "../core/mod.ts";
+import { type Address, addressFromPublicKey, parseAddress } from "../crypto/mod.ts";
+import { KeyDerivationError, KeystoreError, MultisigError, WalletServiceError } from "./errors.ts";
+import { AddressError, CryptoError, SignatureError } from "../crypto/mod.ts";
 import {
   decryptEthKeystoreV3,
   encryptEthKeystoreV3,
   type EthKeystoreEncryptOptions,
   type EthKeystoreV3Json,
 } from "./eth_keystore_v3.ts";
-import { ethereumAddress } from "./ethereum_address.ts";
+import { ethereumAddress } from "../crypto/mod.ts";
 import {
   deriveEd25519Key,
   deriveSecp256k1Key,
@@ -58,8 +51,8 @@ import {
   type SigningBundle,
   verifySigningBundle,
 } from "./multisig_bundle.ts";
-import { type KeyType, parsePublicKey, type PublicKey, type SigningKey } from "./public_key.ts";
-import { Secret } from "./secret.ts";
+import { type KeyType, parsePublicKey, type PublicKey, type SigningKey } from "../crypto/mod.ts";
+import { Secret } from "../crypto/mod.ts";
 import {
   decodeSignedMessage,
   DEFAULT_MAX_SIGNED_MESSAGE,
@@ -67,19 +60,17 @@ import {
   signMessage,
   signPayload,
   verifySignedMessage,
-} from "./signed_message.ts";
+} from "../crypto/mod.ts";
 import { parseWalletName, type WalletStore } from "./wallet_store.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS, MAX_IDLE_TIMEOUT_MS } from "./limits.ts";
+
+export { DEFAULT_IDLE_TIMEOUT_MS, MAX_IDLE_TIMEOUT_MS };
 
 /** Default derivation path of Ed25519 accounts (SLIP-0010, all hardened). Coin type 1 ("testnet, all coins" in
  * SLIP-44) until GhostChain registers its own; the path is printed at creation so a mnemonic can be recovered. */
 export const GHOST_ED25519_DEFAULT_PATH = "m/44'/1'/0'/0'/0'";
 /** Default derivation path of secp256k1 accounts: Ethereum's, so the same mnemonic gives the same address. */
 export const GHOST_SECP256K1_DEFAULT_PATH = ETHEREUM_DEFAULT_PATH;
-
-/** Default idle time after which an unlock session locks itself (5 minutes). */
-export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
-/** Longest idle timeout a caller may ask for (1 day). */
-export const MAX_IDLE_TIMEOUT_MS = 24 * 60 * 60_000;
 
 /** Field limits of requests (bytes or characters). */
 export const WALLET_REQUEST_LIMITS = {

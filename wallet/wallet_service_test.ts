@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { KeystoreError, WalletServiceError } from "./errors.ts";
 import { encryptEthKeystoreV3 } from "./eth_keystore_v3.ts";
-import { parsePublicKey } from "./public_key.ts";
-import { secp256k1Keypair } from "./secp256k1.ts";
-import { ed25519Keypair } from "./ed25519.ts";
-import { Secret } from "./secret.ts";
-import { signingPayload, verifyPayload } from "./signed_message.ts";
+import { parsePublicKey } from "../crypto/mod.ts";
+import { secp256k1Keypair } from "../crypto/mod.ts";
+import { ed25519Keypair } from "../crypto/mod.ts";
+import { Secret } from "../crypto/mod.ts";
+import { signingPayload, verifyPayload } from "../crypto/mod.ts";
 import { MemoryWalletStore, type WalletStore } from "./wallet_store.ts";
 import { type ChainClient, transactionBodyChainId, WalletService } from "./wallet_service.ts";
 

@@ -7,9 +7,8 @@
  *
  * @module
  */
-import { runServiceWorker } from "../supervisor/worker_runtime.ts";
-import { formatHostPort } from "../supervisor/config.ts";
-import { MetricsRegistry } from "../transport/mod.ts";
+import { formatHostPort, runServiceWorker } from "../core/mod.ts";
+import { MetricsRegistry } from "../core/mod.ts";
 import {
   BRIDGE_ALPN,
   BridgeError,
@@ -20,7 +19,7 @@ import {
   unary,
 } from "../bridge/mod.ts";
 import { BlockchainClient, ChainError } from "../chain/mod.ts";
-import { parseWalletConfig } from "./config.ts";
+import type { WalletConfig } from "./config.ts";
 import { DenoWalletStore } from "./deno_wallet_store.ts";
 import { WalletServiceError, WalletStatus, type WalletStatusName } from "./errors.ts";
 import { createWalletCallHandler, WALLET_METHODS, WALLET_SERVICE_NAME } from "./wallet_rpc.ts";
@@ -54,8 +53,8 @@ function chainClientOver(client: BlockchainClient): ChainClient {
   };
 }
 
-runServiceWorker(async (ctx) => {
-  const cfg = parseWalletConfig((ctx.config as unknown as { readonly wallet?: unknown }).wallet);
+runServiceWorker<WalletConfig>(async (ctx) => {
+  const cfg = ctx.config;
   const registry = new MetricsRegistry();
   const calls = registry.counter("ghost_wallet_calls_total", "Wallet service calls by method and status", [
     "method",

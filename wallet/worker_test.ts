@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../supervisor/config.ts";
-import { permissionSet, workerPermissions } from "../supervisor/permissions.ts";
-import type { FromWorker } from "../supervisor/worker_protocol.ts";
+import { permissionSet, workerPermissions } from "../core/mod.ts";
+import type { FromWorker } from "../core/mod.ts";
 import { DenoWalletStore } from "./deno_wallet_store.ts";
 import { parseWalletConfig } from "./config.ts";
 
@@ -32,7 +31,9 @@ Deno.test("wallet worker starts with only its keystore directory, reports no end
       t: "start",
       service: "wallet",
       attempt: 1,
-      config: parseConfig({}),
+      config: parseWalletConfig(),
+      logLevel: "error",
+      drainTimeoutMs: 2000,
       tls: { certPem: "", keyPem: "", caPem: "" },
       dataDir: dir,
     });

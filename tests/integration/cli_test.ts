@@ -1,8 +1,7 @@
 // End to end: `mod.ts` as a user runs it, in a subprocess, over loopback.
 import assert from "node:assert/strict";
-import { parseConfig } from "../../supervisor/config.ts";
-import { denoFlags, supervisorPermissions, unionSets } from "../../supervisor/permissions.ts";
-import { findService } from "../../supervisor/services.ts";
+import { denoFlags, unionSets } from "../../core/mod.ts";
+import { findService, parseConfig, servicePermissions, supervisorPermissions } from "../../supervisor/mod.ts";
 import { ping, QuicClientPool } from "../../transport/mod.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
@@ -285,7 +284,9 @@ for (const service of ["ping", "cns", "bridge", "chain", "wallet"]) {
       const config = parseConfig({ env, flags: { data_dir: dataDir } });
       const svc = findService(service);
       assert.ok(svc);
-      const perms = denoFlags(unionSets([supervisorPermissions(config, undefined), svc.permissions(config)]));
+      const perms = denoFlags(
+        unionSets([supervisorPermissions(config, undefined), servicePermissions(svc, config)]),
+      );
       assert.ok(!perms.some((p) => p === "-A" || /^--allow-(all|run|ffi)/.test(p)));
       const child = new Deno.Command(Deno.execPath(), {
         args: ["run", ...perms, "--no-prompt", MOD, service, "--data-dir", dataDir],

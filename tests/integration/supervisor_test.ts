@@ -1,14 +1,29 @@
 // The supervisor with real Workers: restart with backoff, giving up, bounded drain, permission confinement.
 import assert from "node:assert/strict";
 import { type Config, parseConfig } from "../../supervisor/config.ts";
-import { Logger, type LogRecord } from "../../supervisor/log.ts";
-import { permissionSet } from "../../supervisor/permissions.ts";
-import { findService, type ServiceDef } from "../../supervisor/services.ts";
+import {
+  defineSection,
+  int,
+  Logger,
+  type LogRecord,
+  permissionSet,
+  type ServiceDescriptor,
+  type TlsNeed,
+} from "../../core/mod.ts";
+import { findService, SERVICES } from "../../supervisor/services.ts";
+import { servicePermissions } from "../../supervisor/supervisor_permissions.ts";
 import { Supervisor } from "../../supervisor/supervisor.ts";
 
-const TLS = { certPem: "", keyPem: "", caPem: "" };
+type ServiceDef = ServiceDescriptor;
 
-function testConfig(extra: Record<string, unknown> = {}): Config {
+const TLS = { certPem: "CERT", keyPem: "PRIVATE KEY", caPem: "CA" };
+
+/** A section of the test-only services: one key, so a worker can report exactly what it was given. */
+const PROBE_SECTION = defineSection("probe", {
+  marker: { kind: int(0, 100), default: 7, help: "test value" },
+});
+
+function testConfig(extra: Record<string, unknown> = {}, services: readonly ServiceDef[] = SERVICES): Config {
   return parseConfig({
     file: {
       path: "test",
@@ -24,7 +39,7 @@ function testConfig(extra: Record<string, unknown> = {}): Config {
         ...extra,
       },
     },
-  });
+  }, services);
 }
 
 function capture(): { log: Logger; recs: LogRecord[] } {
@@ -32,11 +47,13 @@ function capture(): { log: Logger; recs: LogRecord[] } {
   return { log: new Logger("supervisor", "debug", (r) => recs.push(r)), recs };
 }
 
-function fakeService(name: string, file: string): ServiceDef {
+function fakeService(name: string, file: string, tls: TlsNeed = "none"): ServiceDef {
   return {
     name,
     summary: "test",
+    config: PROBE_SECTION,
     entry: new URL(`./_workers/${file}`, import.meta.url),
+    tls,
     permissions: () => permissionSet({}),
   };
 }
@@ -131,7 +148,7 @@ Deno.test("a service worker is confined to its permission set (NotCapable outsid
     quicOwnPort: "ok",
     quicOtherPort: "NotCapable",
     udpOtherPort: "NotCapable",
-    tcpConnectAdmin: "NotCapable",
+    tcpConnectOther: "NotCapable",
     env: "NotCapable",
     run: "NotCapable",
   });
@@ -151,12 +168,12 @@ Deno.test("cns reports, not swallows, a UDP answer its permissions forbid", asyn
   const cns = findService("cns");
   assert.ok(cns);
   // The real set minus the loopback host entry that lets the worker answer loopback clients.
-  const real = cns.permissions(config);
+  const real = servicePermissions(cns, config);
   assert.ok(real.net !== true && real.net.includes("[::1]"));
   const def: ServiceDef = {
     ...cns,
-    permissions: (c) => {
-      const set = cns.permissions(c);
+    permissions: (c, ctx) => {
+      const set = cns.permissions(c, ctx);
       return { ...set, net: set.net === true ? true : set.net.filter((n) => n !== "[::1]") };
     },
   };
@@ -212,4 +229,20 @@ Deno.test("the chain's permission set lets its node start the wallet's verifier 
   await sup.shutdown();
   assert.equal(recs.find((r) => r.msg === "batch probe")?.fields?.outcome, "ok");
   await Deno.remove(dataDir, { recursive: true });
+});
+
+Deno.test("a worker gets only its own config section and only the TLS material its descriptor asks for", async () => {
+  const client = fakeService("probe_client", "least_privilege.ts", "client");
+  const server = fakeService("probe_server", "least_privilege.ts", "server");
+  const config = testConfig({ probe: { marker: 42 } }, [...SERVICES, client, server]);
+  const { log, recs } = capture();
+  const sup = new Supervisor({ config, log, tls: TLS, services: [client, server] });
+  await sup.start();
+  await sup.shutdown();
+  const seen = (svc: string) => recs.find((r) => r.msg === "given" && r.svc === svc)?.fields;
+  // Its own section, parsed: not the supervisor's, not cns's, not the bridge's node key.
+  assert.deepEqual(seen("probe_client")?.config, { marker: 42 });
+  assert.deepEqual(seen("probe_client")?.tls, { certPem: false, keyPem: false, caPem: true });
+  assert.deepEqual(seen("probe_server")?.tls, { certPem: true, keyPem: true, caPem: true });
+  assert.equal(seen("probe_server")?.drainTimeoutMs, 300);
 });

@@ -3,7 +3,7 @@
 // else a one-line `deno eval` entry that does exactly that). Keystores use GHOST_WALLET_KDF=test (cheap scrypt).
 import assert from "node:assert/strict";
 import { type CliIo, walletCli } from "../../wallet/cli.ts";
-import { WALLET_CHAIN_COMMANDS } from "../../chain/mod.ts";
+import { WALLET_CHAIN_COMMANDS } from "../../wallet/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const VECTORS = new URL("../vectors/web3_secret_storage_v3.json", import.meta.url);

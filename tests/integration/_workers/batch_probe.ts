@@ -1,5 +1,5 @@
 // Test worker: runs the wallet's batch verifier with its worker pool, as the chain node does, and reports.
-import { runServiceWorker } from "../../../supervisor/worker_runtime.ts";
+import { runServiceWorker } from "../../../core/mod.ts";
 import { Ed25519BatchVerifier, ed25519Keypair, ed25519Sign } from "../../../wallet/mod.ts";
 
 runServiceWorker(async (ctx) => {

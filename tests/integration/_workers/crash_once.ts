@@ -1,5 +1,5 @@
 // Test worker: on its first start it becomes ready and then dies of an uncaught error; later starts stay up.
-import { runServiceWorker } from "../../../supervisor/worker_runtime.ts";
+import { runServiceWorker } from "../../../core/mod.ts";
 
 runServiceWorker((ctx) => {
   if (ctx.attempt === 1) {

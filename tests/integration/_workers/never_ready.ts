@@ -1,4 +1,4 @@
 // Test worker: every start fails (like a service whose port is taken).
-import { runServiceWorker } from "../../../supervisor/worker_runtime.ts";
+import { runServiceWorker } from "../../../core/mod.ts";
 
 runServiceWorker(() => Promise.reject(new Error("address in use")));

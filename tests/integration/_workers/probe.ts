@@ -1,5 +1,6 @@
 // Test worker: tries what a confined service must not do and reports each outcome by error name.
-import { runServiceWorker } from "../../../supervisor/worker_runtime.ts";
+import { runServiceWorker } from "../../../core/mod.ts";
+import type { PingConfig } from "../../../transport/mod.ts";
 
 async function outcome(f: () => unknown): Promise<string> {
   try {
@@ -10,27 +11,26 @@ async function outcome(f: () => unknown): Promise<string> {
   }
 }
 
-runServiceWorker(async (ctx) => {
+runServiceWorker<PingConfig>(async (ctx) => {
+  const listen = ctx.config.listen;
   const results = {
-    readOther: await outcome(() => Deno.readTextFile(`${ctx.config.dataDir}/chain/secret.txt`)),
-    writeOther: await outcome(() => Deno.writeTextFile(`${ctx.config.dataDir}/chain/x.txt`, "x")),
-    readPki: await outcome(() => Deno.readTextFile(`${ctx.config.dataDir}/pki/key.pem`)),
+    readOther: await outcome(() => Deno.readTextFile(`${ctx.dataDir}/../chain/secret.txt`)),
+    writeOther: await outcome(() => Deno.writeTextFile(`${ctx.dataDir}/../chain/x.txt`, "x")),
+    readPki: await outcome(() => Deno.readTextFile(`${ctx.dataDir}/../pki/key.pem`)),
     quicOwnPort: await outcome(() =>
-      new Deno.QuicEndpoint({ hostname: ctx.config.ping.listen.hostname, port: ctx.config.ping.listen.port })
+      new Deno.QuicEndpoint({ hostname: listen.hostname, port: listen.port })
         .close()
     ),
     quicOtherPort: await outcome(() =>
       new Deno.QuicEndpoint({
-        hostname: ctx.config.ping.listen.hostname,
-        port: ctx.config.ping.listen.port + 1,
+        hostname: listen.hostname,
+        port: listen.port + 1,
       })
     ),
     udpOtherPort: await outcome(() =>
-      Deno.listenDatagram({ hostname: "127.0.0.1", port: ctx.config.ping.listen.port + 2, transport: "udp" })
+      Deno.listenDatagram({ hostname: "127.0.0.1", port: listen.port + 2, transport: "udp" })
     ),
-    tcpConnectAdmin: await outcome(() =>
-      Deno.connect({ hostname: ctx.config.admin.listen.hostname, port: ctx.config.admin.listen.port })
-    ),
+    tcpConnectOther: await outcome(() => Deno.connect({ hostname: listen.hostname, port: listen.port + 3 })),
     env: await outcome(() => Deno.env.get("HOME")),
     run: await outcome(() => new Deno.Command("true").output()),
   };

@@ -1,5 +1,5 @@
 // Test worker: ready at once, but its drain never finishes; the supervisor must terminate it at the deadline.
-import { runServiceWorker } from "../../../supervisor/worker_runtime.ts";
+import { runServiceWorker } from "../../../core/mod.ts";
 
 runServiceWorker(() =>
   Promise.resolve({

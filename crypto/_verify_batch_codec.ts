@@ -2,7 +2,15 @@
 // Layout per item: public key (32) | signature (64) | message length (u32 BE) | message. Items whose key or
 // signature has the wrong length are never packed (the caller marks them invalid up front).
 
-import type { Ed25519BatchItem } from "./ed25519_batch_verifier.ts";
+/** One signature to verify. */
+export interface Ed25519BatchItem {
+  /** 32-byte public key. */
+  readonly publicKey: Uint8Array;
+  /** The signed message. */
+  readonly message: Uint8Array;
+  /** 64-byte signature. */
+  readonly signature: Uint8Array;
+}
 
 const ITEM_HEADER = 32 + 64 + 4;
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { compareBytes, equalBytes } from "./_bytes.ts";
+import { compareBytes, equalBytes } from "../core/mod.ts";
 import { ed25519PublicKey, isValidEd25519PublicKey } from "./ed25519.ts";
 import { CryptoError } from "./errors.ts";
 import { normalizeSecp256k1PublicKey, secp256k1PublicKey } from "./secp256k1.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { toHex } from "./_bytes.ts";
+import { toHex } from "../core/mod.ts";
 import { AddressError } from "./errors.ts";
 import { keccak256 } from "./hashes.ts";
 import { uncompressSecp256k1PublicKey } from "./secp256k1.ts";

@@ -5,16 +5,17 @@
  *
  * @module
  */
-import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
-import type { MeshAssignment } from "./mesh.ts";
-import type { Endpoint, FromWorker, TlsBundle, ToWorker } from "./worker_protocol.ts";
+import type { Endpoint, FromWorker, MeshAssignment, TlsBundle, ToWorker } from "./worker_protocol.ts";
 
 /** What a service gets when it starts. */
-export interface ServiceContext {
+export interface ServiceContext<C> {
   readonly service: string;
   readonly attempt: number;
-  readonly config: Config;
+  /** The service's own config section (the value its descriptor's schema parsed). */
+  readonly config: C;
+  /** How long the supervisor waits for this worker's drain. */
+  readonly drainTimeoutMs: number;
   readonly tls: TlsBundle;
   /** The service's own data directory. */
   readonly dataDir: string;
@@ -41,7 +42,7 @@ interface WorkerScope {
 }
 
 /** Runs a service inside the current worker, speaking the supervisor protocol. */
-export function runServiceWorker(start: (ctx: ServiceContext) => Promise<RunningService>): void {
+export function runServiceWorker<C>(start: (ctx: ServiceContext<C>) => Promise<RunningService>): void {
   const scope = globalThis as unknown as WorkerScope;
   const post = (msg: FromWorker): void => scope.postMessage(msg);
   let running: RunningService | undefined;
@@ -49,12 +50,14 @@ export function runServiceWorker(start: (ctx: ServiceContext) => Promise<Running
   scope.onmessage = async (e) => {
     const msg = e.data;
     if (msg.t === "start" && running === undefined) {
-      const log = new Logger(msg.service, msg.config.log.level, (rec) => post({ t: "log", rec }));
+      const log = new Logger(msg.service, msg.logLevel, (rec) => post({ t: "log", rec }));
       try {
         running = await start({
           service: msg.service,
           attempt: msg.attempt,
-          config: msg.config,
+          // The supervisor parsed this section with the service's own schema before sending it.
+          config: msg.config as C,
+          drainTimeoutMs: msg.drainTimeoutMs,
           tls: msg.tls,
           dataDir: msg.dataDir,
           log,

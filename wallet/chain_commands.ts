@@ -7,18 +7,22 @@
  * @module
  */
 import { Http2Target } from "../bridge/mod.ts";
+import { CliUsageError, type WalletChainCommand, type WalletChainEnv } from "./cli.ts";
+import { parseAddress } from "../crypto/mod.ts";
+import { type AccountInfo } from "./wallet_service.ts";
 import {
-  type AccountInfo,
-  CliUsageError,
-  parseAddress,
-  type WalletChainCommand,
-  type WalletChainEnv,
-} from "../wallet/mod.ts";
-import { BlockchainClient, type ChainTxStatus } from "./bridge_service.ts";
-import { ChainError } from "./errors.ts";
-import { parseRecordsJson } from "./genesis.ts";
-import { nameCommitment, type NameRecords, parseName } from "./names.ts";
-import { accountOf, encodeSignedTransaction, encodeTransaction, type TxBody } from "./transaction.ts";
+  accountOf,
+  BlockchainClient,
+  ChainError,
+  type ChainTxStatus,
+  encodeSignedTransaction,
+  encodeTransaction,
+  nameCommitment,
+  type NameRecords,
+  parseName,
+  parseRecordsJson,
+  type TxBody,
+} from "../chain/mod.ts";
 
 /** Default gRPC ingress of the central bridge. */
 export const DEFAULT_BRIDGE_GRPC = "127.0.0.1:50051";

@@ -4,9 +4,43 @@
  *
  * @module
  */
-import type { MeshAssignment } from "./mesh.ts";
-import type { Config } from "./config.ts";
-import type { LogRecord } from "./log.ts";
+import { isRecord } from "./bytes.ts";
+import type { HostPort } from "./host_port.ts";
+import type { LogLevel, LogRecord } from "./log.ts";
+
+/** A peer node a service dials, pinned to its public key. */
+export interface MeshPeer {
+  /** The peer service's name. */
+  readonly name: string;
+  readonly hostname: string;
+  readonly port: number;
+  /** Hex Ed25519 public key the peer must prove. */
+  readonly publicKey: string;
+}
+
+/** What one service needs to run its mesh node; structured-cloneable (it travels in the start message). */
+export interface MeshAssignment {
+  /** Hex Ed25519 seed of this service's mesh node key (a secret: never logged). */
+  readonly seed: string;
+  /** Hex public key of that seed. */
+  readonly publicKey: string;
+  /** Where this service's node listens. */
+  readonly listen: HostPort;
+  /** The nodes this service calls. */
+  readonly peers: readonly MeshPeer[];
+  /** Hex public keys allowed to call this service's node. */
+  readonly allowList: readonly string[];
+  /** Deadline of one unary call to a peer service. */
+  readonly callTimeoutMs: number;
+  /**
+   * Records other services ask the chain's devnet genesis to publish (cns's DNSSEC trust anchors,
+   * `<zone>-dnskey=<base64 Ed25519 key>`, as TXT of `dns.ghost`); given to every member, used by the chain.
+   */
+  readonly dnsAnchors?: readonly string[];
+}
+
+/** Which TLS material a service serves or verifies with; the supervisor hands it nothing more. */
+export type TlsNeed = "server" | "client" | "none";
 
 /** TLS material handed to a worker, so workers need no read access to key files. */
 export interface TlsBundle {
@@ -33,8 +67,14 @@ export type ToWorker =
     readonly service: string;
     /** 1 for the first start, then counts restarts. */
     readonly attempt: number;
-    readonly config: Config;
+    /** The service's own config section, parsed by its descriptor; no other section reaches a worker. */
+    readonly config: unknown;
+    /** The TLS material its descriptor asks for (`TlsNeed`): a private key only to services that serve. */
     readonly tls: TlsBundle;
+    /** Minimum level of the records it posts. */
+    readonly logLevel: LogLevel;
+    /** How long the supervisor waits for a drain; a service keeps its own drain bound below it. */
+    readonly drainTimeoutMs: number;
     /** The service's own data directory (its only read/write path). */
     readonly dataDir: string;
     /** The service's node in the service mesh, when it serves or calls another service. */
@@ -50,10 +90,6 @@ export type FromWorker =
   | { readonly t: "metrics"; readonly id: number; readonly snapshot: unknown }
   | { readonly t: "drained" }
   | { readonly t: "fatal"; readonly message: string };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function parseEndpoint(v: unknown): Endpoint | undefined {
   if (!isRecord(v)) return undefined;

@@ -1,5 +1,9 @@
-// Private byte helpers shared by the wallet's codecs: strict hex, concatenation, constant-time equality,
-// big-endian integers, and the BufferSource view WebCrypto's types require.
+/**
+ * Byte helpers every layer uses: strict hex, concatenation, constant-time equality, big-endian integers,
+ * base64, and the BufferSource view WebCrypto's types require; plus the `isRecord` narrowing of parsed JSON.
+ *
+ * @module
+ */
 
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 

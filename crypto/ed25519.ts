@@ -17,7 +17,7 @@
  */
 
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { bufferSource, toHex } from "./_bytes.ts";
+import { bufferSource, toHex } from "../core/mod.ts";
 import { CryptoError } from "./errors.ts";
 import { Secret } from "./secret.ts";
 

@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { LOG_LEVELS, type LogFormat, type LogLevel } from "./config.ts";
+
+/** Log levels in increasing severity. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** A log level. */
+export type LogLevel = typeof LOG_LEVELS[number];
+/** Log line formats. */
+export const LOG_FORMATS = ["text", "json"] as const;
+/** A log line format. */
+export type LogFormat = typeof LOG_FORMATS[number];
 
 /** Extra fields of a log record. Values must be structured-cloneable (they cross worker boundaries). */
 export type LogFields = Readonly<Record<string, unknown>>;

@@ -11,7 +11,7 @@
 import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { bufferSource } from "./_bytes.ts";
+import { bufferSource } from "../core/mod.ts";
 
 /** Options of {@linkcode blake3}. */
 export interface Blake3Options {

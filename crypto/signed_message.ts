@@ -19,7 +19,7 @@
  * @module
  */
 
-import { concatBytes, u32be, utf8 } from "./_bytes.ts";
+import { concatBytes, u32be, utf8 } from "../core/mod.ts";
 import { ed25519Sign, ed25519Verify } from "./ed25519.ts";
 import { SignatureError } from "./errors.ts";
 import { sha256 } from "./hashes.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { allEnvNames, type Config, formatHostPort, type HostPort } from "./config.ts";
+import { formatHostPort, type HostPort } from "./host_port.ts";
 
 /** A permission set in the shape `Worker`'s `deno.permissions` takes, with every kind spelled out. */
 export interface PermissionSet {
@@ -21,11 +21,6 @@ export interface PermissionSet {
 /** Joins paths with `/` without touching the file system (no cwd lookup, which would need read access). */
 export function joinPath(...parts: string[]): string {
   return parts.filter((p) => p !== "").join("/").replace(/\/{2,}/g, "/");
-}
-
-/** The data directory of one service. */
-export function serviceDataDir(config: Config, service: string): string {
-  return joinPath(config.dataDir, service);
 }
 
 /** A net permission entry for a listen address. Wildcard binds (`::`, `0.0.0.0`) are granted as written. */
@@ -95,27 +90,3 @@ export const CODE_ROOT: string = decodeURIComponent(new URL("../", import.meta.u
   /\/$/,
   "",
 );
-
-/**
- * The supervisor's own set: its admin listener, its code (to start workers), its config and TLS files, the
- * data root (it creates the per-service directories and the dev PKI), and the `GHOST_*` variables of the
- * config schema.
- */
-export function supervisorPermissions(
-  config: Config,
-  configPath: string | undefined,
-  codeRoot: string = CODE_ROOT,
-): PermissionSet {
-  const tlsFiles = [config.tls.certFile, config.tls.keyFile, config.tls.caFile].filter((f) => f !== "");
-  return permissionSet({
-    net: [netEntry(config.admin.listen)],
-    read: [
-      codeRoot,
-      config.dataDir,
-      ...(configPath !== undefined ? [configPath] : ["ghost.toml"]),
-      ...tlsFiles,
-    ],
-    write: [config.dataDir],
-    env: allEnvNames(),
-  });
-}

@@ -10,17 +10,14 @@
  */
 
 import { ED25519_PUBLIC_KEY_LENGTH, ED25519_SIGNATURE_LENGTH, ed25519Verify } from "./ed25519.ts";
-import { packVerifyBatch, type VerifyRequest, type VerifyResponse } from "./_verify_batch_codec.ts";
+import {
+  type Ed25519BatchItem,
+  packVerifyBatch,
+  type VerifyRequest,
+  type VerifyResponse,
+} from "./_verify_batch_codec.ts";
 
-/** One signature to verify. */
-export interface Ed25519BatchItem {
-  /** 32-byte public key. */
-  readonly publicKey: Uint8Array;
-  /** The signed message. */
-  readonly message: Uint8Array;
-  /** 64-byte signature. */
-  readonly signature: Uint8Array;
-}
+export type { Ed25519BatchItem };
 
 /** Options of {@linkcode Ed25519BatchVerifier}. */
 export interface Ed25519BatchVerifierOptions {

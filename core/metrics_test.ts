@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MetricsRegistry, renderPrometheus } from "./metrics.ts";
-import { transportMetrics } from "./transport_metrics.ts";
+import { transportMetrics } from "../transport/transport_metrics.ts";
 
 Deno.test("renderPrometheus() writes HELP, TYPE, labels and histogram series in text format 0.0.4", () => {
   const r = new MetricsRegistry();
