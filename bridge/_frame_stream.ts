@@ -1,3 +1,4 @@
+import { concatBytes } from "../core/mod.ts";
 // Private Deno adapter: one QUIC bidirectional stream as bytes in and frames out, with in-band endings (Deno
 // cannot reset a stream with a code: `fin()` closes our side, `stopReading()` sends STOP_SENDING 0).
 
@@ -60,7 +61,7 @@ export class StreamIo {
       this.#queue = [];
       if (this.#writeFailed || parts.length === 0) return;
       try {
-        await this.#writer.write(parts.length === 1 ? parts[0] as Uint8Array : concatBytes(parts));
+        await this.#writer.write(parts.length === 1 ? parts[0] as Uint8Array : concatBytes(...parts));
       } catch {
         this.#writeFailed = true;
       }
@@ -88,18 +89,6 @@ export class StreamIo {
     this.#stopped = true;
     this.#reader.cancel().catch(() => {});
   }
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Reads whole frames from a {@linkcode StreamIo}, with a decoder holding `initial` bytes already read. */

@@ -7,6 +7,11 @@
  *
  * @module
  */
+import { toHex, tryFromHex } from "../core/mod.ts";
+
+export { toHex };
+/** Bytes of a hex string; `undefined` when it is not even-length hex. */
+export const fromHex: (text: string) => Uint8Array | undefined = tryFromHex;
 
 const PKCS8_ED25519_PREFIX = Uint8Array.of(
   // RFC 8410 §7: PrivateKeyInfo { version 0, AlgorithmIdentifier id-Ed25519, OCTET STRING { OCTET STRING seed } }
@@ -82,19 +87,6 @@ export async function verifyEd25519(
 /** A copy backed by a plain ArrayBuffer, as WebCrypto's types require. */
 function own(b: Uint8Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(b);
-}
-
-/** Lower-case hex of bytes. */
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Bytes of a hex string; `undefined` when it is not even-length hex. */
-export function fromHex(text: string): Uint8Array | undefined {
-  if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) return undefined;
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
-  return out;
 }
 
 function fromBase64Url(s: string): Uint8Array {

@@ -19,6 +19,11 @@
  *
  * @module
  */
+import { concatBytes, toHex } from "../core/mod.ts";
+
+/** Concatenates byte arrays (the shared helper). */
+export const concat: (...parts: readonly Uint8Array[]) => Uint8Array = concatBytes;
+export { toHex };
 
 import { ChainError } from "./errors.ts";
 
@@ -275,26 +280,6 @@ export class PbReader {
   unknown(): never {
     throw this.#fail(`unknown field ${this.field}`);
   }
-}
-
-/** Concatenates byte arrays. */
-export function concat(...parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** Lower-case hex. */
-export function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
 }
 
 /** Parses lower- or upper-case hex; throws TypeError naming `what`. */

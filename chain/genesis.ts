@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { isRecord } from "../core/mod.ts";
 
 import { parseAddress } from "../crypto/mod.ts";
 import { blockHash, type BlockHeader, encodeBlock, type VerifiedBlock } from "./block.ts";
@@ -75,10 +76,6 @@ export interface Genesis {
 
 function bad(key: string, message: string): ChainError {
   return new ChainError("INVALID_ARGUMENT", "GENESIS", `Invalid genesis ${key}: ${message}`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function bigintOf(v: unknown, key: string, max = 0xffff_ffff_ffff_ffffn): bigint {

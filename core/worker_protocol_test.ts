@@ -28,3 +28,22 @@ Deno.test("parseFromWorker() rejects malformed messages", () => {
   ];
   for (const b of bad) assert.equal(parseFromWorker(b), undefined, JSON.stringify(b));
 });
+
+Deno.test("parseFromWorker() gives a message or undefined for any structured value (property)", async () => {
+  const fc = (await import("fast-check")).default;
+  const shaped = fc.record({
+    t: fc.constantFrom("ready", "log", "metrics", "drained", "fatal", "other"),
+    endpoints: fc.anything(),
+    rec: fc.anything(),
+    id: fc.anything(),
+    message: fc.anything(),
+    snapshot: fc.anything(),
+  }, { requiredKeys: ["t"] });
+  fc.assert(
+    fc.property(fc.oneof(fc.anything(), shaped), (data) => {
+      const msg = parseFromWorker(data);
+      if (msg !== undefined) assert.ok(["ready", "log", "metrics", "drained", "fatal"].includes(msg.t));
+    }),
+    { numRuns: 2000 },
+  );
+});

@@ -39,7 +39,7 @@ export function usage(): string {
   const svc = SERVICES.map((s) => `  ${s.name.padEnd(12)}run the ${s.name} service: ${s.summary}`).join("\n");
   const tools = SERVICES.flatMap((
     s,
-  ) => (s.tool ? [`  ${`${s.name} <sub>`.padEnd(12)}${s.tool.summary}`] : [])).join(
+  ) => (s.tool ? [`  ${`${s.name} <sub>`.padEnd(13)}${s.tool.summary}`] : [])).join(
     "\n",
   );
   return `GhostChain Edge: QUIC-first edge runtime (transport, wallet, chain, bridge, cns, wraith, vm)

@@ -133,3 +133,64 @@ Deno.test("parseConfig() passes [bridge] to its parser; env overrides are typed;
   assert.ok(!printed.includes(seed));
   assert.match(printed, /node_key = "\[redacted\]"/);
 });
+
+Deno.test("parseConfig() gives a config or a ConfigError with the key for any TOML-shaped document (property)", async () => {
+  const fc = (await import("fast-check")).default;
+  const value = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.integer(),
+    fc.boolean(),
+    fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }),
+    fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 10 }), { maxKeys: 2 }),
+  );
+  const tableKey = fc.constantFrom(
+    "data_dir",
+    "log",
+    "supervisor",
+    "admin",
+    "tls",
+    "mesh",
+    "ping",
+    "cns",
+    "bridge",
+    "chain",
+    "wallet",
+    "x",
+  );
+  const inner = fc.constantFrom(
+    "level",
+    "listen",
+    "upstreams",
+    "peers",
+    "drain_timeout_ms",
+    "cert_file",
+    "node_key",
+    "role",
+    "y",
+  );
+  const doc = fc.dictionary(tableKey, fc.oneof(value, fc.dictionary(inner, value, { maxKeys: 3 })), {
+    maxKeys: 4,
+  });
+  const env = fc.dictionary(
+    fc.constantFrom(
+      "GHOST_LOG_LEVEL",
+      "GHOST_CNS_LISTEN",
+      "GHOST_BRIDGE_PEERS",
+      "GHOST_CHAIN_PEERS",
+      "GHOST_MESH_CHAIN",
+    ),
+    fc.string({ maxLength: 30 }),
+    { maxKeys: 2 },
+  );
+  fc.assert(
+    fc.property(doc, env, (d, e) => {
+      try {
+        parseConfig({ file: { path: "fuzz.toml", doc: d }, env: e });
+      } catch (error) {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.ok(error.key !== "" && error.origin !== "");
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});

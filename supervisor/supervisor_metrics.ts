@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isRecord } from "../core/mod.ts";
 import { type FamilySnapshot, MetricsRegistry, type MetricsSnapshot } from "../core/mod.ts";
 import type { ServiceStatus } from "./supervisor.ts";
 
@@ -20,10 +21,6 @@ export function supervisorMetrics(services: readonly ServiceStatus[], version: s
     starts.inc(s.attempt, { service: s.name });
   }
   return reg.snapshot();
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function isLabels(v: unknown): v is Record<string, string> {

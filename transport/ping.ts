@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { equalBytes } from "../core/mod.ts";
 
 import type { QuicConnection } from "./connection.ts";
 import { CloseCode, TransportError } from "./errors.ts";
@@ -139,10 +140,4 @@ export class PingStream {
       // drain echoes still in flight
     }
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

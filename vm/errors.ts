@@ -12,15 +12,12 @@
  *
  * @module
  */
+import { causeOf } from "../core/mod.ts";
 
 /** Options shared by the VM's error classes. */
 export interface VmErrorOptions {
   /** The underlying error, if any. */
   readonly cause?: unknown;
-}
-
-function causeOf(options: VmErrorOptions): { cause: unknown } | undefined {
-  return options.cause === undefined ? undefined : { cause: options.cause };
 }
 
 /**

@@ -5,6 +5,9 @@
  *
  * @module
  */
+import { toHex } from "../core/mod.ts";
+
+export { toHex };
 
 import { blake3 } from "@noble/hashes/blake3.js";
 import { DEFAULT_GAS_SCHEDULE, type GasSchedule } from "./gas_schedule.ts";
@@ -37,13 +40,6 @@ export interface PrepareOptions {
 
 /** Name of the optional initialiser export (the WASI reactor convention). */
 export const INITIALIZE_EXPORT = "_initialize";
-
-/** Lowercase hex of bytes. */
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
 
 /**
  * Decodes, validates and instruments a contract. Throws {@linkcode WasmDecodeError},
