@@ -5,38 +5,10 @@
  * @module
  */
 
-/** gRPC status codes (grpc/grpc `doc/statuscodes.md`). */
-export const GrpcStatus = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
+import { GrpcStatus, type GrpcStatusCode, grpcStatusName } from "../core/mod.ts";
 
-/** A gRPC status code value. Codes received from peers may be any u8, so fields use `number`. */
-export type GrpcStatusCode = number;
-
-const STATUS_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(GrpcStatus).map(([name, value]) => [value, name]),
-);
-
-/** The name of a gRPC status code, e.g. `"UNAVAILABLE"`, or `"CODE_<n>"` for unknown ones. */
-export function grpcStatusName(code: number): string {
-  return STATUS_NAMES.get(code) ?? `CODE_${code}`;
-}
+/** gRPC status codes: the shared registry (core/grpc_status.ts). */
+export { GrpcStatus, type GrpcStatusCode, grpcStatusName };
 
 /**
  * GhostBridge stream error codes, sent in a STREAM_ERROR frame (type 0x0B) before the sender ends the stream.
