@@ -7,7 +7,7 @@
  */
 
 // One gRPC status registry for the whole project: the bridge's, since the BlockchainService is reached through it.
-import { GrpcStatus } from "../bridge/mod.ts";
+import { GrpcStatus } from "../core/mod.ts";
 export { GrpcStatus };
 
 /** A gRPC status name. */

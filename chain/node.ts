@@ -25,31 +25,15 @@ import {
   signVote,
   type UnverifiedBlock,
   type VerifiedBlock,
-  votePayload,
 } from "./block.ts";
 import type { ChainStore, TxLocation } from "./chain_store.ts";
 import { ChainError } from "./errors.ts";
-import {
-  applyTransaction,
-  encodeReceipt,
-  inclusionProblem,
-  proposerAccount,
-  type Receipt,
-  storageCost,
-  withinStorageBudget,
-} from "./execute.ts";
+import { encodeReceipt, proposerAccount } from "./execute.ts";
 import { buildGenesis, type Genesis } from "./genesis.ts";
 import { Mempool, type MempoolLimits } from "./mempool.ts";
 import { merkleRoot } from "./merkle.ts";
 import { bytesEqual, toHex } from "./_pb.ts";
-import {
-  type ChainParams,
-  ChainState,
-  readParams,
-  readValidators,
-  StateOverlay,
-  type Validator,
-} from "./state.ts";
+import { type ChainParams, ChainState, readParams, readValidators } from "./state.ts";
 import {
   decodeSignedTransaction,
   MAX_TX_BYTES,
@@ -59,6 +43,11 @@ import {
   verifyTransactions,
 } from "./transaction.ts";
 import { ed25519PublicKey } from "../crypto/mod.ts";
+import { selectTransactions } from "./block_producer.ts";
+import { badBlock, checkBlock, executeBlock } from "./block_verifier.ts";
+import { proposerFor } from "./proposer.ts";
+
+export { proposerFor };
 
 /** Options of {@linkcode ChainNode.open}. */
 export interface ChainNodeOptions {
@@ -77,20 +66,6 @@ export interface ChainNodeOptions {
   readonly maxVerifyBatch?: number;
   /** Blocks whose time is further ahead of `now` are refused. Default 30,000 ms. */
   readonly maxClockSkewMs?: number;
-}
-
-/** The proposer of `height` (round-robin PoA; consensus-relevant). */
-export function proposerFor(validators: readonly Validator[], height: number): Validator {
-  const v = validators[height % validators.length];
-  if (v === undefined) throw new ChainError("FAILED_PRECONDITION", "GENESIS", "No validators");
-  return v;
-}
-
-function badBlock(message: string, cause?: unknown): ChainError {
-  return new ChainError("INVALID_ARGUMENT", "BAD_BLOCK", `Invalid block: ${message}`, {
-    source: "upstream",
-    cause,
-  });
 }
 
 interface PendingSubmit {
@@ -334,44 +309,11 @@ export class ChainNode {
         proposer: proposerAccount(this.#pub),
         params,
       };
-      const overlay = new StateOverlay(this.state);
-      const included: VerifiedTransaction[] = [];
-      const receipts: Receipt[] = [];
-      const drop: VerifiedTransaction[] = [];
-      let bytes = 200; // header + commit
-      let receiptBytes = 0;
-      const sel = this.mempool.selector(this.state);
-      for (let tx = sel.next(); tx !== undefined; tx = sel.next()) {
-        if (included.length >= params.maxBlockTxs) break;
-        if (bytes + tx.bytes.length + 4 > params.maxBlockBytes) break;
-        const problem = inclusionProblem(overlay, tx, this.chainId, params);
-        if (problem !== undefined) {
-          drop.push(tx);
-          sel.skipSender();
-          continue;
-        }
-        overlay.checkpoint();
-        const receipt = applyTransaction(overlay, tx, ctx);
-        const receiptLen = encodeReceipt(receipt).length;
-        if (
-          !withinStorageBudget(
-            storageCost(
-              overlay.changes(),
-              included.length + 1,
-              bytes + tx.bytes.length + 4,
-              receiptBytes + receiptLen,
-            ),
-          )
-        ) {
-          overlay.revertCheckpoint();
-          break;
-        }
-        overlay.commitCheckpoint();
-        included.push(tx);
-        receipts.push(receipt);
-        bytes += tx.bytes.length + 4;
-        receiptBytes += receiptLen;
-      }
+      const { overlay, included, receipts, drop } = selectTransactions(
+        this.state,
+        this.mempool.selector(this.state),
+        ctx,
+      );
       for (const tx of drop) this.mempool.drop(tx);
       if (included.length === 0 && opts.allowEmpty !== true) return null;
       const changes = overlay.changes();
@@ -463,85 +405,33 @@ export class ChainNode {
   async #verifyAndExecute(b: UnverifiedBlock): Promise<VerifiedBlock> {
     const h = b.header;
     const params = this.params;
-    if (h.chainId !== this.chainId) throw badBlock(`chain id ${h.chainId}, expected ${this.chainId}`);
-    if (h.height !== this.height + 1) throw badBlock(`height ${h.height}, expected ${this.height + 1}`);
-    if (!bytesEqual(h.parentHash, this.#head.hash)) throw badBlock("wrong parent hash");
-    if (h.timeMs <= this.#head.header.timeMs) throw badBlock("time does not increase");
-    // Not a re-execution rule (it depends on the local clock): refuse blocks from the far future.
-    if (h.timeMs > this.#now() + this.#skew) throw badBlock(`time ${h.timeMs} is too far in the future`);
-    if (h.round !== 0) throw badBlock("round must be 0 under proof of authority");
-    const validators = readValidators(this.state);
-    const expected = proposerFor(validators, h.height);
-    if (!bytesEqual(h.proposer, expected.publicKey)) throw badBlock("wrong proposer");
-    if (b.bytes.length > params.maxBlockBytes) {
-      throw badBlock(`${b.bytes.length} bytes exceeds ${params.maxBlockBytes}`);
-    }
-    if (b.transactions.length > params.maxBlockTxs) {
-      throw badBlock(`${b.transactions.length} transactions exceed ${params.maxBlockTxs}`);
-    }
-    // Commit: PoA needs the proposer's vote; every signature present must be a validator's and valid.
-    if (!bytesEqual(b.commit.blockHash, b.hash) || b.commit.round !== h.round) {
-      throw badBlock("commit is for another block");
-    }
-    const payload = votePayload(h.chainId, h.height, h.round, b.hash);
-    const seen = new Set<string>();
-    for (const s of b.commit.signatures) {
-      const k = toHex(s.validator);
-      if (seen.has(k)) throw badBlock("duplicate commit signature");
-      seen.add(k);
-      if (!validators.some((v) => bytesEqual(v.publicKey, s.validator))) {
-        throw badBlock("commit signed by a non-validator");
-      }
-    }
-    if (!seen.has(toHex(expected.publicKey))) throw badBlock("commit lacks the proposer's signature");
-    const txs: UnverifiedTransaction[] = [];
-    for (const t of b.transactions) {
-      try {
-        txs.push(decodeSignedTransaction(t));
-      } catch (e) {
-        throw badBlock(`transaction ${txs.length}: ${e instanceof Error ? e.message : e}`, e);
-      }
-    }
-    const sigItems = [
-      ...b.commit.signatures.map((s) => ({
-        publicKey: s.validator,
-        message: payload,
-        signature: s.signature,
-      })),
-    ];
+    const checked = checkBlock(b, {
+      chainId: this.chainId,
+      head: this.#head,
+      validators: readValidators(this.state),
+      params,
+      now: this.#now(),
+      maxClockSkewMs: this.#skew,
+    });
     const [commitOk, verified] = await Promise.all([
-      this.#verify(sigItems),
-      verifyTransactions(txs, this.#verify),
+      this.#verify(checked.commitSignatures),
+      verifyTransactions(checked.transactions, this.#verify),
     ]);
     if (commitOk.some((ok) => !ok)) throw badBlock("bad commit signature");
-    if (!bytesEqual(h.txRoot, merkleRoot(txs.map((t) => t.hash)))) {
-      throw badBlock("transactions root mismatch");
+    const vtxs: VerifiedTransaction[] = [];
+    for (let i = 0; i < verified.length; i++) {
+      const v = verified[i];
+      if (v === undefined || v instanceof ChainError) throw badBlock(`transaction ${i}: bad signature`);
+      vtxs.push(v);
     }
-    const overlay = new StateOverlay(this.state);
     const ctx = {
       chainId: this.chainId,
       height: BigInt(h.height),
       proposer: proposerAccount(h.proposer),
       params,
     };
-    const receipts: Uint8Array[] = [];
-    const vtxs: VerifiedTransaction[] = [];
-    for (let i = 0; i < verified.length; i++) {
-      const v = verified[i];
-      if (v === undefined || v instanceof ChainError) throw badBlock(`transaction ${i}: bad signature`);
-      try {
-        receipts.push(encodeReceipt(applyTransaction(overlay, v, ctx)));
-      } catch (e) {
-        throw badBlock(`transaction ${i} not includable: ${e instanceof Error ? e.message : e}`, e);
-      }
-      vtxs.push(v);
-    }
-    if (!bytesEqual(h.receiptsRoot, merkleRoot(receipts))) throw badBlock("receipts root mismatch");
+    const { overlay, receipts } = executeBlock(this.state, b, vtxs, ctx);
     const changes = overlay.changes();
-    const receiptBytes = receipts.reduce((n, r) => n + r.length, 0);
-    if (!withinStorageBudget(storageCost(changes, txs.length, b.bytes.length, receiptBytes))) {
-      throw badBlock("exceeds the storage budget");
-    }
     const undo = this.#applyWithUndo(changes);
     if (!bytesEqual(this.state.root(), h.stateRoot)) {
       this.state.apply(undo);
@@ -550,7 +440,7 @@ export class ChainNode {
     const block: VerifiedBlock = { ...b, verified: true };
     try {
       await this.#store.commitBlock(
-        { block, changes, txHashes: txs.map((t) => t.hash), receipts },
+        { block, changes, txHashes: vtxs.map((t) => t.hash), receipts: [...receipts] },
         h.height - 1,
       );
     } catch (e) {

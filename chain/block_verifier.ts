@@ -1,0 +1,144 @@
+/**
+ * Block verification's rules, apart from the node that runs them: the header, size and commit checks that need no
+ * signature work ({@linkcode checkBlock}), and re-execution of verified transactions on an overlay
+ * ({@linkcode executeBlock}). Pure and synchronous; the node verifies signatures (batched, in workers), applies
+ * the overlay, compares the state root and commits.
+ *
+ * Every rule here is consensus-relevant: a block one node accepts, every honest node must accept.
+ *
+ * @module
+ */
+import type { Ed25519BatchItem } from "../crypto/mod.ts";
+import { type UnverifiedBlock, type VerifiedBlock, votePayload } from "./block.ts";
+import { ChainError } from "./errors.ts";
+import { applyTransaction, encodeReceipt, storageCost, withinStorageBudget } from "./execute.ts";
+import { merkleRoot } from "./merkle.ts";
+import { proposerFor } from "./proposer.ts";
+import type { BlockContext } from "./receipt.ts";
+import { bytesEqual, toHex } from "./_pb.ts";
+import { type ChainParams, StateOverlay, type StateReader, type Validator } from "./state.ts";
+import {
+  decodeSignedTransaction,
+  type UnverifiedTransaction,
+  type VerifiedTransaction,
+} from "./transaction.ts";
+
+/** A block that breaks a rule: INVALID_ARGUMENT, reason BAD_BLOCK, blamed on the peer that sent it. */
+export function badBlock(message: string, cause?: unknown): ChainError {
+  return new ChainError("INVALID_ARGUMENT", "BAD_BLOCK", `Invalid block: ${message}`, {
+    source: "upstream",
+    cause,
+  });
+}
+
+/** What a block is checked against: the node's head, its clock and the state's validators and params. */
+export interface BlockExpectations {
+  readonly chainId: string;
+  readonly head: VerifiedBlock;
+  readonly validators: readonly Validator[];
+  readonly params: ChainParams;
+  /** The local wall clock (ms). */
+  readonly now: number;
+  /** How far ahead of `now` a block's time may be. */
+  readonly maxClockSkewMs: number;
+}
+
+/** A block that passed {@linkcode checkBlock}: its decoded transactions and the commit signatures to verify. */
+export interface CheckedBlock {
+  readonly transactions: readonly UnverifiedTransaction[];
+  readonly commitSignatures: readonly Ed25519BatchItem[];
+}
+
+/**
+ * Checks everything about `b` that needs no signature verification or execution: chain, height, parent, time,
+ * proposer, size limits, the commit's shape and signers, and that every transaction decodes. Throws BAD_BLOCK.
+ */
+export function checkBlock(b: UnverifiedBlock, x: BlockExpectations): CheckedBlock {
+  const h = b.header;
+  const height = x.head.header.height + 1;
+  if (h.chainId !== x.chainId) throw badBlock(`chain id ${h.chainId}, expected ${x.chainId}`);
+  if (h.height !== height) throw badBlock(`height ${h.height}, expected ${height}`);
+  if (!bytesEqual(h.parentHash, x.head.hash)) throw badBlock("wrong parent hash");
+  if (h.timeMs <= x.head.header.timeMs) throw badBlock("time does not increase");
+  // Not a re-execution rule (it depends on the local clock): refuse blocks from the far future.
+  if (h.timeMs > x.now + x.maxClockSkewMs) throw badBlock(`time ${h.timeMs} is too far in the future`);
+  if (h.round !== 0) throw badBlock("round must be 0 under proof of authority");
+  const expected = proposerFor(x.validators, h.height);
+  if (!bytesEqual(h.proposer, expected.publicKey)) throw badBlock("wrong proposer");
+  if (b.bytes.length > x.params.maxBlockBytes) {
+    throw badBlock(`${b.bytes.length} bytes exceeds ${x.params.maxBlockBytes}`);
+  }
+  if (b.transactions.length > x.params.maxBlockTxs) {
+    throw badBlock(`${b.transactions.length} transactions exceed ${x.params.maxBlockTxs}`);
+  }
+  // Commit: PoA needs the proposer's vote; every signature present must be a validator's (checked later).
+  if (!bytesEqual(b.commit.blockHash, b.hash) || b.commit.round !== h.round) {
+    throw badBlock("commit is for another block");
+  }
+  const seen = new Set<string>();
+  for (const s of b.commit.signatures) {
+    const k = toHex(s.validator);
+    if (seen.has(k)) throw badBlock("duplicate commit signature");
+    seen.add(k);
+    if (!x.validators.some((v) => bytesEqual(v.publicKey, s.validator))) {
+      throw badBlock("commit signed by a non-validator");
+    }
+  }
+  if (!seen.has(toHex(expected.publicKey))) throw badBlock("commit lacks the proposer's signature");
+  const transactions: UnverifiedTransaction[] = [];
+  for (const t of b.transactions) {
+    try {
+      transactions.push(decodeSignedTransaction(t));
+    } catch (e) {
+      throw badBlock(`transaction ${transactions.length}: ${e instanceof Error ? e.message : e}`, e);
+    }
+  }
+  if (!bytesEqual(h.txRoot, merkleRoot(transactions.map((t) => t.hash)))) {
+    throw badBlock("transactions root mismatch");
+  }
+  const payload = votePayload(h.chainId, h.height, h.round, b.hash);
+  const commitSignatures = b.commit.signatures.map((s) => ({
+    publicKey: s.validator,
+    message: payload,
+    signature: s.signature,
+  }));
+  return { transactions, commitSignatures };
+}
+
+/** What re-executing a block produced. */
+export interface ExecutedBlock {
+  readonly overlay: StateOverlay;
+  /** Encoded receipts, in transaction order. */
+  readonly receipts: readonly Uint8Array[];
+}
+
+/**
+ * Re-executes a checked block's signature-verified transactions on an overlay of `state`, and checks the receipts
+ * root and the storage budget. Throws BAD_BLOCK; the caller applies the overlay and compares the state root.
+ */
+export function executeBlock(
+  state: StateReader,
+  b: UnverifiedBlock,
+  transactions: readonly VerifiedTransaction[],
+  ctx: BlockContext,
+): ExecutedBlock {
+  const overlay = new StateOverlay(state);
+  const receipts: Uint8Array[] = [];
+  for (let i = 0; i < transactions.length; i++) {
+    const v = transactions[i];
+    if (v === undefined) throw badBlock(`transaction ${i}: missing`);
+    try {
+      receipts.push(encodeReceipt(applyTransaction(overlay, v, ctx)));
+    } catch (e) {
+      throw badBlock(`transaction ${i} not includable: ${e instanceof Error ? e.message : e}`, e);
+    }
+  }
+  if (!bytesEqual(b.header.receiptsRoot, merkleRoot(receipts))) throw badBlock("receipts root mismatch");
+  const receiptBytes = receipts.reduce((n, r) => n + r.length, 0);
+  if (
+    !withinStorageBudget(storageCost(overlay.changes(), transactions.length, b.bytes.length, receiptBytes))
+  ) {
+    throw badBlock("exceeds the storage budget");
+  }
+  return { overlay, receipts };
+}
