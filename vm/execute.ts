@@ -12,92 +12,42 @@
  * call's state changes through the {@linkcode StateJournal}.
  *
  * Host functions are synchronous, so `ed25519_verify` uses `@noble/curves`' synchronous `ed25519.verify`
- * (ZIP-215 off, i.e. RFC 8032 strict, the same rules `wallet/`'s verifier applies) rather than wallet's
+ * (ZIP-215 off, i.e. RFC 8032 strict, the same rules `crypto/`'s verifier applies) rather than wallet's
  * async WebCrypto-backed `ed25519Verify`.
  *
  * @module
  */
 
-import { ed25519 } from "@noble/curves/ed25519.js";
-import { blake3 } from "@noble/hashes/blake3.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { VmError } from "./errors.ts";
-import { DEFAULT_GAS_SCHEDULE, type GasSchedule, type HostGasCosts } from "./gas_schedule.ts";
+import {
+  ADDRESS_LENGTH,
+  EMPTY,
+  type Env,
+  type ExecutionError,
+  type ExecutionErrorCode,
+  type ExecutionResult,
+  type ExecutionStatus,
+  type FrameOutcome,
+  Halt,
+  outOfGas,
+  u64,
+} from "./execution_types.ts";
+import { hostImports } from "./host_abi.ts";
+
+export {
+  ADDRESS_LENGTH,
+  CALL_STACK_UNITS,
+  type ExecutionError,
+  type ExecutionErrorCode,
+  type ExecutionResult,
+  type ExecutionStatus,
+} from "./execution_types.ts";
+import { DEFAULT_GAS_SCHEDULE, type HostGasCosts } from "./gas_schedule.ts";
 import { GAS_EXPORT, GLOBAL_EXPORT_PREFIX, MEMORY_EXPORT, STACK_EXPORT } from "./instrument.ts";
 import { DEFAULT_EXECUTION_LIMITS, type ExecutionLimits } from "./limits.ts";
 import { type CompiledContract, ModuleCache } from "./module_cache.ts";
 import { INITIALIZE_EXPORT } from "./prepare_module.ts";
-import {
-  type BalanceChange,
-  type ContractEvent,
-  type StateAccess,
-  StateJournal,
-  type StorageChange,
-  type Transfer,
-} from "./state_journal.ts";
-
-/** Length of an account or contract address in bytes (a `ghost1...` address payload). */
-export const ADDRESS_LENGTH = 20;
-
-/** Stack units a `call_contract` takes from the caller's budget for the host's own frames. */
-export const CALL_STACK_UNITS = 512;
-
-/** How an execution ended. */
-export type ExecutionStatus = "ok" | "revert" | "trap" | "out_of_gas" | "invalid";
-
-/**
- * Codes in {@linkcode ExecutionError}.
- *
- * | code | status | meaning |
- * |---|---|---|
- * | REVERT | revert | the contract called `revert`; return data holds its reason |
- * | OUT_OF_GAS | out_of_gas | gas ran out (in wasm code or in a host function) |
- * | WASM_TRAP | trap | the engine trapped: unreachable, out-of-bounds memory, division by zero, bad indirect call |
- * | STACK_OVERFLOW | trap | the stack budget (`maxStackUnits`) ran out: recursion too deep |
- * | ABORT | trap | AssemblyScript `abort()` (an assertion or a runtime error); message decoded |
- * | HOST_OUT_OF_BOUNDS | trap | a host function got a pointer/length outside memory |
- * | HOST_LIMIT | trap | a host function's input is over an {@linkcode ExecutionLimits} limit (return data, key, value, event...) |
- * | HOST_ERROR | trap | the host failed unexpectedly (engine stack exhaustion, allocation failure); not expected in practice |
- * | NO_METHOD | invalid | the method is not an exported `() -> ()` function |
- * | BAD_INPUT | invalid | the input is over `maxInputBytes` |
- * | INVALID_MODULE | invalid | the code failed decoding, validation, limits or compilation (see `cause`) |
- */
-export type ExecutionErrorCode =
-  | "REVERT"
-  | "OUT_OF_GAS"
-  | "WASM_TRAP"
-  | "STACK_OVERFLOW"
-  | "ABORT"
-  | "HOST_OUT_OF_BOUNDS"
-  | "HOST_LIMIT"
-  | "HOST_ERROR"
-  | "NO_METHOD"
-  | "BAD_INPUT"
-  | "INVALID_MODULE";
-
-/** Why an execution did not end with "ok". */
-export interface ExecutionError {
-  readonly code: ExecutionErrorCode;
-  readonly message: string;
-  /** For INVALID_MODULE: the typed decode/validation/limit error. */
-  readonly cause?: unknown;
-}
-
-/** The outcome of one execution. On any status but "ok", the change lists are empty. */
-export interface ExecutionResult {
-  readonly status: ExecutionStatus;
-  /** Return data (on "revert", the revert reason). */
-  readonly returnData: Uint8Array;
-  /** Gas used, all nested calls included; the whole limit on out_of_gas. */
-  readonly gasUsed: number;
-  readonly events: readonly ContractEvent[];
-  /** Debug log lines (kept also on failure; not state). */
-  readonly logs: readonly string[];
-  readonly storageChanges: readonly StorageChange[];
-  readonly balanceChanges: readonly BalanceChange[];
-  readonly transfers: readonly Transfer[];
-  readonly error?: ExecutionError;
-}
+import { type StateAccess, StateJournal } from "./state_journal.ts";
 
 /** Chain data a contract can read. All injected: the VM reads no clock. */
 export interface ExecutionContext {
@@ -139,46 +89,6 @@ let defaultCache: ModuleCache | undefined;
 export function defaultModuleCache(): ModuleCache {
   defaultCache ??= new ModuleCache();
   return defaultCache;
-}
-
-// Thrown from host functions to stop the contract; never escapes this module.
-class Halt {
-  constructor(
-    readonly status: "revert" | "trap" | "out_of_gas",
-    readonly code: ExecutionErrorCode,
-    readonly message: string,
-    readonly data: Uint8Array = new Uint8Array(0),
-  ) {}
-}
-
-interface FrameOutcome {
-  readonly status: ExecutionStatus;
-  readonly returnData: Uint8Array;
-  readonly gasUsed: bigint;
-  readonly error?: ExecutionError;
-}
-
-const EMPTY = new Uint8Array(0);
-const TEXT = new TextDecoder("utf-8", { fatal: false });
-const U16 = new TextDecoder("utf-16le", { fatal: false });
-
-/** Shared by every frame of one execution. */
-interface Env {
-  readonly journal: StateJournal;
-  readonly cache: ModuleCache;
-  readonly limits: ExecutionLimits;
-  readonly schedule: GasSchedule;
-  readonly blockHeight: bigint;
-  readonly blockTime: bigint;
-  readonly logs: string[];
-}
-
-function u64(v: bigint): bigint {
-  return BigInt.asUintN(64, v);
-}
-
-function outOfGas(): Halt {
-  return new Halt("out_of_gas", "OUT_OF_GAS", "Out of gas");
 }
 
 /** The state an instance starts from: its memory image and its mutable globals right after instantiation. */
@@ -240,7 +150,8 @@ class Frame {
   depth = 0;
   returnData: Uint8Array = EMPTY;
   lastCallData: Uint8Array = EMPTY;
-  h: HostGasCosts = DEFAULT_GAS_SCHEDULE.host;
+  /** Host gas costs of the current invocation's schedule. */
+  costs: HostGasCosts = DEFAULT_GAS_SCHEDULE.host;
   #view: Uint8Array = EMPTY;
 
   /** Instantiates `compiled` with host functions bound to this frame. Throws when instantiation fails. */
@@ -281,7 +192,7 @@ class Frame {
     depth: number,
   ): this {
     this.env = env;
-    this.h = env.schedule.host;
+    this.costs = env.schedule.host;
     this.contract = contract;
     this.caller = caller;
     this.value = value;
@@ -293,7 +204,7 @@ class Frame {
   }
 
   /** The invocation's environment (always set while the contract runs). */
-  get e(): Env {
+  get environment(): Env {
     const env = this.env;
     if (env === undefined) throw new Halt("trap", "HOST_ERROR", "Host call outside an invocation");
     return env;
@@ -332,226 +243,18 @@ class Frame {
   }
 
   limit(what: keyof ExecutionLimits, n: number): void {
-    const max = this.e.limits[what];
+    const max = this.environment.limits[what];
     if (n > max) throw new Halt("trap", "HOST_LIMIT", `Host call over limit: ${what} ${n} exceeds ${max}`);
   }
 
   imports(): WebAssembly.Imports {
-    // Host functions read the invocation's environment (`this.e`) and gas costs (`this.h`) at call time, so
-    // one instance serves many invocations.
-    const zvm: Record<string, (...args: never[]) => unknown> = {
-      input_size: (): number => {
-        this.charge(this.h.base);
-        return this.input.length;
-      },
-      input_read: (ptr: number): void => {
-        this.charge(this.h.base + this.h.perByte * this.input.length);
-        this.write(ptr, this.input);
-      },
-      return_data: (ptr: number, len: number): void => {
-        this.limit("maxReturnBytes", len >>> 0);
-        this.charge(this.h.base + this.h.perByte * (len >>> 0));
-        this.returnData = this.slice(ptr, len).slice();
-      },
-      revert: (ptr: number, len: number): void => {
-        this.limit("maxReturnBytes", len >>> 0);
-        this.charge(this.h.base + this.h.perByte * (len >>> 0));
-        throw new Halt("revert", "REVERT", "Reverted", this.slice(ptr, len).slice());
-      },
-      storage_read: (kp: number, kl: number, vp: number, vmax: number): number => {
-        this.limit("maxKeyBytes", kl >>> 0);
-        this.charge(this.h.base + this.h.storageRead + this.h.storageReadPerByte * (kl >>> 0));
-        const key = this.slice(kp, kl);
-        const value = this.e.journal.get(this.contract, key);
-        if (value === undefined) return -1;
-        this.charge(this.h.storageReadPerByte * value.length);
-        const n = Math.min(value.length, vmax >>> 0);
-        this.write(vp, value.subarray(0, n));
-        return value.length;
-      },
-      storage_write: (kp: number, kl: number, vp: number, vl: number): void => {
-        this.limit("maxKeyBytes", kl >>> 0);
-        this.limit("maxValueBytes", vl >>> 0);
-        this.charge(
-          this.h.base + this.h.storageWrite + this.h.storageWritePerByte * ((kl >>> 0) + (vl >>> 0)),
-        );
-        this.e.journal.set(this.contract, this.slice(kp, kl).slice(), this.slice(vp, vl).slice());
-      },
-      storage_remove: (kp: number, kl: number): number => {
-        this.limit("maxKeyBytes", kl >>> 0);
-        this.charge(this.h.base + this.h.storageRemove + this.h.storageWritePerByte * (kl >>> 0));
-        const key = this.slice(kp, kl).slice();
-        if (this.e.journal.get(this.contract, key) === undefined) return 0;
-        this.e.journal.set(this.contract, key, undefined);
-        return 1;
-      },
-      caller: (ptr: number): void => {
-        this.charge(this.h.base + this.h.perByte * ADDRESS_LENGTH);
-        this.write(ptr, this.caller);
-      },
-      self_address: (ptr: number): void => {
-        this.charge(this.h.base + this.h.perByte * ADDRESS_LENGTH);
-        this.write(ptr, this.contract);
-      },
-      call_value: (): bigint => {
-        this.charge(this.h.base);
-        return BigInt.asIntN(64, this.value);
-      },
-      block_height: (): bigint => {
-        this.charge(this.h.base);
-        return BigInt.asIntN(64, this.e.blockHeight);
-      },
-      block_time: (): bigint => {
-        this.charge(this.h.base);
-        return BigInt.asIntN(64, this.e.blockTime);
-      },
-      emit_event: (tp: number, tl: number, dp: number, dl: number): void => {
-        const size = (tl >>> 0) + (dl >>> 0);
-        this.limit("maxEventBytes", size);
-        if (this.e.journal.events.length >= this.e.limits.maxEvents) {
-          this.limit("maxEvents", this.e.journal.events.length + 1);
-        }
-        this.charge(this.h.base + this.h.event + this.h.perByte * size);
-        this.e.journal.emit({
-          contract: this.contract,
-          topic: this.slice(tp, tl).slice(),
-          data: this.slice(dp, dl).slice(),
-        });
-      },
-      log: (ptr: number, len: number): void => {
-        this.limit("maxLogBytes", len >>> 0);
-        if (this.e.logs.length >= this.e.limits.maxLogs) this.limit("maxLogs", this.e.logs.length + 1);
-        this.charge(this.h.base + this.h.perByte * (len >>> 0));
-        this.e.logs.push(TEXT.decode(this.slice(ptr, len)));
-      },
-      blake3: (ptr: number, len: number, out: number): void => {
-        this.limit("maxHashInputBytes", len >>> 0);
-        this.charge(this.h.base + this.h.hash + this.h.hashPerByte * (len >>> 0));
-        this.slice(out, 32);
-        this.write(out, blake3(this.slice(ptr, len)));
-      },
-      sha256: (ptr: number, len: number, out: number): void => {
-        this.limit("maxHashInputBytes", len >>> 0);
-        this.charge(this.h.base + this.h.hash + this.h.hashPerByte * (len >>> 0));
-        this.slice(out, 32);
-        this.write(out, sha256(this.slice(ptr, len)));
-      },
-      ed25519_verify: (pk: number, mp: number, ml: number, sp: number): number => {
-        this.limit("maxHashInputBytes", ml >>> 0);
-        this.charge(this.h.base + this.h.ed25519Verify + this.h.hashPerByte * (ml >>> 0));
-        const publicKey = this.slice(pk, 32);
-        const message = this.slice(mp, ml);
-        const signature = this.slice(sp, 64);
-        try {
-          // RFC 8032 verification, cofactorless, non-canonical encodings rejected (zip215: false).
-          return ed25519.verify(signature, message, publicKey, { zip215: false }) ? 1 : 0;
-        } catch {
-          return 0; // a malformed public key or signature is "not valid", not a trap
-        }
-      },
-      balance: (ptr: number): bigint => {
-        this.charge(this.h.base + this.h.balance);
-        return BigInt.asIntN(64, this.e.journal.balance(this.slice(ptr, ADDRESS_LENGTH)));
-      },
-      transfer: (to: number, amount: bigint): number => {
-        this.charge(this.h.base + this.h.transfer);
-        const dest = this.slice(to, ADDRESS_LENGTH).slice();
-        return this.e.journal.transfer(this.contract, dest, u64(amount)) ? 0 : 1;
-      },
-      call_contract: (
-        ap: number,
-        mp: number,
-        ml: number,
-        ip: number,
-        il: number,
-        value: bigint,
-        gas: bigint,
-      ): number => {
-        this.limit("maxInputBytes", il >>> 0);
-        this.limit("maxReturnBytes", ml >>> 0);
-        this.charge(this.h.base + this.h.call + this.h.perByte * ((ml >>> 0) + (il >>> 0)));
-        const address = this.slice(ap, ADDRESS_LENGTH).slice();
-        const method = TEXT.decode(this.slice(mp, ml));
-        const input = this.slice(ip, il).slice();
-        this.lastCallData = EMPTY;
-        if (this.depth + 1 > this.e.limits.maxCallDepth) return 5;
-        const stackLeft = (this.stack.value as number) - CALL_STACK_UNITS;
-        if (stackLeft <= 0) return 5;
-        const code = this.e.journal.base.codeOf(address);
-        if (code === undefined) return 4;
-        let compiled: CompiledContract;
-        try {
-          compiled = this.e.cache.getSync(code);
-        } catch {
-          return 4;
-        }
-        if (!compiled.prepared.methods.has(method)) return 4;
-        const left = this.gas.value as bigint;
-        const requested = u64(gas);
-        const granted = requested === 0n || requested > left ? left : requested;
-        const outcome = invoke(
-          compiled,
-          method,
-          granted,
-          stackLeft,
-          (f) => f.reset(this.e, address, this.contract, u64(value), input, this.depth + 1),
-        );
-        this.lastCallData = outcome.returnData;
-        this.charge(Number(outcome.gasUsed));
-        switch (outcome.status) {
-          case "ok":
-            return 0;
-          case "revert":
-            return 1;
-          case "trap":
-            return 2;
-          case "out_of_gas":
-            return 3;
-          default:
-            return 4;
-        }
-      },
-      returndata_size: (): number => {
-        this.charge(this.h.base);
-        return this.lastCallData.length;
-      },
-      returndata_read: (ptr: number): void => {
-        this.charge(this.h.base + this.h.perByte * this.lastCallData.length);
-        this.write(ptr, this.lastCallData);
-      },
-      gas_left: (): bigint => {
-        this.charge(this.h.base);
-        return this.gas.value as bigint;
-      },
-    };
-    const asEnv = {
-      abort: (msg: number, file: number, line: number, col: number): void => {
-        throw new Halt(
-          "trap",
-          "ABORT",
-          `Aborted: ${this.asString(msg)} at ${this.asString(file)}:${line >>> 0}:${col >>> 0}`,
-        );
-      },
-    };
-    return { zvm, env: asEnv } as WebAssembly.Imports;
-  }
-
-  /** Decodes an AssemblyScript string (UTF-16LE, byte length at ptr - 4) defensively, at most 256 units. */
-  asString(ptr: number): string {
-    const p = ptr >>> 0;
-    const m = this.mem();
-    if (p < 4 || p > m.length) return "?";
-    const len = (m[p - 4] as number) | ((m[p - 3] as number) << 8) | ((m[p - 2] as number) << 16) |
-      ((m[p - 1] as number) << 24);
-    const n = Math.min(len >>> 0, 512) & ~1;
-    if (p + n > m.length) return "?";
-    return U16.decode(m.subarray(p, p + n));
+    return hostImports(this, invoke);
   }
 
   /** Runs `method` with `gasLimit`; reverts this frame's state changes unless it ends "ok". */
   run(method: string, gasLimit: bigint, stackUnits: number): FrameOutcome {
     const compiled = this.compiled;
-    const journal = this.e.journal;
+    const journal = this.environment.journal;
     const cp = journal.checkpoint();
     let status: ExecutionStatus = "ok";
     let error: ExecutionError | undefined;
