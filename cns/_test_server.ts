@@ -1,7 +1,7 @@
 // Private test helpers: an in-memory dev PKI and a server on loopback random ports.
 import { createDevCa, createDevLeaf } from "../transport/mod.ts";
 import { type CnsConfig, parseCnsConfig } from "./config.ts";
-import { type CnsServer, type CnsServerOptions, startCnsServer } from "./cns_server.ts";
+import { type CnsServer, type CnsServerOptions, startCnsServer } from "./server/cns_server.ts";
 
 /** A CA and a leaf for localhost / 127.0.0.1 / ::1, made in memory. */
 export async function testPki(): Promise<{ caPem: string; certPem: string; keyPem: string }> {

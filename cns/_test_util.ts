@@ -1,9 +1,9 @@
 // Private test helpers: a fake upstream transport and query builders.
 import { Buffer } from "node:buffer";
-import { optRecord } from "./edns.ts";
-import type { UpstreamTarget, UpstreamTransport } from "./forwarder.ts";
-import { type DnsMessage, type DnsRecord, FLAG } from "./message.ts";
-import { type DecodedMessage, decodeMessage, encodeMessage } from "./message_codec.ts";
+import { optRecord } from "./proto/edns.ts";
+import type { UpstreamTarget, UpstreamTransport } from "./resolver/forwarder.ts";
+import { type DnsMessage, type DnsRecord, FLAG } from "./proto/message.ts";
+import { type DecodedMessage, decodeMessage, encodeMessage } from "./proto/message_codec.ts";
 
 /** Builds query bytes. */
 export function query(

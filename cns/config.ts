@@ -20,9 +20,9 @@ import {
   string,
   strings,
 } from "../core/mod.ts";
-import { parseCidr, parseIp } from "./ip_prefix.ts";
-import { parseDomainName } from "./name.ts";
-import { parseRecordText } from "./record_text.ts";
+import { parseCidr, parseIp } from "./proto/ip_prefix.ts";
+import { parseDomainName } from "./proto/name.ts";
+import { parseRecordText } from "./proto/record_text.ts";
 
 /** A host and port. IPv6 literals are kept without brackets. */
 export type CnsHostPort = HostPort;

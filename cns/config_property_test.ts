@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ConfigError } from "../core/mod.ts";
 import { parseCnsConfig } from "./config.ts";
-import { parseCidr } from "./ip_prefix.ts";
-import { parseRecordText } from "./record_text.ts";
+import { parseCidr } from "./proto/ip_prefix.ts";
+import { parseRecordText } from "./proto/record_text.ts";
 
 const KEYS = [
   "listen",

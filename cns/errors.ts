@@ -5,7 +5,7 @@
  * @module
  */
 
-import { RCODE } from "./message.ts";
+import { RCODE } from "./proto/message.ts";
 
 /** The readable part of a header, when at least 12 bytes arrived. */
 export interface HeaderInfo {

@@ -7,7 +7,7 @@
  */
 import { permissionSet, type ServiceDescriptor } from "../core/mod.ts";
 import { CNS_CONFIG, type CnsConfig, cnsNetPermissions } from "./config.ts";
-import { dnsAnchors } from "./dnssec_anchors.ts";
+import { dnsAnchors } from "./resolver/dnssec_anchors.ts";
 
 /** The `cns` service. */
 export const cnsService: ServiceDescriptor<CnsConfig> = {

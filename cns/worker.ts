@@ -9,12 +9,12 @@
  */
 import { MetricsRegistry, runServiceWorker } from "../core/mod.ts";
 import type { CnsConfig } from "./config.ts";
-import { startCnsServer } from "./cns_server.ts";
+import { startCnsServer } from "./server/cns_server.ts";
 import { type GhostBridge, startMeshNode } from "../bridge/mod.ts";
 import { BlockchainClient } from "../chain/mod.ts";
-import { chainFeedFromClient, ChainNameIndex, ChainZone } from "./chain_zone.ts";
-import { EnsResolver, jsonRpcEthCall } from "./ens_resolver.ts";
-import { anchoredOnChain, DNS_ANCHOR_NAME, zoneKeySeed, ZoneSigner } from "./dnssec.ts";
+import { chainFeedFromClient, ChainNameIndex, ChainZone } from "./resolver/chain_zone.ts";
+import { EnsResolver, jsonRpcEthCall } from "./eth/ens_resolver.ts";
+import { anchoredOnChain, DNS_ANCHOR_NAME, zoneKeySeed, ZoneSigner } from "./resolver/dnssec.ts";
 
 runServiceWorker<CnsConfig>(async (ctx) => {
   const config = ctx.config;

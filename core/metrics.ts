@@ -72,23 +72,24 @@ export interface MetricsSnapshot {
   readonly families: readonly FamilySnapshot[];
 }
 
+/**
+ * Latency histogram bounds in seconds on the 1 / 2.5 / 5 series, from `min` to `max` inclusive: the one bucket
+ * layout every latency histogram of the project uses, so dashboards can compare them.
+ */
+export function latencyBuckets(min: number, max: number): number[] {
+  const out: number[] = [];
+  for (let exp = Math.floor(Math.log10(min)) - 1; exp <= Math.ceil(Math.log10(max)); exp++) {
+    for (const m of [1, 2.5, 5]) {
+      // Round away binary noise (0.1 * 2.5 = 0.25000000000000006).
+      const v = Number((m * 10 ** exp).toPrecision(3));
+      if (v >= min - 1e-12 && v <= max + 1e-12) out.push(v);
+    }
+  }
+  return out;
+}
+
 /** Default histogram bounds, in seconds: 0.5 ms .. 10 s. */
-export const DEFAULT_BUCKETS: readonly number[] = [
-  0.0005,
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
-];
+export const DEFAULT_BUCKETS: readonly number[] = latencyBuckets(0.0005, 10);
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

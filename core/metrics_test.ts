@@ -90,3 +90,24 @@ Deno.test("transportMetrics() registers once per registry", () => {
   assert.ok(text.includes('ghost_transport_connections_accepted_total{alpn="ghost-ping/1"} 1'));
   assert.ok(text.includes('ghost_transport_handshake_seconds_bucket{role="server",le="0.005"} 1'));
 });
+
+Deno.test("latencyBuckets() gives the 1 / 2.5 / 5 series between its bounds, ascending", async () => {
+  const { latencyBuckets, DEFAULT_BUCKETS } = await import("./metrics.ts");
+  assert.deepEqual(latencyBuckets(0.001, 1), [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+  assert.deepEqual(DEFAULT_BUCKETS, [
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+  ]);
+});

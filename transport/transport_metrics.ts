@@ -4,27 +4,13 @@
  * @module
  */
 
-import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "../core/mod.ts";
+import { type Counter, type Gauge, type Histogram, latencyBuckets, MetricsRegistry } from "../core/mod.ts";
 
 /** Which end of a connection we are. */
 export type Role = "client" | "server";
 
 /** Handshake time buckets in seconds: 0.25 ms .. 5 s. */
-export const HANDSHAKE_BUCKETS: readonly number[] = [
-  0.00025,
-  0.0005,
-  0.001,
-  0.002,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  5,
-];
+export const HANDSHAKE_BUCKETS: readonly number[] = latencyBuckets(0.00025, 5);
 
 /**
  * Transport metric families. Create one per registry with {@linkcode transportMetrics}; the server, the client

@@ -1,0 +1,88 @@
+/**
+ * The metric families cns records, on a transport `MetricsRegistry`. Label values are bounded: query types
+ * outside a fixed list are counted as `OTHER`, so a client cannot grow the series without limit.
+ *
+ * @module
+ */
+
+import { type Counter, type Gauge, type Histogram, latencyBuckets, MetricsRegistry } from "../../core/mod.ts";
+import { RCODE_NAMES } from "../proto/message.ts";
+
+/** Query types that get their own label value. */
+const QTYPES = new Set([
+  "A",
+  "AAAA",
+  "CNAME",
+  "MX",
+  "NS",
+  "PTR",
+  "SOA",
+  "SRV",
+  "TXT",
+  "ANY",
+  "CAA",
+  "DS",
+  "DNSKEY",
+  "HTTPS",
+  "SVCB",
+  "NAPTR",
+  "AXFR",
+  "IXFR",
+]);
+
+/** Buckets for upstream latency, seconds: 0.25 ms .. 5 s. */
+export const UPSTREAM_BUCKETS: readonly number[] = latencyBuckets(0.00025, 5);
+
+/** The cns metric families. */
+export interface CnsMetrics {
+  readonly registry: MetricsRegistry;
+  /** `cns_queries_total{transport,qtype,rcode}`: answered queries. */
+  readonly queries: Counter;
+  /** `cns_cache_lookups_total{result}`: hit, miss, stale. */
+  readonly cache: Counter;
+  /** `cns_upstream_seconds{result}`: one upstream exchange. */
+  readonly upstreamSeconds: Histogram;
+  /** `cns_rate_limited_total{action}`: slip or drop. */
+  readonly rateLimited: Counter;
+  /** `cns_dropped_total{transport,reason}`: queries answered with nothing. */
+  readonly dropped: Counter;
+  /** `cns_connections{transport}`: open TCP/DoQ connections. */
+  readonly connections: Gauge;
+  /** `cns_connections_refused_total{transport}`: over a connection limit. */
+  readonly connectionsRefused: Counter;
+}
+
+/** Creates (or finds) the families on `registry`. */
+export function cnsMetrics(registry: MetricsRegistry = new MetricsRegistry()): CnsMetrics {
+  return {
+    registry,
+    queries: registry.counter("cns_queries_total", "DNS queries answered", ["transport", "qtype", "rcode"]),
+    cache: registry.counter("cns_cache_lookups_total", "Answer cache lookups", ["result"]),
+    upstreamSeconds: registry.histogram("cns_upstream_seconds", "Upstream exchange time", {
+      buckets: UPSTREAM_BUCKETS,
+      labelNames: ["result"],
+    }),
+    rateLimited: registry.counter("cns_rate_limited_total", "UDP responses limited by RRL", ["action"]),
+    dropped: registry.counter("cns_dropped_total", "Queries dropped without an answer", [
+      "transport",
+      "reason",
+    ]),
+    connections: registry.gauge("cns_connections", "Open stream connections", ["transport"]),
+    connectionsRefused: registry.counter(
+      "cns_connections_refused_total",
+      "Connections refused by a limit",
+      ["transport"],
+    ),
+  };
+}
+
+/** A bounded label value for a query type. */
+export function qtypeLabel(type: string): string {
+  const t = type.toUpperCase();
+  return QTYPES.has(t) ? t : "OTHER";
+}
+
+/** The label value of an RCODE (extended ones by number). */
+export function rcodeLabel(rcode: number): string {
+  return RCODE_NAMES[rcode] ?? (rcode === 16 ? "BADVERS" : String(rcode));
+}

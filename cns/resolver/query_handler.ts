@@ -1,0 +1,199 @@
+/**
+ * The transport-independent core of the server: query bytes in, response bytes out (or `null`: send nothing).
+ * Every listener (UDP, TCP, DoQ, DoH) calls {@linkcode QueryHandler.handle}; it decodes with limits, applies
+ * policy (opcode, EDNS version, class, recursion allow-list), asks the resolvers, builds the response with our
+ * OPT record, fits it to the transport's size (TC=1 on UDP when it does not fit) and, on UDP, applies response
+ * rate limiting. Malformed queries get FORMERR when the header is readable and nothing otherwise.
+ *
+ * @module
+ */
+
+import type { CnsMetrics } from "./cns_metrics.ts";
+import { qtypeLabel, rcodeLabel } from "./cns_metrics.ts";
+import { type EdnsInfo, ednsOf, optRecord, udpResponseLimit } from "../proto/edns.ts";
+import { DnsFormatError, type HeaderInfo, UpstreamError } from "../errors.ts";
+import type { AllowList } from "../proto/ip_prefix.ts";
+import {
+  type DnsMessage,
+  type DnsQuestion,
+  type DnsRecord,
+  FLAG,
+  OPCODE_QUERY,
+  opcodeOf,
+  RCODE,
+} from "../proto/message.ts";
+import {
+  type DecodedMessage,
+  decodeMessage,
+  DEFAULT_WIRE_LIMITS,
+  encodeMessage,
+  type WireLimits,
+} from "../proto/message_codec.ts";
+import { normalizeName } from "../proto/name.ts";
+import type { ResponseRateLimiter } from "./rate_limiter.ts";
+import { type ClientInfo, policyResult, type Resolver, type ResolveResult } from "./resolver.ts";
+
+/** RFC 1035 §4.2.2 / RFC 9250 §4.2: a stream transport carries at most 65,535 bytes per message. */
+export const MAX_STREAM_MESSAGE = 65_535;
+
+/** Options of {@linkcode QueryHandler}. */
+export interface QueryHandlerOptions {
+  /** Authoritative resolvers, asked in order; the first that `owns()` a name answers it. */
+  readonly authoritative: readonly Resolver[];
+  /** The recursive resolver (forwarder) for everything else; only for clients on `recursionAllow`. */
+  readonly recursive?: Resolver;
+  /** Who may use the recursive resolver. */
+  readonly recursionAllow: AllowList;
+  /** Largest UDP response we send and the size we advertise in our OPT. Default 1232. */
+  readonly ednsUdpMax?: number;
+  /** UDP response rate limiting. */
+  readonly rateLimiter?: ResponseRateLimiter;
+  /** Decoder limits. */
+  readonly limits?: WireLimits;
+  /** Metrics. */
+  readonly metrics?: CnsMetrics;
+  /** Clock for rate limiting, ms. Default `performance.now`. */
+  readonly now?: () => number;
+  /** Told about resolver failures (for logging); must not throw. */
+  readonly onError?: (error: unknown, client: ClientInfo) => void;
+}
+
+/** The classes dns-packet can encode back; a question in any other class is answered without its question. */
+const KNOWN_CLASSES = new Set(["IN", "CS", "CH", "HS", "ANY"]);
+
+/** The server core. */
+export class QueryHandler {
+  readonly #o: QueryHandlerOptions;
+  readonly #udpMax: number;
+  readonly #now: () => number;
+
+  /** Creates the core. */
+  constructor(options: QueryHandlerOptions) {
+    this.#o = options;
+    this.#udpMax = options.ednsUdpMax ?? 1232;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /**
+   * Answers one query. Never throws for any input bytes.
+   *
+   * @returns the response bytes, or `null` when nothing must be sent (unreadable header, a response sent to us,
+   *   or a UDP response dropped by rate limiting)
+   */
+  async handle(bytes: Uint8Array, client: ClientInfo): Promise<Uint8Array | null> {
+    const m = this.#o.metrics;
+    let query: DecodedMessage;
+    try {
+      query = decodeMessage(bytes, this.#o.limits ?? DEFAULT_WIRE_LIMITS);
+    } catch (error) {
+      const header = error instanceof DnsFormatError ? error.header : undefined;
+      if (!header || (header.flags & FLAG.QR) !== 0) {
+        m?.dropped.inc(1, { transport: client.transport, reason: "malformed" });
+        return null;
+      }
+      m?.queries.inc(1, { transport: client.transport, qtype: "OTHER", rcode: "FORMERR" });
+      return formErr(header);
+    }
+    if (query.type === "response") {
+      m?.dropped.inc(1, { transport: client.transport, reason: "response" });
+      return null;
+    }
+    const edns = ednsOf(query);
+    const question = query.questions[0];
+    const { result, extended } = await this.#answer(query, question, edns, client);
+    const qtype = question ? qtypeLabel(question.type) : "OTHER";
+    const rcodeValue = extended ? RCODE.BADVERS : result.rcode;
+    const recursionOk = this.#o.recursive !== undefined && this.#o.recursionAllow.allows(client.address);
+    const limit = client.transport === "udp" ? udpResponseLimit(edns, this.#udpMax) : MAX_STREAM_MESSAGE;
+    const build = (r: ResolveResult, truncated: boolean): DnsMessage => ({
+      id: query.id,
+      type: "response",
+      flags: (query.flags & (0x7800 | FLAG.RD | FLAG.CD)) | // RFC 1035 §4.1.1: OPCODE and RD are copied
+        (r.authoritative ? FLAG.AA : 0) |
+        (recursionOk ? FLAG.RA : 0) |
+        (truncated ? FLAG.TC : 0) |
+        (result.rcode & 0xf),
+      questions: question && KNOWN_CLASSES.has((question.class ?? "IN").toUpperCase()) ? [question] : [],
+      answers: truncated ? [] : r.answers,
+      authorities: truncated ? [] : r.authorities,
+      // RFC 6891 §7: a response to an EDNS query carries our OPT.
+      additionals: [
+        ...(truncated ? [] : r.additionals.filter((x) => x.type !== "OPT")),
+        // RFC 3225 §3: the DO bit of the query is copied into the response's OPT.
+        ...(edns.present ? [optRecord(this.#udpMax, extended ? 1 : 0, edns.dnssecOk)] : []),
+      ],
+    });
+    let out = encodeMessage(build(result, false));
+    if (out.length > limit) {
+      // RFC 2181 §9 / RFC 6891 §7: what does not fit is cut and TC set; the client retries over TCP.
+      out = encodeMessage(build(result, true));
+    }
+    if (client.transport === "udp" && this.#o.rateLimiter) {
+      const decision = this.#o.rateLimiter.check(client.address, this.#now());
+      if (decision !== "send") {
+        m?.rateLimited.inc(1, { action: decision });
+        if (decision === "drop") return null;
+        out = encodeMessage(build(result, true));
+      }
+    }
+    m?.queries.inc(1, { transport: client.transport, qtype, rcode: rcodeLabel(rcodeValue) });
+    return out;
+  }
+
+  async #answer(
+    query: DecodedMessage,
+    question: DnsQuestion | undefined,
+    edns: EdnsInfo,
+    client: ClientInfo,
+  ): Promise<{ result: ResolveResult; extended: boolean }> {
+    const plain = (rcode: number) => ({ result: policyResult(rcode), extended: false });
+    if (opcodeOf(query.flags) !== OPCODE_QUERY) return plain(RCODE.NOTIMP);
+    // RFC 6891 §6.1.3: an EDNS version we do not speak gets BADVERS.
+    if (edns.present && edns.version > 0) return { result: policyResult(0), extended: true };
+    // RFC 9619: a query holds exactly one question.
+    if (!question || query.questions.length !== 1) return plain(RCODE.FORMERR);
+    if (question.type === "OPT") return plain(RCODE.FORMERR);
+    if ((question.class ?? "IN").toUpperCase() !== "IN") return plain(RCODE.REFUSED);
+    if (question.type === "AXFR" || question.type === "IXFR") return plain(RCODE.REFUSED);
+    const qname = normalizeName(question.name);
+    const request = {
+      question,
+      recursionDesired: (query.flags & FLAG.RD) !== 0,
+      client,
+      dnssecOk: edns.dnssecOk,
+    };
+    const owner = this.#o.authoritative.find((r) => r.owns(qname));
+    try {
+      if (owner) return { result: await owner.resolve(request), extended: false };
+      if (this.#o.recursive && this.#o.recursionAllow.allows(client.address)) {
+        return { result: await this.#o.recursive.resolve(request), extended: false };
+      }
+      return plain(RCODE.REFUSED);
+    } catch (error) {
+      if (!(error instanceof UpstreamError) || error.failure !== "none") this.#report(error, client);
+      return plain(error instanceof UpstreamError ? error.code : RCODE.SERVFAIL);
+    }
+  }
+
+  #report(error: unknown, client: ClientInfo): void {
+    try {
+      this.#o.onError?.(error, client);
+    } catch {
+      // A failing logger must not fail a query.
+    }
+  }
+}
+
+/** A FORMERR reply built from a header alone: ID and OPCODE copied, no sections (RFC 1035 §4.1.1). */
+export function formErr(header: HeaderInfo): Uint8Array {
+  const out = new Uint8Array(12);
+  out[0] = header.id >>> 8;
+  out[1] = header.id & 0xff;
+  const flags = FLAG.QR | (header.flags & (0x7800 | FLAG.RD)) | RCODE.FORMERR;
+  out[2] = flags >>> 8;
+  out[3] = flags & 0xff;
+  return out;
+}
+
+/** Re-exported for adapters that only need the record type. */
+export type { DnsRecord };
