@@ -152,7 +152,7 @@ export interface SrvRecord {
   readonly target: string;
 }
 
-/** The record set of a .ghost name (the GHOST record of DESIGN.md: AAAA first, also A, TXT, CNAME, MX, SRV). */
+/** The record set of a .ghost name (the GHOST record, cns/README.md: AAAA first, also A, TXT, CNAME, MX, SRV). */
 export interface NameRecords {
   readonly aaaa: readonly Uint8Array[];
   readonly a: readonly Uint8Array[];
