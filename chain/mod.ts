@@ -10,11 +10,18 @@
  * ```ts
  * import { ChainNode, ChainService, MemoryChainStore, parseGenesis } from "./mod.ts";
  * import { ed25519Keypair, ed25519Verify } from "../crypto/mod.ts";
+ * import { toHex } from "../core/mod.ts";
  *
- * const { secretKey } = ed25519Keypair();
+ * const { publicKey, secretKey } = ed25519Keypair();
+ * const genesis = parseGenesis({
+ *   chainId: "example",
+ *   timeMs: 0,
+ *   validators: [{ publicKey: toHex(publicKey) }],
+ *   accounts: [],
+ * });
  * const node = await ChainNode.open({
  *   store: new MemoryChainStore(),
- *   genesis: parseGenesis(JSON.parse(await Deno.readTextFile("genesis.json"))),
+ *   genesis,
  *   verify: (items) => Promise.all(items.map((i) => ed25519Verify(i.publicKey, i.message, i.signature))),
  *   now: Date.now,
  *   validatorKey: secretKey,
