@@ -194,3 +194,33 @@ Deno.test("parseConfig() gives a config or a ConfigError with the key for any TO
     { numRuns: 1000 },
   );
 });
+
+Deno.test("a service added to the catalog gets its [section], env names, flags and printed config from its descriptor", async () => {
+  const { defineSection, int, permissionSet } = await import("../core/mod.ts");
+  const { SERVICES } = await import("./services.ts");
+  const { allEnvNames } = await import("./config.ts");
+  // What a new service's folder would export from its service.ts: nothing else is edited but the list.
+  const probe = {
+    name: "probe",
+    summary: "test service",
+    config: defineSection("probe", { workers: { kind: int(1, 64), default: 4, help: "threads" } }),
+    entry: new URL("data:text/javascript,"),
+    tls: "none" as const,
+    permissions: () => permissionSet({}),
+  };
+  const services = [...SERVICES, probe];
+  const c = parseConfig({
+    file: { path: "g.toml", doc: { probe: { workers: 8 } } },
+    env: { GHOST_PROBE_WORKERS: "16" },
+  }, services);
+  assert.deepEqual(c.services["probe"], { workers: 16 });
+  assert.ok(allEnvNames(services).includes("GHOST_PROBE_WORKERS"));
+  assert.match(
+    configToml(c, services),
+    /\[probe\]\n# threads; an integer from 1 to 64; env GHOST_PROBE_WORKERS\nworkers = 16/,
+  );
+  assert.throws(
+    () => parseConfig({ file: { path: "g.toml", doc: { probe: { workers: 0 } } } }, services),
+    (e: unknown) => e instanceof ConfigError && e.key === "probe.workers" && e.origin === "g.toml",
+  );
+});

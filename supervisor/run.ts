@@ -13,6 +13,7 @@ import { handleAdmin, type StatusDocument } from "./admin.ts";
 import { findService } from "./services.ts";
 import { servicePermissions } from "./supervisor_permissions.ts";
 import { Supervisor } from "./supervisor.ts";
+import { SignalPolicy } from "./signal_policy.ts";
 import { isMeshMember, loadMeshKeys, planMesh } from "./mesh.ts";
 import { summarizeMetrics, supervisorMetrics, workerSnapshot } from "./supervisor_metrics.ts";
 import type { GlobalOptions } from "./cli.ts";
@@ -116,9 +117,14 @@ export async function runServices(names: readonly string[], global: GlobalOption
   }
 
   const stopped = Promise.withResolvers<number>();
-  let signals = 0;
+  const policy = new SignalPolicy();
   const onSignal = (sig: Deno.Signal): void => {
-    if (++signals > 1) {
+    const action = policy.onSignal(Date.now());
+    if (action === "ignore") {
+      log.debug("signal repeated within the echo window; still draining", { signal: sig });
+      return;
+    }
+    if (action === "force") {
       log.warn("second signal: exiting without waiting", { signal: sig });
       Deno.exit(130);
     }

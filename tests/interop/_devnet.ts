@@ -14,12 +14,24 @@ export interface Devnet {
   /** cns's UDP/TCP port and DoQ port on 127.0.0.1. */
   readonly dnsPort: number;
   readonly doqPort: number;
+  /** The admin endpoint's base URL. */
+  readonly admin: string;
   /** SIGTERM, assert exit 0 (with the log tail when not), remove the data dir. */
   stop(): Promise<void>;
+  /**
+   * Ctrl-C as a terminal sends it: SIGINT to the devnet's whole process group. Resolves with the exit code and
+   * the log; the data dir is removed.
+   */
+  interrupt(): Promise<{ code: number; logs: string }>;
+}
+
+/** How the devnet is started: `mod.ts up` directly, or the README's `./deno task start` in a process group. */
+export interface DevnetOptions {
+  readonly via?: "mod" | "task";
 }
 
 /** Starts `mod.ts up` (see the module comment). */
-export async function startDevnet(prefix: string): Promise<Devnet> {
+export async function startDevnet(prefix: string, options: DevnetOptions = {}): Promise<Devnet> {
   const dataDir = await Deno.makeTempDir({ prefix });
   const dnsPort = freePort();
   const doqPort = freePort();
@@ -41,13 +53,24 @@ export async function startDevnet(prefix: string): Promise<Devnet> {
     GHOST_WALLET_KDF: "test",
     GHOST_WALLET_PASSPHRASE: "devnet journey",
   };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MOD, "up"],
-    env,
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const adminAddr = env.GHOST_ADMIN_LISTEN ?? "";
+  // `setsid` makes the task the leader of a new process group, as a shell does for a foreground job, so a
+  // signal to the group reaches `deno task` and the supervisor it runs, as a terminal's Ctrl-C does.
+  const child = options.via === "task"
+    ? new Deno.Command("setsid", {
+      args: [`${ROOT}deno`, "task", "start"],
+      env: { ...env, PATH: `${Deno.execPath().replace(/\/[^/]*$/, "")}:${Deno.env.get("PATH") ?? ""}` },
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn()
+    : new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MOD, "up"],
+      env,
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
   const logs = (async () => {
     let text = "";
     for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) text += c;
@@ -58,6 +81,14 @@ export async function startDevnet(prefix: string): Promise<Devnet> {
     env,
     dnsPort,
     doqPort,
+    admin: `http://${adminAddr}`,
+    interrupt: async () => {
+      await new Deno.Command("kill", { args: ["-INT", "--", `-${child.pid}`] }).output();
+      const { code } = await child.status;
+      const text = await logs;
+      await Deno.remove(dataDir, { recursive: true });
+      return { code, logs: text };
+    },
     stop: async () => {
       child.kill("SIGTERM");
       const { code } = await child.status;
