@@ -9,17 +9,7 @@
  * @module
  */
 import { ConfigError } from "./core/mod.ts";
-import { findService, parseCli, printConfig, runServices, showStatus, VERSION } from "./supervisor/mod.ts";
-
-/** A service's own CLI (its descriptor's `tool`), loaded only when asked for. */
-async function runTool(name: string, args: readonly string[]): Promise<number> {
-  const tool = findService(name)?.tool;
-  if (tool === undefined) {
-    console.error(`error: No tool for ${name}`);
-    return 2;
-  }
-  return await (await tool.load())(args);
-}
+import { parseCli, printConfig, runServices, runTool, showStatus, VERSION } from "./supervisor/mod.ts";
 
 /** Runs the command line; returns the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
@@ -42,7 +32,7 @@ export async function main(args: readonly string[]): Promise<number> {
       case "run":
         return await runServices(cmd.services, cmd.global);
       case "tool":
-        return await runTool(cmd.tool, cmd.args);
+        return await runTool(cmd.tool, cmd.args, cmd.global);
     }
   } catch (err) {
     if (err instanceof ConfigError) {

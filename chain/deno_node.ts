@@ -234,7 +234,10 @@ export async function runChainNode(
     height: node.height,
     role: config.role,
     addr: formatChainHostPort({ hostname: server.addr.hostname, port: server.addr.port }),
-    validator: toHex(ed25519PublicKey(key)),
+    // A follower has a node key too, but it validates nothing: say which key is whose.
+    ...(config.role === "validator"
+      ? { validator: toHex(ed25519PublicKey(key)) }
+      : { node_id: toHex(ed25519PublicKey(key)) }),
   });
   let closing: Promise<void> | undefined;
   return {

@@ -74,9 +74,11 @@ export interface Genesis {
   }[];
 }
 
-function bad(key: string, message: string): ChainError {
+function badGenesis(key: string, message: string): ChainError {
   return new ChainError("INVALID_ARGUMENT", "GENESIS", `Invalid genesis ${key}: ${message}`);
 }
+
+const bad = badGenesis;
 
 function bigintOf(v: unknown, key: string, max = 0xffff_ffff_ffff_ffffn): bigint {
   if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
@@ -145,8 +147,17 @@ export function parseIpv6(s: string): Uint8Array | undefined {
   return out;
 }
 
-/** Parses the JSON form of records (see the module doc). */
-export function parseRecordsJson(v: unknown, key: string): NameRecords {
+/** Parses the JSON form of records (see the module doc); errors name `key` and say where it came from. */
+export function parseRecordsJson(
+  v: unknown,
+  key: string,
+  where: "genesis" | "records" = "genesis",
+): NameRecords {
+  // The same JSON comes from a genesis file or from a CLI's record flags: name the one it came from.
+  const bad = (k: string, message: string): ChainError =>
+    where === "genesis"
+      ? badGenesis(k, message)
+      : new ChainError("INVALID_ARGUMENT", "BAD_RECORDS", `Invalid ${k}: ${message}`);
   if (v === undefined) return EMPTY_RECORDS;
   if (!isRecord(v)) throw bad(key, "must be an object");
   const list = (k: string): unknown[] => {

@@ -33,7 +33,7 @@ export const chainService: ServiceDescriptor<ChainConfig> = {
     summary: "the node's own tool: status, block, tx, account, resolve, send, run (see chain --help)",
     load: async () => {
       const { chainCli } = await import("./cli.ts");
-      return (args) => chainCli([...args]);
+      return (args, ctx) => chainCli(args, ctx);
     },
   },
 };

@@ -124,6 +124,8 @@ export interface ConfigSection<T> {
   parse(sources?: SectionSources): T;
   /** The section as `key = value` TOML lines with help comments; secrets are redacted. */
   toToml(value: T): string[];
+  /** The section's values as environment text by env name (lists comma-joined); secrets are left out. */
+  toEnv(value: T): Record<string, string>;
 }
 
 /** The environment variable of a dotted key: `log.level` -> `GHOST_LOG_LEVEL`. */
@@ -246,7 +248,18 @@ export function defineSection<F extends Fields>(
     }
     return lines;
   };
-  return { name, fields: info, parse, toToml };
+  const toEnv = (value: SectionValue<F>): Record<string, string> => {
+    const out: Record<string, string> = {};
+    const v = value as Record<string, unknown>;
+    for (const [key, f] of entries) {
+      if (f.secret === true) continue;
+      const current = v[camel(key)];
+      const t = current === undefined ? "" : f.kind.toToml(current);
+      out[envName(dotted(key))] = Array.isArray(t) ? t.join(",") : String(t);
+    }
+    return out;
+  };
+  return { name, fields: info, parse, toToml, toEnv };
 }
 
 /** Splits a comma list from env or flags. */

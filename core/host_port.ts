@@ -36,3 +36,26 @@ export function isHostPort(v: unknown): v is HostPort {
   return typeof hostname === "string" && typeof port === "number" && Number.isInteger(port) && port >= 0 &&
     port <= 65_535;
 }
+
+/** An IPv4 (4 bytes) or IPv6 (16 bytes) address as text; IPv6 in RFC 5952 form (lowercase, longest zero run as `::`). */
+export function formatIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return Array.from(bytes).join(".");
+  if (bytes.length !== 16) throw new RangeError(`Cannot format an IP address of ${bytes.length} bytes`);
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  // RFC 5952 §4.2: the longest run of two or more zero groups (the first on a tie) becomes "::".
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+}

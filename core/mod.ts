@@ -29,3 +29,4 @@ export * from "./permissions.ts";
 export * from "./service.ts";
 export * from "./worker_protocol.ts";
 export * from "./worker_runtime.ts";
+export * from "./cli_spec.ts";

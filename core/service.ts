@@ -39,8 +39,17 @@ export interface MeshRole<C> {
   anchors?(seedHex: string): readonly string[];
 }
 
+/**
+ * What a service's command line is told about the effective configuration (defaults < `ghost.toml` < `GHOST_*`
+ * environment < global flags), so `mod.ts chain status` finds the node where `mod.ts chain` put it.
+ */
+export interface ToolContext {
+  /** The effective value of a config key by its environment name (`GHOST_CHAIN_LISTEN`), as text. */
+  setting(envName: string): string | undefined;
+}
+
 /** A service's own command line (`mod.ts chain status`): gets the words after the service name. */
-export type ServiceTool = (args: readonly string[]) => Promise<number>;
+export type ServiceTool = (args: readonly string[], ctx: ToolContext) => Promise<number>;
 
 /** One service of the runtime. */
 export interface ServiceDescriptor<C = unknown> {

@@ -1,8 +1,13 @@
 /**
  * Command-line parsing for `mod.ts`: pure, so every path (help, version, bad flags) is unit-tested.
  *
+ * Every command has its own `--help` (and `help <command>`): the services' from their descriptors (summary, the
+ * `[section]` keys with defaults and env names), `chain`'s and `wallet`'s from their own CLIs, which get
+ * `--help` passed on.
+ *
  * @module
  */
+import type { ServiceDescriptor } from "../core/mod.ts";
 import { PLANNED_SERVICES, SERVICES } from "./services.ts";
 
 /** What the command line asks for. */
@@ -34,37 +39,110 @@ const VALUE_FLAGS: Readonly<Record<string, string>> = {
   "--log-format": "log.format",
 };
 
+const GLOBAL_OPTIONS = `Global options (before or after the command):
+  -c, --config FILE       TOML config file (default: ./ghost.toml when it exists)
+      --data-dir DIR      data root (config data_dir, env GHOST_DATA_DIR; default data)
+      --log-level LEVEL   debug | info | warn | error (env GHOST_LOG_LEVEL; default info)
+      --log-format FMT    text | json (env GHOST_LOG_FORMAT; default text)
+  -h, --help              show help (also: mod.ts help <command>)
+  -V, --version           print the version`;
+
 /** The top-level `--help` text. */
 export function usage(): string {
-  const svc = SERVICES.map((s) => `  ${s.name.padEnd(12)}run the ${s.name} service: ${s.summary}`).join("\n");
+  const svc = SERVICES.map((s) => `  ${s.name.padEnd(13)}run the ${s.name} service: ${s.summary}`).join("\n");
   const tools = SERVICES.flatMap((
     s,
-  ) => (s.tool ? [`  ${`${s.name} <sub>`.padEnd(13)}${s.tool.summary}`] : [])).join(
-    "\n",
-  );
+  ) => (s.tool ? [`  ${`${s.name} <sub>`.padEnd(13)}${s.tool.summary}`] : []))
+    .join("\n");
   return `GhostChain Edge: QUIC-first edge runtime (transport, wallet, chain, bridge, cns, wraith, vm)
 
-Usage: deno run -A mod.ts [options] <command>
+Usage: deno run -A mod.ts [options] <command> [args]
 
 Commands:
-  up          run every service of this build as one local devnet (data under ./data)
+  up           run every service of this build as one local devnet (data under ./data)
 ${svc}
 ${tools}
-  status      show the running services, their endpoints and metrics (--json for JSON)
-  config      print the effective configuration as TOML
-  help        show this help
+  status       show the running services, their endpoints and metrics (--json for JSON)
+  config       print the effective configuration as commented TOML
+  help [CMD]   show this help, or a command's
 
 Planned services, not in this build yet: ${PLANNED_SERVICES.join(", ")}
 
-Options:
-  -c, --config FILE       TOML config file (default: ./ghost.toml when it exists)
-      --data-dir DIR      data root (config data_dir, env GHOST_DATA_DIR)
-      --log-level LEVEL   debug | info | warn | error (env GHOST_LOG_LEVEL)
-      --log-format FMT    text | json (env GHOST_LOG_FORMAT)
-  -h, --help              show this help
-  -V, --version           print the version
+${GLOBAL_OPTIONS}
 
-Every config key can also be set in the environment: log.level -> GHOST_LOG_LEVEL. See README.md.`;
+Every config key can also be set in the environment: log.level -> GHOST_LOG_LEVEL. See README.md.
+Examples:
+  deno run -A mod.ts up
+  deno run -A mod.ts help cns
+  deno run -A mod.ts chain status --json`;
+}
+
+const COMMAND_HELP: Readonly<Record<string, string>> = {
+  up: `Usage: deno run -A mod.ts up [options]
+
+Runs every service of this build (${
+    SERVICES.map((s) => s.name).join(", ")
+  }) as one local devnet under one supervisor, each in its own
+permission-scoped Worker: data under the data dir, a dev CA and certificates made on first start, a genesis with
+a funded dev key (data/chain/dev.key). Ctrl-C (or SIGTERM) drains every service and exits 0; a second Ctrl-C more
+than a second later exits at once.
+
+${GLOBAL_OPTIONS}
+
+Example:
+  ./deno task start        # the same as: deno run -A mod.ts up`,
+  status: `Usage: deno run -A mod.ts status [--json] [options]
+
+Asks the running supervisor's admin endpoint (admin.listen, default 127.0.0.1:9180) for its services, their
+state, restarts and endpoints, probes each QUIC endpoint, and prints a table (or the status document with
+--json). Exits 1 when nothing answers.
+
+Options:
+      --json              the status document as JSON
+${GLOBAL_OPTIONS}
+
+Example:
+  deno run -A mod.ts status --json`,
+  config: `Usage: deno run -A mod.ts config [options]
+
+Prints the effective configuration (defaults < ghost.toml < GHOST_* environment < flags) as commented TOML, each
+key with what it allows and its environment variable. Secrets are shown as [redacted]. A bad value exits 2 and
+names the key, where the value came from, and what is allowed.
+
+${GLOBAL_OPTIONS}
+
+Example:
+  GHOST_CNS_UPSTREAMS=127.0.0.53:53 deno run -A mod.ts config`,
+  help: `Usage: deno run -A mod.ts help [COMMAND [SUBCOMMAND]]
+
+Shows the help of mod.ts, or of one command (the same as COMMAND --help).
+
+Example:
+  deno run -A mod.ts help wallet send`,
+};
+
+/** A service's `--help`: what it is, how it runs, its config section with defaults and env names. */
+export function serviceUsage(s: ServiceDescriptor): string {
+  const keys = s.config.fields.map((f) => {
+    const def = Array.isArray(f.default) ? f.default.join(",") : String(f.default);
+    return `  ${f.key.padEnd(28)} ${f.help}; ${f.describe} (default ${
+      def === "" ? '""' : def
+    }; env ${f.env})`;
+  });
+  const tool = s.tool !== undefined
+    ? `\n\n"mod.ts ${s.name} <sub>" runs its own tool instead (${s.tool.summary}); see "mod.ts ${s.name} --help".`
+    : "";
+  return `Usage: deno run -A --unstable-net mod.ts ${s.name} [options]
+
+Runs the ${s.name} service alone under the supervisor: ${s.summary}.${tool}
+
+Config section [${s.config.name}] (ghost.toml, or the environment variable shown):
+${keys.join("\n")}
+
+${GLOBAL_OPTIONS}
+
+Example:
+  GHOST_LOG_LEVEL=debug deno run -A --unstable-net mod.ts ${s.name}`;
 }
 
 /** Services whose name followed by more words runs that service's own CLI instead of the service. */
@@ -72,15 +150,37 @@ export const SERVICE_TOOLS: readonly string[] = SERVICES.filter((s) => s.tool !=
   s.name
 );
 
+const HELP_WORDS = new Set(["-h", "--help", "help"]);
+
+/** The help of `words` (a command and maybe a subcommand), as `help <words>` and `<words> --help` give it. */
+function helpFor(words: readonly string[], global: GlobalOptions): Command {
+  const [cmd, ...sub] = words;
+  if (cmd === undefined) return { kind: "help", text: usage() };
+  if (SERVICE_TOOLS.includes(cmd)) return { kind: "tool", tool: cmd, args: [...sub, "--help"], global };
+  const svc = SERVICES.find((s) => s.name === cmd);
+  if (svc !== undefined) return { kind: "help", text: serviceUsage(svc) };
+  const text = COMMAND_HELP[cmd];
+  if (text !== undefined) return { kind: "help", text };
+  if (PLANNED_SERVICES.includes(cmd)) {
+    return { kind: "error", message: `The ${cmd} service is planned but not part of this build yet` };
+  }
+  return { kind: "error", message: `Unknown command ${cmd}; see --help` };
+}
+
 /** Parses `Deno.args`. Never throws: mistakes come back as `{ kind: "error" }` (exit code 2). */
 export function parseCli(args: readonly string[]): Command {
   const flags: Record<string, string> = {};
   let configPath: string | undefined;
   let json = false;
+  let help = false;
   const positional: string[] = [];
+  const globalNow = (): GlobalOptions => (configPath !== undefined ? { configPath, flags } : { flags });
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
-    if (arg === "-h" || arg === "--help") return { kind: "help", text: usage() };
+    if (arg === "-h" || arg === "--help") {
+      help = true;
+      continue;
+    }
     if (arg === "-V" || arg === "--version") return { kind: "version" };
     if (arg === "--json") {
       json = true;
@@ -97,27 +197,32 @@ export function parseCli(args: readonly string[]): Command {
       else flags[VALUE_FLAGS[name] ?? name] = value;
       continue;
     }
-    if (arg.startsWith("-")) return { kind: "error", message: `Unknown option ${arg}; see --help` };
+    // A service's tool gets everything after its subcommand, its own flags and --help included.
     const next = args[i + 1];
     if (
-      positional.length === 0 && SERVICE_TOOLS.includes(arg) && next !== undefined && !next.startsWith("-")
+      positional.length === 0 && SERVICE_TOOLS.includes(arg) && next !== undefined &&
+      (!next.startsWith("-") || HELP_WORDS.has(next))
     ) {
-      const global: GlobalOptions = configPath !== undefined ? { configPath, flags } : { flags };
-      return { kind: "tool", tool: arg, args: args.slice(i + 1), global };
+      if (help) return helpFor([arg], globalNow());
+      const rest = args.slice(i + 1);
+      if (rest[0] === "help") return helpFor([arg, ...rest.slice(1)], globalNow());
+      return { kind: "tool", tool: arg, args: rest, global: globalNow() };
     }
+    if (arg.startsWith("-")) return { kind: "error", message: `Unknown option ${arg}; see --help` };
     positional.push(arg);
   }
-  const global: GlobalOptions = configPath !== undefined ? { configPath, flags } : { flags };
+  const global = globalNow();
   const [cmd, ...rest] = positional;
-  if (cmd === undefined || cmd === "help") return { kind: "help", text: usage() };
+  if (cmd === "help") return helpFor(rest, global);
+  if (help) return helpFor(cmd === undefined ? [] : [cmd, ...rest], global);
+  if (cmd === undefined) return { kind: "help", text: usage() };
   if (rest.length > 0) return { kind: "error", message: `Unexpected argument ${rest[0]} after ${cmd}` };
   if (json && cmd !== "status") return { kind: "error", message: "Option --json is only for status" };
   if (cmd === "up") return { kind: "run", services: SERVICES.map((s) => s.name), global };
   if (cmd === "status") return { kind: "status", json, global };
   if (cmd === "config") return { kind: "config", global };
   if (SERVICES.some((s) => s.name === cmd)) return { kind: "run", services: [cmd], global };
-  if (PLANNED_SERVICES.includes(cmd)) {
-    return { kind: "error", message: `The ${cmd} service is planned but not part of this build yet` };
-  }
-  return { kind: "error", message: `Unknown command ${cmd}; see --help` };
+  // Not a command that runs: a planned service or an unknown word, each with its message.
+  const known = helpFor([cmd], global);
+  return known.kind === "error" ? known : { kind: "error", message: `Unknown command ${cmd}; see --help` };
 }

@@ -67,3 +67,32 @@ Deno.test("parseCli() runs the chain service when only options follow its name",
     global: { flags: { data_dir: "d" } },
   });
 });
+
+Deno.test("parseCli() routes help to the command asked about", () => {
+  assert.deepEqual(parseCli(["chain", "--help"]), {
+    kind: "tool",
+    tool: "chain",
+    args: ["--help"],
+    global: { flags: {} },
+  });
+  assert.deepEqual(parseCli(["help", "chain", "run"]), {
+    kind: "tool",
+    tool: "chain",
+    args: ["run", "--help"],
+    global: { flags: {} },
+  });
+  assert.deepEqual(parseCli(["chain", "help", "send"]), {
+    kind: "tool",
+    tool: "chain",
+    args: ["send", "--help"],
+    global: { flags: {} },
+  });
+  const cns = parseCli(["cns", "--help"]);
+  assert.ok(cns.kind === "help" && cns.text.startsWith("Usage: deno run -A --unstable-net mod.ts cns"));
+  assert.ok(cns.kind === "help" && cns.text.includes("GHOST_CNS_UPSTREAMS"));
+  for (const c of ["up", "status", "config"]) {
+    const h = parseCli(["help", c]);
+    assert.ok(h.kind === "help" && h.text.startsWith(`Usage: deno run -A mod.ts ${c}`), c);
+  }
+  assert.equal(parseCli(["help", "nope"]).kind, "error");
+});

@@ -3,7 +3,15 @@
  *
  * @module
  */
-import { type Config, configToml, formatHostPort, parseHostPort } from "./config.ts";
+import {
+  type Config,
+  ConfigError,
+  configSettings,
+  configToml,
+  formatHostPort,
+  parseHostPort,
+} from "./config.ts";
+import { findService } from "./services.ts";
 import { connectQuic, ping, PING_ALPN } from "../transport/mod.ts";
 import type { GlobalOptions } from "./cli.ts";
 import { ghostEnv, loadConfig } from "./load_config.ts";
@@ -114,4 +122,26 @@ async function probeEndpoints(doc: StatusDocument, config: Config): Promise<Map<
     }
   }
   return out;
+}
+
+/**
+ * `mod.ts <service> <sub> ...`: the service's own CLI (its descriptor's `tool`, loaded only when asked for),
+ * told the effective configuration so its defaults (the node's address, the bridge's ingress, the data dir)
+ * are the ones the services use. A bad config still lets `--help` through.
+ */
+export async function runTool(name: string, args: readonly string[], global: GlobalOptions): Promise<number> {
+  const tool = findService(name)?.tool;
+  if (tool === undefined) {
+    console.error(`error: The ${name} service has no command line of its own`);
+    return 2;
+  }
+  let settings: Record<string, string> = {};
+  try {
+    settings = configSettings(
+      await loadConfig({ path: global.configPath, env: ghostEnv(), flags: global.flags }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !args.some((a) => a === "--help" || a === "-h")) throw error;
+  }
+  return await (await tool.load())(args, { setting: (envName) => settings[envName] });
 }

@@ -266,6 +266,30 @@ export function allEnvNames(services: readonly ServiceDescriptor[] = SERVICES): 
   return allSections(services).flatMap((s) => s.fields.map((f: FieldInfo) => f.env));
 }
 
+/** The effective value of every (non-secret) key as environment text by env name, for the services' CLIs. */
+export function configSettings(
+  config: Config,
+  services: readonly ServiceDescriptor[] = SERVICES,
+): Record<string, string> {
+  const values = sectionValues(config, services);
+  const out: Record<string, string> = {};
+  for (const s of allSections(services)) Object.assign(out, s.toEnv(values.get(s.name)));
+  return out;
+}
+
+function sectionValues(config: Config, services: readonly ServiceDescriptor[]): Map<string, unknown> {
+  const values = new Map<string, unknown>([
+    ["", { dataDir: config.dataDir }],
+    ["log", config.log],
+    ["supervisor", config.supervisor],
+    ["admin", config.admin],
+    ["tls", config.tls],
+    ["mesh", { ...config.mesh.addresses, callTimeoutMs: config.mesh.callTimeoutMs }],
+  ]);
+  for (const s of services) values.set(s.config.name, config.services[s.name]);
+  return values;
+}
+
 /**
  * A commented TOML document of every key at its effective value (`mod.ts config`); with no config, at its
  * default (deploy/ ships that). Secrets are never printed.

@@ -7,6 +7,7 @@
  * @module
  */
 import { Http2Target } from "../bridge/mod.ts";
+import { toHex } from "../core/mod.ts";
 import { CliUsageError, type WalletChainCommand, type WalletChainEnv } from "./cli.ts";
 import { parseAddress } from "../crypto/mod.ts";
 import { type AccountInfo } from "./wallet_service.ts";
@@ -15,6 +16,7 @@ import {
   BlockchainClient,
   ChainError,
   type ChainTxStatus,
+  decodeResolvedName,
   encodeSignedTransaction,
   encodeTransaction,
   nameCommitment,
@@ -26,8 +28,6 @@ import {
 
 /** Default gRPC ingress of the central bridge. */
 export const DEFAULT_BRIDGE_GRPC = "127.0.0.1:50051";
-
-const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 const COMMON_FLAGS = {
   bridge: { value: true },
@@ -104,9 +104,22 @@ function onePositional(env: WalletChainEnv, what: string): string {
 }
 
 async function withClient<T>(env: WalletChainEnv, fn: (c: BlockchainClient) => Promise<T>): Promise<T> {
-  const target = new Http2Target(bridgeEndpoint(env), { maxMessageBytes: 4 * 1024 * 1024 });
+  const endpoint = bridgeEndpoint(env);
+  const target = new Http2Target(endpoint, { maxMessageBytes: 4 * 1024 * 1024 });
   try {
     return await fn(new BlockchainClient(target, { timeoutMs: 10_000 }));
+  } catch (error) {
+    // Say what was tried and what to do, not just the status.
+    if (error instanceof ChainError && error.status === "UNAVAILABLE") {
+      throw new ChainError(
+        "UNAVAILABLE",
+        error.reason,
+        `Cannot reach the chain through the bridge's gRPC ingress at ${endpoint.replace(/^http:\/\//, "")} ` +
+          `(${error.message}); start the devnet with ./deno task start, or pass --bridge HOST:PORT`,
+        { cause: error },
+      );
+    }
+    throw error;
   } finally {
     target.close();
   }
@@ -204,20 +217,24 @@ function recordsFromFlags(env: WalletChainEnv): NameRecords {
   };
   const num = (s: string | undefined): number => /^\d{1,5}$/.test(s ?? "") ? Number(s) : -1;
   try {
-    return parseRecordsJson({
-      aaaa: env.flagValues("aaaa"),
-      a: env.flagValues("a"),
-      txt: env.flagValues("txt"),
-      ...(env.flag("cname") !== undefined ? { cname: env.flag("cname") } : {}),
-      mx: env.flagValues("mx").map((v) => {
-        const [pref, exchange] = split(v, 2, "mx");
-        return { preference: num(pref), exchange };
-      }),
-      srv: env.flagValues("srv").map((v) => {
-        const [priority, weight, port, target] = split(v, 4, "srv");
-        return { priority: num(priority), weight: num(weight), port: num(port), target };
-      }),
-    }, "records");
+    return parseRecordsJson(
+      {
+        aaaa: env.flagValues("aaaa"),
+        a: env.flagValues("a"),
+        txt: env.flagValues("txt"),
+        ...(env.flag("cname") !== undefined ? { cname: env.flag("cname") } : {}),
+        mx: env.flagValues("mx").map((v) => {
+          const [pref, exchange] = split(v, 2, "mx");
+          return { preference: num(pref), exchange };
+        }),
+        srv: env.flagValues("srv").map((v) => {
+          const [priority, weight, port, target] = split(v, 4, "srv");
+          return { priority: num(priority), weight: num(weight), port: num(port), target };
+        }),
+      },
+      "records",
+      "records",
+    );
   } catch (e) {
     if (e instanceof CliUsageError) throw e;
     throw new CliUsageError(e instanceof Error ? e.message : String(e));
@@ -241,13 +258,21 @@ function checkedName(text: string): string {
 
 const balance: WalletChainCommand = {
   summary: "an account's balance and nonce on the chain",
-  help: `Usage: mod.ts wallet balance [ACCOUNT] [--bridge HOST:PORT]
+  help: `Usage: mod.ts wallet balance [--account ACCOUNT] [--bridge HOST:PORT] [--json]
 
-Reads the account from the chain through the bridge (BlockchainService.GetAccount).`,
-  flags: { bridge: COMMON_FLAGS.bridge },
+Reads the account from the chain through the bridge (BlockchainService.GetAccount): its balance and nonce, in
+the chain's smallest unit. ACCOUNT may also be given as the only argument (mod.ts wallet balance dev).
+  --account REF           the account (id, label or address; default: the first)
+
+Example:
+  mod.ts wallet balance --account dev --json`,
+  flags: { bridge: COMMON_FLAGS.bridge, account: { value: true } },
   run: async (env) => {
     if (env.positionals.length > 1) throw new CliUsageError("expected at most one ACCOUNT");
-    const account = await env.account(env.positionals[0] ?? "");
+    if (env.positionals.length === 1 && env.flag("account") !== undefined) {
+      throw new CliUsageError("give the account once: --account ACCOUNT or ACCOUNT, not both");
+    }
+    const account = await env.account(env.flag("account") ?? env.positionals[0] ?? "");
     const a = await withClient(env, (c) => c.account(account.address));
     env.out(`${a.address}\nbalance: ${a.balance}\nnonce:   ${a.nonce}\nheight:  ${a.height}`, {
       address: a.address,
@@ -294,6 +319,15 @@ ${COMMON_HELP}`,
     const account = await signer(env);
     const secret = crypto.getRandomValues(new Uint8Array(32));
     return await withClient(env, async (c) => {
+      // Refuse a live name before anything is signed: commit and reveal would both pay their fee and fail.
+      const existing = decodeResolvedName(await c.resolveName(name));
+      if (existing.found && BigInt(existing.height) <= existing.expiry) {
+        throw new ChainError(
+          "ALREADY_EXISTS",
+          "NAME_TAKEN",
+          `Cannot register ${name}: it belongs to ${existing.owner} until height ${existing.expiry}; nothing was sent`,
+        );
+      }
       const commitment = nameCommitment(name, accountOf(account.publicKey), secret);
       const commit = await transact(env, c, account, { kind: "name_commit", commitment }, { wait: true });
       if (commit.status === undefined || commit.status.status !== 0) {

@@ -108,7 +108,7 @@ export async function walletCli(
     io.writeErr(`error: unknown subcommand "wallet ${cmd.slice(0, 64)}"; see "mod.ts wallet --help"\n`);
     return 2;
   }
-  const helpText = HELP[cmd.startsWith("multisig") ? "multisig" : cmd] ?? HELP[""];
+  const helpText = HELP[cmd] ?? HELP[""];
   let parsed: Parsed;
   try {
     parsed = parseArgs(rest, specs, cmd);
@@ -198,7 +198,9 @@ async function runChainCommand(
     const status = typeof fields.status === "string" ? fields.status : "UNKNOWN";
     const reason = typeof fields.reason === "string" ? fields.reason : "";
     if (json) io.writeOut(JSON.stringify({ error: status, reason, message: error.message }) + "\n");
-    io.writeErr(`error: ${status}${reason !== "" ? ` ${reason}` : ""}: ${error.message}\n`);
+    io.writeErr(
+      `error: ${status}${reason !== "" && reason !== status ? ` ${reason}` : ""}: ${error.message}\n`,
+    );
     return 1;
   } finally {
     ctx.service.lockAll();

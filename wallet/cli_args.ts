@@ -185,7 +185,15 @@ ${COMMON}`,
 
 ${COMMON}`,
   list: `Usage: mod.ts wallet list\n\nLists the accounts of the wallet from its public header.\n\n${COMMON}`,
-  address: `Usage: mod.ts wallet address [ACCOUNT]\n\n${COMMON}`,
+  address: `Usage: mod.ts wallet address [--account ACCOUNT]
+
+Prints an account's ghost1 address (and its Ethereum address for secp256k1 accounts); no passphrase needed.
+ACCOUNT may also be given as the only argument.
+
+Example:
+  mod.ts wallet send --to "$(mod.ts wallet address --account savings)" --amount 5
+
+${COMMON}`,
   sign: `Usage: mod.ts wallet sign [ACCOUNT] (--message TEXT | --file FILE) [--out FILE]
 
 Signs in the WALLET_MESSAGE domain. Prints the signature and the signed message (hex, "GSM" wire form, which
@@ -205,14 +213,39 @@ Writes a secp256k1 account as Ethereum keystore v3 JSON (mode 0600) under its ow
 prompted). Default KDF scrypt n=2^18 (go-ethereum's standard).
 
 ${COMMON}`,
-  multisig: `Usage:
-  mod.ts wallet multisig create --threshold M --member SPEC... (--message TEXT | --file FILE)
-                                [--domain transaction|message] --out BUNDLE
-  mod.ts wallet multisig sign BUNDLE [--account ACCOUNT] [--out FILE]   (default: update BUNDLE in place)
-  mod.ts wallet multisig combine BUNDLE BUNDLE... --out FILE
-  mod.ts wallet multisig verify BUNDLE                                  (exit 0 valid, 1 not)
+  multisig: `Usage: mod.ts wallet multisig create|sign|combine|verify ...
+
+M-of-N signing bundles: one member creates a bundle, each signs it (passing the file along), anyone combines
+and verifies. "mod.ts wallet multisig <sub> --help" shows each.
 
 SPEC is ed25519:HEX, secp256k1:HEX (public keys) or an ACCOUNT of this wallet.
+
+${COMMON}`,
+  "multisig create":
+    `Usage: mod.ts wallet multisig create --threshold M --member SPEC... (--message TEXT | --file FILE)
+                                   [--domain transaction|message] --out BUNDLE
+
+Creates an M-of-N signing bundle over a message for the given members (SPEC is ed25519:HEX, secp256k1:HEX or an
+ACCOUNT of this wallet; repeat --member N times). Writes it to BUNDLE (0644).
+
+Example:
+  mod.ts wallet multisig create --threshold 2 --member a --member b --member c --message "pay 5" --out b.json
+
+${COMMON}`,
+  "multisig sign": `Usage: mod.ts wallet multisig sign BUNDLE [--account ACCOUNT] [--out FILE]
+
+Adds this wallet's signature (the member ACCOUNT, default the first member it holds) to BUNDLE, in place unless
+--out is given.
+
+${COMMON}`,
+  "multisig combine": `Usage: mod.ts wallet multisig combine BUNDLE BUNDLE... --out FILE
+
+Merges the signatures of bundles over the same message into one bundle.
+
+${COMMON}`,
+  "multisig verify": `Usage: mod.ts wallet multisig verify BUNDLE
+
+Checks that BUNDLE holds at least M valid member signatures. Exit 0 when valid, 1 when not.
 
 ${COMMON}`,
 };
@@ -230,10 +263,15 @@ export const SUB_FLAGS: Readonly<Record<string, Readonly<Record<string, FlagSpec
     label: { value: true },
   },
   list: {},
-  address: {},
-  sign: { message: { value: true }, file: { value: true }, out: { value: true } },
+  address: { account: { value: true } },
+  sign: { message: { value: true }, file: { value: true }, out: { value: true }, account: { value: true } },
   verify: { in: { value: true } },
-  "export-v3": { out: { value: true }, "v3-password-file": { value: true }, kdf: { value: true } },
+  "export-v3": {
+    out: { value: true },
+    "v3-password-file": { value: true },
+    kdf: { value: true },
+    account: { value: true },
+  },
   "multisig create": {
     threshold: { value: true },
     member: { value: true, repeat: true },

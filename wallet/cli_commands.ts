@@ -121,7 +121,7 @@ export async function obtainSecret(
       again.wipe();
       if (!same) {
         secret.wipe();
-        throw new CliUsageError(`the two ${opts.what}s differ`, 1);
+        throw new CliUsageError(`the two entries of the ${opts.what} differ; nothing was changed`, 1);
       }
     }
   } else {
@@ -313,7 +313,12 @@ export async function cmdAddress(ctx: Ctx): Promise<number> {
 
 export function onePositional(p: Parsed, what: string): string {
   if (p.positionals.length > 1) throw new CliUsageError(`expected at most one ${what}`);
-  return p.positionals[0] ?? "";
+  // Every command names its account with --account; a lone positional ACCOUNT is kept as an alias.
+  const flagged = what === "ACCOUNT" ? flag(p, "account") : undefined;
+  if (flagged !== undefined && p.positionals.length > 0) {
+    throw new CliUsageError("give the account once: --account ACCOUNT or ACCOUNT, not both");
+  }
+  return flagged ?? p.positionals[0] ?? "";
 }
 
 export async function cmdSign(ctx: Ctx): Promise<number> {

@@ -22,7 +22,13 @@ export const walletService: ServiceDescriptor<WalletConfig> = {
     summary: "the wallet CLI: new, import, list, sign, verify, multisig, balance, send, name (wallet help)",
     load: async () => {
       const { walletCli, denoCliIo, WALLET_CHAIN_COMMANDS } = await import("./mod.ts");
-      return (args) => walletCli([...args], denoCliIo(), WALLET_CHAIN_COMMANDS);
+      return (args, ctx) => {
+        const io = denoCliIo();
+        // Config keys (GHOST_DATA_DIR, GHOST_BRIDGE_GRPC_LISTEN ...) at their effective values, ghost.toml
+        // included; other variables (the passphrase) from the environment.
+        const env = (name: string): string | undefined => ctx.setting(name) ?? io.env(name);
+        return walletCli([...args], { ...io, env }, WALLET_CHAIN_COMMANDS);
+      };
     },
   },
 };

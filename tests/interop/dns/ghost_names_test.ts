@@ -114,6 +114,7 @@ Deno.test({
           env.GHOST_CHAIN_LISTEN ?? "",
           "--ca",
           `${dataDir}/pki/ca.pem`,
+          "--json",
         ], env);
         assert.equal(resolved.code, 0, resolved.err);
         const doc = JSON.parse(resolved.out) as { proofVerified: boolean; records: { txt: string[] } };
