@@ -16,6 +16,8 @@ export const chainService: ServiceDescriptor<ChainConfig> = {
     "GhostChain node (ghostd): blocks, state on Deno KV, names, mempool, PoA producer, follower sync over QUIC",
   config: CHAIN_CONFIG,
   entry: new URL("./worker.ts", import.meta.url),
+  // The node's signature checks run in the Ed25519 verifier's Worker pool.
+  nestedWorkers: [new URL("../crypto/ed25519_verify_worker.ts", import.meta.url)],
   tls: "server",
   // Serves BlockchainService on its mesh node; calls no other service.
   mesh: { calls: [], listen: "127.0.0.1:4451" },

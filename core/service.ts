@@ -61,6 +61,8 @@ export interface ServiceDescriptor<C = unknown> {
   readonly config: ConfigSection<C>;
   /** The module run inside its worker (calls `runServiceWorker`). */
   readonly entry: URL;
+  /** Modules its worker starts Workers from (a compiled binary must embed them, `deno compile --include`). */
+  readonly nestedWorkers?: readonly URL[];
   /** The TLS material it gets in its start message. */
   readonly tls: TlsNeed;
   /** Its GhostBridge node, when it serves or calls another service. */

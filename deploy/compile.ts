@@ -32,6 +32,16 @@ function repoRelative(url: URL): string {
   return url.pathname.startsWith(root) ? url.pathname.slice(root.length) : url.pathname;
 }
 
+/**
+ * Where a compiled binary's embedded modules appear at run time: Deno's standalone runtime serves them from a
+ * virtual root in the temp directory named after the binary, whatever directory it was built in. Starting a
+ * Worker reads its module from there, so that root (not the build checkout) is the code root the permission
+ * sets grant read access to. A binary run with another TMPDIR needs the same TMPDIR at build time.
+ */
+export function binaryCodeRoot(binaryName: string, tmpDir = "/tmp"): string {
+  return `${tmpDir.replace(/\/$/, "")}/deno-compile-${binaryName}`;
+}
+
 /** The full `deno compile` argument list for one service. */
 export function compileArgs(
   svc: ServiceDescriptor,
@@ -39,7 +49,11 @@ export function compileArgs(
   opts: { runtimeConfig?: string; target?: string } = {},
 ): string[] {
   const runtimeConfig = opts.runtimeConfig ?? RUNTIME_CONFIG;
-  const set = unionSets([supervisorPermissions(config, runtimeConfig), servicePermissions(svc, config)]);
+  const codeRoot = binaryCodeRoot(`ghost-${svc.name}`);
+  const set = unionSets([
+    supervisorPermissions(config, runtimeConfig, codeRoot),
+    servicePermissions(svc, config, codeRoot),
+  ]);
   return [
     "compile",
     "--unstable-net",
@@ -47,8 +61,7 @@ export function compileArgs(
     "--unstable-worker-options",
     ...denoFlags(set),
     ...(opts.target !== undefined ? ["--target", opts.target] : []),
-    "--include",
-    repoRelative(svc.entry),
+    ...[svc.entry, ...(svc.nestedWorkers ?? [])].flatMap((u) => ["--include", repoRelative(u)]),
     "--output",
     `${DIST_DIR}/ghost-${svc.name}`,
     "mod.ts",
@@ -95,6 +108,18 @@ async function main(args: string[]): Promise<number> {
     const argv = compileArgs(svc, config, target !== undefined ? { target } : {});
     console.log(`deno ${argv.join(" ")}`);
     if (dryRun) continue;
+    // A local runtime named by DENORT_BIN must exist: say so, rather than let deno blame the download.
+    const denort = Deno.env.get("DENORT_BIN");
+    if (denort !== undefined && denort !== "") {
+      try {
+        if (!(await Deno.stat(denort)).isFile) throw new Deno.errors.NotFound(denort);
+      } catch {
+        console.error(
+          `error: DENORT_BIN=${denort} is not a file; point it at the denort binary of deno ${Deno.version.deno}`,
+        );
+        return 2;
+      }
+    }
     await Deno.mkdir(DIST_DIR, { recursive: true });
     const out = await new Deno.Command(Deno.execPath(), { args: argv, stdout: "inherit", stderr: "piped" })
       .output();

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
 import { parseConfig } from "../supervisor/config.ts";
 import { findService } from "../supervisor/services.ts";
-import { CODE_ROOT } from "../core/mod.ts";
-import { compileArgs } from "./compile.ts";
+import { binaryCodeRoot, compileArgs } from "./compile.ts";
 
 Deno.test("compileArgs() grants each binary exactly its permission sets, never -A", async () => {
   const doc = parseToml(await Deno.readTextFile(new URL("./ghost.example.toml", import.meta.url)));
@@ -18,7 +17,8 @@ Deno.test("compileArgs() grants each binary exactly its permission sets, never -
     args.includes(
       `--allow-read=${
         [
-          CODE_ROOT,
+          // The binary's own embedded modules, not this checkout: built anywhere, it runs anywhere.
+          binaryCodeRoot("ghost-ping"),
           "/etc/ghost/ghost.toml",
           "/etc/ghost/tls/fullchain.pem",
           "/etc/ghost/tls/privkey.pem",
@@ -54,4 +54,38 @@ Deno.test("compileArgs() gives a public DNS server outbound net to every host, a
   assert.ok(args.includes("--allow-write=/var/lib/ghost"));
   assert.ok(!args.some((a) => /^--allow-(run|ffi|sys|all)/.test(a)) && !args.includes("-A"));
   assert.equal(args[args.indexOf("--include") + 1], "cns/worker.ts");
+});
+
+Deno.test("compileArgs() never names the build checkout, and embeds the workers a service starts", async () => {
+  const doc = parseToml(await Deno.readTextFile(new URL("./ghost.example.toml", import.meta.url)));
+  const config = parseConfig({ file: { path: "ghost.example.toml", doc } });
+  const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  for (const name of ["cns", "bridge", "chain", "wallet", "ping"]) {
+    const svc = findService(name);
+    assert.ok(svc);
+    const args = compileArgs(svc, config);
+    assert.ok(!args.some((a) => a.includes(root)), `${name}: ${args.join(" ")}`);
+  }
+  const chain = findService("chain");
+  assert.ok(chain);
+  const args = compileArgs(chain, config);
+  const includes = args.flatMap((a, i) => (a === "--include" ? [args[i + 1]] : []));
+  assert.deepEqual(includes, ["chain/worker.ts", "crypto/ed25519_verify_worker.ts"]);
+  assert.ok(
+    args.some((a) => a.startsWith("--allow-read=") && a.includes("/tmp/deno-compile-ghost-chain/crypto")),
+  );
+});
+
+Deno.test("deno task compile names a missing DENORT_BIN instead of blaming the download", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./compile.ts", import.meta.url).pathname, "ping"],
+    cwd: new URL("../", import.meta.url).pathname,
+    env: { DENORT_BIN: "/nonexistent/denort", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 2, err);
+  assert.match(err, /DENORT_BIN=\/nonexistent\/denort is not a file/);
+  assert.doesNotMatch(err, /download/i);
 });

@@ -13,7 +13,9 @@
  * @module
  */
 
-import * as grpc from "@grpc/grpc-js";
+// The outside peer of this benchmark only, pinned here rather than in deno.json's imports: listed there, every
+// first run of the runtime would install it (and print a warning about its dependency's install script).
+import * as grpc from "npm:@grpc/grpc-js@1.14.7";
 import {
   generateIdentity,
   GhostBridge,

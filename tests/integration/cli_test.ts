@@ -312,3 +312,21 @@ for (const service of ["ping", "cns", "bridge", "chain", "wallet"]) {
     },
   });
 }
+
+Deno.test("a first run on a fresh machine prints no warning box (no dependency with install scripts is installed)", async () => {
+  const denoDir = await Deno.makeTempDir({ prefix: "ghost-deno-dir-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MOD, "--version"],
+      env: { NO_COLOR: "1", DENO_DIR: denoDir },
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, err);
+    assert.doesNotMatch(err, /Warning|Ignored build scripts/i, err);
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
+  }
+});

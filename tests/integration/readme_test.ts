@@ -37,6 +37,8 @@ async function sh(
   const r = await new Deno.Command("bash", {
     args: ["-c", line],
     env,
+    // Only what the test gives: a variable of the machine running the tests must not help a command along.
+    clearEnv: true,
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -93,6 +95,29 @@ Deno.test({
       assert.match(taken.err, /NAME_TAKEN.*nothing was sent/);
       const after = await sh(`./deno run -A mod.ts wallet balance --account dev --json`, env);
       assert.equal(JSON.parse(after.out).balance, JSON.parse(before.out).balance);
+
+      // The chain and wallet commands read ghost.toml like the services do: no --peer, --bridge or env needed.
+      const toml = `${devnet.dataDir}/ghost.toml`;
+      await Deno.writeTextFile(
+        toml,
+        `data_dir = "${devnet.dataDir}"\n[chain]\nlisten = "${devnet.env.GHOST_CHAIN_LISTEN}"\n` +
+          `[bridge]\ngrpc_listen = "${devnet.env.GHOST_BRIDGE_GRPC_LISTEN}"\n`,
+      );
+      const plain: Record<string, string> = {
+        PATH: env.PATH ?? "",
+        HOME: env.HOME ?? "/root",
+        NO_COLOR: "1",
+        GHOST_WALLET_PASSPHRASE: devnet.env.GHOST_WALLET_PASSPHRASE ?? "",
+      };
+      const byFile = await sh(`./deno run -A mod.ts -c ${toml} chain status --json`, plain);
+      assert.equal(byFile.code, 0, byFile.err);
+      assert.equal(JSON.parse(byFile.out).chainId, "ghostchain-devnet");
+      const walletByFile = await sh(
+        `./deno run -A mod.ts -c ${toml} wallet balance --account dev --json`,
+        plain,
+      );
+      assert.equal(walletByFile.code, 0, walletByFile.err);
+      assert.equal(JSON.parse(walletByFile.out).balance, JSON.parse(after.out).balance);
 
       // A missing name says so and exits 1; --json says found: false.
       const missing = await sh(`./deno run -A mod.ts chain resolve nobody.ghost`, env);
