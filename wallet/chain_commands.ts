@@ -289,6 +289,9 @@ const send: WalletChainCommand = {
   help: `Usage: mod.ts wallet send --to ADDRESS --amount N [flags]
 
 Signs a transfer with the wallet and submits it to the chain through the bridge.
+
+Example:
+  mod.ts wallet send --account dev --to ghost1... --amount 5
 ${COMMON_HELP}`,
   flags: { ...COMMON_FLAGS, to: { value: true }, amount: { value: true } },
   run: async (env) => {
@@ -309,6 +312,9 @@ Registers NAME with commit-reveal: a commitment transaction first (so nobody can
 once the commitment is old enough, the registration with its records.
   --blocks N              registration length in blocks (default 100000)
 ${RECORDS_HELP}
+
+Example:
+  mod.ts wallet name register alice.ghost --account dev --aaaa 2001:db8::7 --txt "hello"
 ${COMMON_HELP}`,
   flags: { ...COMMON_FLAGS, ...RECORD_FLAGS, blocks: { value: true } },
   run: async (env) => {
@@ -365,6 +371,9 @@ const nameSet: WalletChainCommand = {
 
 Replaces all records of NAME (owner only); records not given are removed.
 ${RECORDS_HELP}
+
+Example:
+  mod.ts wallet name set alice.ghost --aaaa 2001:db8::8
 ${COMMON_HELP}`,
   flags: { ...COMMON_FLAGS, ...RECORD_FLAGS },
   run: async (env) => {
@@ -384,7 +393,8 @@ ${COMMON_HELP}`,
 
 const nameTransfer: WalletChainCommand = {
   summary: "give a name to another address",
-  help: `Usage: mod.ts wallet name transfer NAME --to ADDRESS [flags]\n\n${COMMON_HELP}`,
+  help:
+    `Usage: mod.ts wallet name transfer NAME --to ADDRESS [flags]\n\n\nExample:\n  mod.ts wallet name transfer alice.ghost --to ghost1...\n${COMMON_HELP}`,
   flags: { ...COMMON_FLAGS, to: { value: true } },
   run: async (env) => {
     const name = checkedName(onePositional(env, "NAME"));
@@ -400,7 +410,8 @@ const nameTransfer: WalletChainCommand = {
 
 const nameRenew: WalletChainCommand = {
   summary: "extend a name's registration",
-  help: `Usage: mod.ts wallet name renew NAME --blocks N [flags]\n\n${COMMON_HELP}`,
+  help:
+    `Usage: mod.ts wallet name renew NAME --blocks N [flags]\n\n\nExample:\n  mod.ts wallet name renew alice.ghost --blocks 50000\n${COMMON_HELP}`,
   flags: { ...COMMON_FLAGS, blocks: { value: true } },
   run: async (env) => {
     const name = checkedName(onePositional(env, "NAME"));
@@ -434,6 +445,9 @@ const deploy: WalletChainCommand = {
 
 Deploys the contract and prints its address (derived from the sender and nonce).
 ${CONTRACT_HELP}
+
+Example:
+  mod.ts wallet deploy counter.wasm --gas 1000000
 ${COMMON_HELP}`,
   flags: { ...COMMON_FLAGS, gas: { value: true } },
   run: async (env) => {
@@ -468,6 +482,9 @@ events from the receipt.
 ${CONTRACT_HELP}
   --input HEX             input bytes (default none)
   --value N               amount moved to the contract before the method runs (default 0)
+
+Example:
+  mod.ts wallet call 0x<40 hex> increment --gas 100000
 ${COMMON_HELP}`,
   flags: { ...COMMON_FLAGS, gas: { value: true }, input: { value: true }, value: { value: true } },
   run: async (env) => {

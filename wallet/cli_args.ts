@@ -167,12 +167,20 @@ Subcommands:
 
 ACCOUNT is an id (or its first 8+ characters), a label or an address; default: the first account.
 
+Examples:
+  mod.ts wallet new --label main
+  mod.ts wallet balance --account main --json
+  mod.ts wallet send --help
+
 ${COMMON}`,
   new: `Usage: mod.ts wallet new [--label L] [--type ed25519|secp256k1] [--words 12|15|18|21|24] [--path PATH]
 
 Generates a BIP-39 mnemonic, shows it ONCE, and stores it encrypted with the account derived from it
 (Ed25519: SLIP-0010 m/44'/1'/0'/0'/0'; secp256k1: BIP-32 m/44'/60'/0'/0/0). Creates the wallet file if needed
 (the passphrase is asked twice).
+
+Example:
+  mod.ts wallet new --label savings
 
 ${COMMON}`,
   import:
@@ -183,8 +191,12 @@ ${COMMON}`,
   --keystore-v3 FILE          Ethereum keystore v3 JSON; its password from --v3-password-file FILE or a prompt
   --label L                   account label
 
+Example:
+  mod.ts wallet import --key-file data/chain/dev.key --type ed25519 --label dev
+
 ${COMMON}`,
-  list: `Usage: mod.ts wallet list\n\nLists the accounts of the wallet from its public header.\n\n${COMMON}`,
+  list:
+    `Usage: mod.ts wallet list\n\nLists the accounts of the wallet from its public header.\n\nExample:\n  mod.ts wallet list --json\n\n${COMMON}`,
   address: `Usage: mod.ts wallet address [--account ACCOUNT]
 
 Prints an account's ghost1 address (and its Ethereum address for secp256k1 accounts); no passphrase needed.
@@ -199,11 +211,17 @@ ${COMMON}`,
 Signs in the WALLET_MESSAGE domain. Prints the signature and the signed message (hex, "GSM" wire form, which
 "verify" takes); --out writes the signed message bytes to FILE.
 
+Example:
+  mod.ts wallet sign --account dev --message "hello"
+
 ${COMMON}`,
   verify: `Usage: mod.ts wallet verify (SIGNED-HEX | --in FILE)
 
 Verifies a signed message ("GSM" wire form, hex or raw bytes in FILE) in the WALLET_MESSAGE domain.
 Exit 0 when valid, 1 when not. Needs no wallet.
+
+Example:
+  mod.ts wallet verify 47534d01...
 
 ${COMMON}`,
   "export-v3":
@@ -212,6 +230,9 @@ ${COMMON}`,
 Writes a secp256k1 account as Ethereum keystore v3 JSON (mode 0600) under its own password (asked twice when
 prompted). Default KDF scrypt n=2^18 (go-ethereum's standard).
 
+Example:
+  mod.ts wallet export-v3 --account eth --out eth.json
+
 ${COMMON}`,
   multisig: `Usage: mod.ts wallet multisig create|sign|combine|verify ...
 
@@ -219,6 +240,9 @@ M-of-N signing bundles: one member creates a bundle, each signs it (passing the 
 and verifies. "mod.ts wallet multisig <sub> --help" shows each.
 
 SPEC is ed25519:HEX, secp256k1:HEX (public keys) or an ACCOUNT of this wallet.
+
+Example:
+  mod.ts wallet multisig verify bundle.json
 
 ${COMMON}`,
   "multisig create":
@@ -237,15 +261,24 @@ ${COMMON}`,
 Adds this wallet's signature (the member ACCOUNT, default the first member it holds) to BUNDLE, in place unless
 --out is given.
 
+Example:
+  mod.ts wallet multisig sign bundle.json --account alice
+
 ${COMMON}`,
   "multisig combine": `Usage: mod.ts wallet multisig combine BUNDLE BUNDLE... --out FILE
 
 Merges the signatures of bundles over the same message into one bundle.
 
+Example:
+  mod.ts wallet multisig combine a.json b.json --out signed.json
+
 ${COMMON}`,
   "multisig verify": `Usage: mod.ts wallet multisig verify BUNDLE
 
 Checks that BUNDLE holds at least M valid member signatures. Exit 0 when valid, 1 when not.
+
+Example:
+  mod.ts wallet multisig verify signed.json
 
 ${COMMON}`,
 };

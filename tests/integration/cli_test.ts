@@ -118,6 +118,10 @@ Deno.test("mod.ts exits 2 with a clear message on a bad command, option or confi
     cfg.err,
     /log\.level \(env GHOST_LOG_LEVEL\): got "loud", expected one of debug, info, warn, error/,
   );
+  // A service's own section is checked the same way, with the same exit code.
+  const peers = await run(["chain"], { GHOST_CHAIN_PEERS: "!" });
+  assert.equal(peers.code, 2, peers.err);
+  assert.match(peers.err, /chain\.peers \(env GHOST_CHAIN_PEERS\): got \["!"\]/);
   const planned = await run(["wraith"]);
   assert.equal(planned.code, 2);
   assert.match(planned.err, /planned but not part of this build/);

@@ -63,6 +63,7 @@ Deno.test("every command and subcommand prints its own usage on --help, -h and h
           if (words.length > 0) {
             assert.match(r.out, new RegExp(`Usage: .*${words.join(" ")}`), `${what}:\n${r.out}`);
           }
+          assert.match(r.out, /^Examples?:$/m, `${what} shows no example:\n${r.out}`);
           assert.doesNotMatch(r.err, /error/i, `${what}: ${r.err}`);
         }),
       );
