@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { concatBytes, toHex } from "../core/mod.ts";
+import { concatBytes, toHex, tryFromHex } from "../core/mod.ts";
 
 /** Concatenates byte arrays (the shared helper). */
 export const concat: (...parts: readonly Uint8Array[]) => Uint8Array = concatBytes;
@@ -284,9 +284,8 @@ export class PbReader {
 
 /** Parses lower- or upper-case hex; throws TypeError naming `what`. */
 export function fromHex(s: string, what = "hex"): Uint8Array {
-  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new TypeError(`Invalid ${what}: not hex`);
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  const out = tryFromHex(s);
+  if (out === undefined) throw new TypeError(`Invalid ${what}: not hex`);
   return out;
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { toHex } from "../core/mod.ts";
 import type { VerifiedBlock } from "./block.ts";
 
 /** Where a committed transaction is. */
@@ -51,7 +52,7 @@ export interface ChainStore {
   close(): void;
 }
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const hex = toHex;
 
 /** An in-memory store (tests, benches). */
 export class MemoryChainStore implements ChainStore {

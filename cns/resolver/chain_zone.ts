@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { formatIp } from "../../core/mod.ts";
 import {
   type BlockchainClient,
   decodeBlock,
@@ -198,23 +199,9 @@ function ipv4Text(b: Uint8Array): string {
   return Array.from(b).join(".");
 }
 
-/** RFC 5952 text form of a 16-byte IPv6 address (longest run of zero groups, at least two, compressed). */
+/** RFC 5952 text form of a 16-byte IPv6 address (the shared formatter of `core/`). */
 export function ipv6Text(b: Uint8Array): string {
-  const groups = Array.from({ length: 8 }, (_, i) => ((b[2 * i] ?? 0) << 8) | (b[2 * i + 1] ?? 0));
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+  return formatIp(b);
 }
 
 /** The DNS records of a chain name (GHOST / ZNS mapping of cns/README.md). */

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { concatBytes } from "../../core/mod.ts";
 import { connectQuic, ensureDevPki } from "../../transport/mod.ts";
 import {
   Ed25519BatchVerifier,
@@ -65,15 +66,7 @@ async function rawVerifyRate(n: number): Promise<{ single: number; batch: number
 /** Transactions per SubmitTransactions request. */
 const SUBMIT_BATCH = 200;
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const concat = (parts: readonly Uint8Array[]): Uint8Array => concatBytes(...parts);
 
 /** Runs the benchmark; one row per measurement. */
 export async function runChainBench(
