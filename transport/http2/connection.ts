@@ -285,6 +285,11 @@ export class Http2Connection {
     return Math.max(0, Math.min(this.#sendWindow, s.sendWindow));
   }
 
+  /** Whether the stream is still open in either direction. */
+  hasStream(streamId: number): boolean {
+    return this.#streams.has(streamId);
+  }
+
   /** Whether the stream is still open for sending. */
   canSend(streamId: number): boolean {
     const s = this.#streams.get(streamId);
