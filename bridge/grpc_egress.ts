@@ -1,29 +1,34 @@
 /**
- * Egress (Deno adapter over `node:http2`): a {@linkcode CallTarget} that calls a gRPC server over HTTP/2 (h2c,
- * prior knowledge) with hand-written gRPC framing, so any method path passes and messages stay opaque bytes.
+ * Egress: a {@linkcode CallTarget} that calls a gRPC server over HTTP/2 (h2c, prior knowledge) on this project's
+ * own HTTP/2 (`transport/http2/`), with hand-written gRPC framing, so any method path passes and messages stay
+ * opaque bytes. A stream that ends without a `grpc-status` is never reported as success.
  * Metadata, `grpc-timeout`, cancellation (RST_STREAM CANCEL), status codes, messages and trailers pass through.
  *
  * @module
  */
 
-import http2 from "node:http2";
+import {
+  connectHttp2,
+  ErrorCode,
+  type HeaderField,
+  type Http2ClientSession,
+  type Http2Stream,
+  Http2StreamError,
+} from "../transport/http2/mod.ts";
 import { AsyncQueue } from "./_async_queue.ts";
 import { type BridgeCall, type CallTarget, type ResponseEvent, status } from "./call.ts";
 import { GrpcStatus } from "./errors.ts";
 import type { CallHead } from "./frame_payloads.ts";
 import { HealthStatus, type HealthStatusValue } from "./frame_payloads.ts";
 import { encodeGrpcMessage, GrpcMessageDecoder } from "./grpc_framing.ts";
-import {
-  decodeGrpcMessage,
-  formatGrpcTimeout,
-  headersToMetadata,
-  metadataToHeaders,
-} from "./grpc_metadata.ts";
+import { decodeGrpcMessage, fieldsToMetadata, formatGrpcTimeout, metadataToFields } from "./grpc_metadata.ts";
 
 /** Options of {@linkcode Http2Target}. */
 export interface Http2TargetOptions {
   /** Largest response message accepted. */
   readonly maxMessageBytes: number;
+  /** TCP connect plus the server's SETTINGS must come within this. Default 5 s. */
+  readonly connectTimeoutMs?: number;
 }
 
 /** HTTP status to gRPC status when a response carries no grpc-status (PROTOCOL-HTTP2.md, http-grpc-status-mapping). */
@@ -49,35 +54,41 @@ export function httpToGrpcStatus(httpStatus: number): number {
 
 /** Calls one upstream gRPC server; one HTTP/2 connection, reopened after it fails. */
 export class Http2Target implements CallTarget {
-  readonly #endpoint: string;
+  readonly #host: { hostname: string; port: number };
   readonly #opts: Http2TargetOptions;
-  #session: http2.ClientHttp2Session | undefined;
+  #session: Promise<Http2ClientSession> | undefined;
 
   /** Targets `endpoint`, `http://host:port`. */
   constructor(endpoint: string, opts: Http2TargetOptions) {
-    this.#endpoint = endpoint;
+    const u = new URL(endpoint);
+    this.#host = { hostname: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port || 80) };
     this.#opts = opts;
   }
 
-  #sessionNow(): http2.ClientHttp2Session {
-    const s = this.#session;
-    if (s && !s.closed && !s.destroyed) return s;
-    const next = http2.connect(this.#endpoint, {
+  /** The open connection, or a new one. */
+  async session(): Promise<Http2ClientSession> {
+    const current = this.#session;
+    if (current !== undefined) {
+      const s = await current.catch(() => undefined);
+      if (s !== undefined && s.open) return s;
+      if (this.#session === current) this.#session = undefined;
+    }
+    const next = connectHttp2({
+      ...this.#host,
+      connectTimeoutMs: this.#opts.connectTimeoutMs ?? 5_000,
       // Large windows: 4 MiB messages should not wait on WINDOW_UPDATE round trips.
-      settings: { initialWindowSize: 4 * 1024 * 1024, maxHeaderListSize: 64 * 1024 },
+      limits: { streamWindow: 4 << 20, connectionWindow: 32 << 20, maxHeaderListSize: 64 * 1024 },
     });
-    next.on("error", () => {}); // surfaced per stream
-    next.on("close", () => {
+    this.#session = next;
+    next.catch(() => {
       if (this.#session === next) this.#session = undefined;
     });
-    next.setMaxListeners?.(0);
-    this.#session = next;
-    return next;
+    return await next;
   }
 
   /** Starts a call. */
   open(head: CallHead): BridgeCall {
-    return new Http2Call(() => this.#sessionNow(), head, this.#opts.maxMessageBytes);
+    return new Http2Call(this, head, this.#opts.maxMessageBytes);
   }
 
   /**
@@ -113,7 +124,7 @@ export class Http2Target implements CallTarget {
 
   /** Closes the connection. */
   close(): void {
-    this.#session?.close();
+    void this.#session?.then((s) => s.destroy(), () => {});
     this.#session = undefined;
   }
 }
@@ -150,115 +161,141 @@ export function parseServingStatus(body: Uint8Array): HealthStatusValue {
   return result >= 0 && result <= 3 ? result as HealthStatusValue : HealthStatus.UNKNOWN;
 }
 
+function statusFrom(fields: readonly HeaderField[]): ReturnType<typeof status> {
+  const get = (name: string): string | undefined => fields.find(([n]) => n === name)?.[1];
+  const code = Number(get("grpc-status"));
+  return status(
+    Number.isInteger(code) && code >= 0 && code <= 255 ? code : GrpcStatus.UNKNOWN,
+    decodeGrpcMessage(get("grpc-message") ?? ""),
+    {
+      metadata: fieldsToMetadata(fields),
+    },
+  );
+}
+
+/** One call on an HTTP/2 stream: request messages out as DATA, response head, messages and trailers in. */
 class Http2Call implements BridgeCall {
   readonly #events = new AsyncQueue<ResponseEvent>(16);
   readonly #decoder: GrpcMessageDecoder;
-  #stream: http2.ClientHttp2Stream | undefined;
+  readonly #stream: Promise<Http2Stream | undefined>;
   #final: ResponseEvent | undefined;
-  #gotHeaders = false;
-  #early: Uint8Array[] = [];
-  #httpStatus = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #writes: Promise<void> = Promise.resolve();
 
-  constructor(session: () => http2.ClientHttp2Session, head: CallHead, maxMessageBytes: number) {
+  constructor(target: Http2Target, head: CallHead, maxMessageBytes: number) {
     this.#decoder = new GrpcMessageDecoder(maxMessageBytes);
-    const headers: http2.OutgoingHttpHeaders = {
-      ...metadataToHeaders(head.metadata),
-      ":method": "POST",
-      ":path": head.path,
-      "content-type": "application/grpc",
-      te: "trailers",
-      "grpc-accept-encoding": "identity",
-    };
+    const fields: HeaderField[] = [
+      [":method", "POST"],
+      [":scheme", "http"],
+      [":path", head.path],
+      [":authority", "upstream"],
+      ["content-type", "application/grpc"],
+      ["te", "trailers"],
+      ["grpc-accept-encoding", "identity"],
+      ...(head.timeoutMs > 0 ? [["grpc-timeout", formatGrpcTimeout(head.timeoutMs)] as HeaderField] : []),
+      ...metadataToFields(head.metadata),
+    ];
     if (head.timeoutMs > 0) {
-      headers["grpc-timeout"] = formatGrpcTimeout(head.timeoutMs);
       this.#timer = setTimeout(
         () => this.cancel(GrpcStatus.DEADLINE_EXCEEDED, "Deadline exceeded"),
         head.timeoutMs,
       );
     }
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = session().request(headers, { endStream: false });
-    } catch (error) {
-      this.#finish(
-        status(GrpcStatus.UNAVAILABLE, `Cannot reach upstream: ${String(error)}`, { notProcessed: true }),
-        true,
-      );
-      return;
-    }
-    this.#stream = stream;
-    stream.on("response", (h) => {
-      this.#httpStatus = Number(h[":status"] ?? 0);
-      if (h["grpc-status"] !== undefined) {
-        // Trailers-Only response.
-        this.#finish(this.#statusFrom(h));
-        return;
-      }
-      this.#gotHeaders = true;
-      void this.#events.push({ type: "head", metadata: headersToMetadata(h) });
-      // Deno's node:http2 may emit "data" before "response": release what was held back.
-      for (const data of this.#early.splice(0)) void this.#events.push({ type: "message", data });
-    });
-    stream.on("data", (chunk: Uint8Array) => {
-      let messages: Uint8Array[];
+    this.#stream = (async () => {
+      let session: Http2ClientSession;
       try {
-        messages = this.#decoder.push(chunk);
+        session = await target.session();
       } catch (error) {
-        const e = error as { code?: number; message?: string };
-        this.#finish(status(e.code ?? GrpcStatus.INTERNAL, e.message ?? "Bad message"));
-        stream.close(http2.constants.NGHTTP2_CANCEL);
+        this.#finish(
+          status(
+            GrpcStatus.UNAVAILABLE,
+            `Cannot reach upstream: ${error instanceof Error ? error.message : error}`,
+            {
+              notProcessed: true,
+            },
+          ),
+          true,
+        );
+        return undefined;
+      }
+      if (this.#final !== undefined) return undefined;
+      let stream: Http2Stream;
+      try {
+        stream = session.request(fields);
+      } catch (error) {
+        this.#finish(
+          status(
+            GrpcStatus.UNAVAILABLE,
+            `Upstream refused the stream: ${error instanceof Error ? error.message : error}`,
+            {
+              notProcessed: true,
+            },
+          ),
+          true,
+        );
+        return undefined;
+      }
+      void this.#readResponse(stream);
+      return stream;
+    })();
+  }
+
+  async #readResponse(stream: Http2Stream): Promise<void> {
+    let gotHead = false;
+    try {
+      const head = await stream.response;
+      const httpStatus = Number(head.find(([n]) => n === ":status")?.[1] ?? 0);
+      if (head.some(([n]) => n === "grpc-status")) {
+        // Trailers-Only response.
+        this.#finish(statusFrom(head));
         return;
       }
-      for (const data of messages) {
-        if (!this.#gotHeaders) {
-          this.#early.push(data);
-          continue;
-        }
-        const p = this.#events.push({ type: "message", data });
-        if (this.#events.size >= 16) {
-          stream.pause();
-          p.then(() => stream.resume());
-        }
+      if (httpStatus !== 200) {
+        this.#finish(status(httpToGrpcStatus(httpStatus), `Upstream answered HTTP ${httpStatus}`));
+        stream.reset(ErrorCode.CANCEL);
+        return;
       }
-    });
-    stream.on("trailers", (h) => this.#finish(this.#statusFrom(h)));
-    stream.on("error", () => {});
-    stream.on("close", () => {
-      if (this.#final) return;
-      const rst = stream.rstCode ?? 0;
-      if (rst === http2.constants.NGHTTP2_REFUSED_STREAM) {
+      gotHead = true;
+      await this.#events.push({ type: "head", metadata: fieldsToMetadata(head) });
+      for (let chunk = await stream.read(); chunk !== null; chunk = await stream.read()) {
+        let messages: Uint8Array[];
+        try {
+          messages = this.#decoder.push(chunk);
+        } catch (error) {
+          const e = error as { code?: number; message?: string };
+          this.#finish(status(e.code ?? GrpcStatus.INTERNAL, e.message ?? "Bad message"));
+          stream.reset(ErrorCode.CANCEL);
+          return;
+        }
+        // Awaiting the queue is the backpressure: while the caller does not read, this stream is not read, and
+        // the upstream's window closes.
+        for (const data of messages) await this.#events.push({ type: "message", data });
+        if (this.#final !== undefined) return;
+      }
+      const trailers = stream.trailers;
+      if (trailers !== undefined && trailers.some(([n]) => n === "grpc-status")) {
+        this.#finish(statusFrom(trailers));
+      } // A stream that ends without a status lost the call's outcome: never report it as success.
+      else this.#finish(status(GrpcStatus.UNAVAILABLE, "Upstream stream ended without trailers"), true);
+    } catch (error) {
+      const code = error instanceof Http2StreamError ? error.code : ErrorCode.INTERNAL_ERROR;
+      if (code === ErrorCode.REFUSED_STREAM) {
         this.#finish(
           status(GrpcStatus.UNAVAILABLE, "Upstream refused the stream", { notProcessed: true }),
           true,
         );
-      } else if (!this.#gotHeaders && this.#httpStatus === 0) {
-        // No response at all: the connection failed (e.g. refused) or died before answering.
+      } else if (code === ErrorCode.CANCEL && gotHead) {
+        this.#finish(status(GrpcStatus.CANCELLED, "Upstream cancelled the stream"));
+      } else {
         this.#finish(
-          status(GrpcStatus.UNAVAILABLE, "Upstream unavailable", {
-            notProcessed: rst === 0 && !stream.sentHeaders,
-          }),
+          status(
+            GrpcStatus.UNAVAILABLE,
+            `Upstream unavailable: ${error instanceof Error ? error.message : error}`,
+          ),
           true,
         );
-      } else if (rst === http2.constants.NGHTTP2_CANCEL) {
-        this.#finish(status(GrpcStatus.CANCELLED, "Upstream cancelled the stream"));
-      } else if (this.#httpStatus !== 200) {
-        this.#finish(
-          status(httpToGrpcStatus(this.#httpStatus), `Upstream answered HTTP ${this.#httpStatus}`),
-        );
-      } else {
-        this.#finish(status(GrpcStatus.UNAVAILABLE, "Upstream stream ended without trailers"), true);
       }
-    });
-  }
-
-  #statusFrom(h: http2.IncomingHttpHeaders): ReturnType<typeof status> {
-    const code = Number(h["grpc-status"]);
-    const raw = h["grpc-message"];
-    const message = decodeGrpcMessage(Array.isArray(raw) ? raw.join(",") : raw ?? "");
-    return status(Number.isInteger(code) && code >= 0 && code <= 255 ? code : GrpcStatus.UNKNOWN, message, {
-      metadata: headersToMetadata(h),
-    });
+    }
   }
 
   #finish(s: ReturnType<typeof status>, transportFailure = false): void {
@@ -270,31 +307,27 @@ class Http2Call implements BridgeCall {
   }
 
   write(data: Uint8Array): Promise<void> {
-    const s = this.#stream;
-    if (!s || this.#final || s.destroyed || s.writableEnded) return Promise.resolve();
-    if (s.write(encodeGrpcMessage(data))) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        s.off("drain", done);
-        s.off("close", done);
-        resolve();
-      };
-      s.on("drain", done);
-      s.on("close", done);
+    const next = this.#writes.then(async () => {
+      const stream = await this.#stream;
+      if (stream === undefined || this.#final !== undefined) return;
+      await stream.write(encodeGrpcMessage(data)).catch(() => {});
     });
+    this.#writes = next;
+    return next;
   }
 
   end(): void {
-    const s = this.#stream;
-    if (s && !s.destroyed && !s.writableEnded) s.end();
+    this.#writes = this.#writes.then(async () => {
+      const stream = await this.#stream;
+      if (stream !== undefined && this.#final === undefined) await stream.end().catch(() => {});
+    });
   }
 
   cancel(code: number = GrpcStatus.CANCELLED, message = "Cancelled"): void {
     if (this.#final) return;
     this.#events.clear();
     this.#finish(status(code, message));
-    const s = this.#stream;
-    if (s && !s.destroyed) s.close(http2.constants.NGHTTP2_CANCEL); // RST_STREAM CANCEL
+    void this.#stream.then((s) => s?.reset(ErrorCode.CANCEL)); // RST_STREAM CANCEL
   }
 
   async next(): Promise<ResponseEvent> {

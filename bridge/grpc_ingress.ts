@@ -1,21 +1,27 @@
 /**
- * Ingress (Deno adapter over `node:http2`): a local gRPC endpoint (h2c, prior knowledge) that relays every call,
- * whatever its method path, through a {@linkcode Caller} (the bridge). Hand-written gRPC framing keeps messages
- * opaque; metadata, `grpc-timeout`, RST_STREAM CANCEL, status codes, messages and trailers pass end to end.
+ * Ingress: a local gRPC endpoint (h2c, prior knowledge) on this project's own HTTP/2 (`transport/http2/`) that
+ * relays every call, whatever its method path, through a {@linkcode Caller} (the bridge). Hand-written gRPC framing
+ * keeps messages opaque; metadata, `grpc-timeout`, RST_STREAM CANCEL, status codes, messages and trailers pass end to
+ * end, with backpressure both ways (a slow client slows the upstream) and trailers only after every message.
  * `/grpc.health.v1.Health/Check` is answered from the bridge's registry.
  *
  * @module
  */
 
-import http2 from "node:http2";
+import {
+  type HeaderField,
+  Http2Server,
+  type Http2ServerStats,
+  type Http2Stream,
+} from "../transport/http2/mod.ts";
 import type { Caller } from "./client_api.ts";
 import { GrpcStatus } from "./errors.ts";
 import type { CallStatus, HealthStatusValue } from "./frame_payloads.ts";
 import { encodeGrpcMessage, GrpcMessageDecoder } from "./grpc_framing.ts";
 import {
   encodeGrpcMessage as percentEncode,
-  headersToMetadata,
-  metadataToHeaders,
+  fieldsToMetadata,
+  metadataToFields,
   parseGrpcTimeout,
 } from "./grpc_metadata.ts";
 
@@ -31,6 +37,19 @@ export interface GrpcIngressOptions {
   readonly idempotentMethods?: readonly string[];
   /** grpc.health.v1 status of a service name ("" = the bridge). */
   readonly health?: (service: string) => HealthStatusValue;
+  /** Whether a service is known at all (registered now or before); unknown ones get UNIMPLEMENTED. */
+  readonly knows?: (service: string) => boolean;
+  /** Connections at once (default 10,000) and per client address (default 1,000). */
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerClient?: number;
+  /** A connection with no open call for this long is closed (default 5 min). */
+  readonly idleTimeoutMs?: number;
+  /** Counts each finished call (for metrics): method path, status code, duration, bytes in and out. */
+  readonly onCall?: (
+    call: { path: string; code: number; ms: number; bytesIn: number; bytesOut: number },
+  ) => void;
+  /** Notable events (accept failing and recovering, protocol errors). */
+  readonly onEvent?: (event: string, fields: Record<string, unknown>) => void;
 }
 
 /** True when `path` matches one of the patterns (`/a.B/C` exactly or `/a.B/*`). */
@@ -40,40 +59,36 @@ export function matchesMethod(path: string, patterns: readonly string[]): boolea
 
 /** The gRPC ingress server. */
 export class GrpcIngress {
-  readonly #server: http2.Http2Server;
+  readonly #server: Http2Server;
   readonly #caller: Caller;
   readonly #opts: GrpcIngressOptions;
-  readonly #sessions = new Set<http2.ServerHttp2Session>();
   #addr: { hostname: string; port: number } | undefined;
+  #inFlight = 0;
 
   /** Creates the server; call {@linkcode GrpcIngress.listen}. */
   constructor(caller: Caller, opts: GrpcIngressOptions = {}) {
     this.#caller = caller;
     this.#opts = opts;
-    this.#server = http2.createServer({ settings: { initialWindowSize: 4 * 1024 * 1024 } });
-    this.#server.on("session", (s) => {
-      this.#sessions.add(s);
-      s.on("close", () => this.#sessions.delete(s));
-      s.on("error", () => {});
+    this.#server = new Http2Server({
+      hostname: opts.hostname ?? "127.0.0.1",
+      port: opts.port ?? 0,
+      // Room for a 4 MiB message in flight per stream without a WINDOW_UPDATE round trip.
+      limits: { streamWindow: 4 << 20, connectionWindow: 32 << 20, maxConcurrentStreams: 1024 },
+      maxConnections: opts.maxConnections ?? 10_000,
+      maxConnectionsPerClient: opts.maxConnectionsPerClient ?? 1_000,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 300_000,
+      onStream: (stream) => {
+        this.#inFlight++;
+        void this.#handle(stream).finally(() => this.#inFlight--);
+      },
+      ...(opts.onEvent !== undefined ? { onEvent: opts.onEvent } : {}),
     });
-    this.#server.on(
-      "stream",
-      (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) =>
-        void this.#handle(stream, headers),
-    );
   }
 
   /** Starts listening; resolves with the bound address. */
-  listen(): Promise<{ hostname: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.#opts.port ?? 0, this.#opts.hostname ?? "127.0.0.1", () => {
-        const a = this.#server.address();
-        const port = typeof a === "object" && a ? a.port : 0;
-        this.#addr = { hostname: this.#opts.hostname ?? "127.0.0.1", port };
-        resolve(this.#addr);
-      });
-    });
+  async listen(): Promise<{ hostname: string; port: number }> {
+    this.#addr = await this.#server.listen();
+    return this.#addr;
   }
 
   /** The bound address, once listening. */
@@ -81,51 +96,44 @@ export class GrpcIngress {
     return this.#addr;
   }
 
-  /** Stops accepting and closes client sessions. */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      for (const s of this.#sessions) s.close();
-      this.#server.close(() => resolve());
-      setTimeout(() => {
-        for (const s of this.#sessions) s.destroy();
-      }, 1000);
-    });
+  /** Connection counters (accept errors, refusals, degraded) and calls in flight. */
+  get stats(): Http2ServerStats & { readonly callsInFlight: number } {
+    return { ...this.#server.stats, callsInFlight: this.#inFlight };
   }
 
-  async #handle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
-    stream.on("error", () => {});
-    const path = String(headers[":path"] ?? "");
-    const contentType = String(headers["content-type"] ?? "");
-    if (headers[":method"] !== "POST" || !contentType.startsWith("application/grpc")) {
-      stream.respond({ ":status": 415 }, { endStream: true });
+  /** Stops accepting; GOAWAY lets calls in flight finish until `deadlineMs` (default 1 s from now). */
+  close(deadlineMs?: number): Promise<void> {
+    return this.#server.close(deadlineMs);
+  }
+
+  async #handle(stream: Http2Stream): Promise<void> {
+    const started = Date.now();
+    let bytesIn = 0;
+    let bytesOut = 0;
+    const path = header(stream.headers, ":path") ?? "";
+    const finished = (code: number): void => {
+      this.#opts.onCall?.({ path, code, ms: Date.now() - started, bytesIn, bytesOut });
+    };
+    const contentType = header(stream.headers, "content-type") ?? "";
+    if (header(stream.headers, ":method") !== "POST" || !contentType.startsWith("application/grpc")) {
+      stream.respond([[":status", "415"]], true);
       return;
     }
-    const encoding = headers["grpc-encoding"];
+    const encoding = header(stream.headers, "grpc-encoding");
     if (encoding !== undefined && encoding !== "identity") {
-      trailersOnly(stream, {
-        code: GrpcStatus.UNIMPLEMENTED,
-        message: `Encoding ${String(encoding)} is not supported`,
-        metadata: [],
-        notProcessed: true,
-      });
-      return;
+      return finished(
+        trailersOnly(stream, callStatus(GrpcStatus.UNIMPLEMENTED, `Encoding ${encoding} is not supported`)),
+      );
     }
     if (!/^\/[^/\s]+\/[^/\s]+$/.test(path)) {
-      trailersOnly(stream, {
-        code: GrpcStatus.UNIMPLEMENTED,
-        message: `Bad method path ${path}`,
-        metadata: [],
-        notProcessed: true,
-      });
-      return;
+      return finished(trailersOnly(stream, callStatus(GrpcStatus.UNIMPLEMENTED, `Bad method path ${path}`)));
     }
-    const timeoutHeader = headers["grpc-timeout"];
-    const timeoutMs = parseGrpcTimeout(Array.isArray(timeoutHeader) ? timeoutHeader[0] : timeoutHeader) ?? 0;
+    const timeoutMs = parseGrpcTimeout(header(stream.headers, "grpc-timeout")) ?? 0;
     if (path === "/grpc.health.v1.Health/Check" && this.#opts.health) {
-      return this.#healthCheck(stream);
+      return finished(await this.#healthCheck(stream));
     }
     // A bridge that knows no instance of the service yet (it just started, or a peer came up after its last
-    // discovery round) runs one discovery round before answering UNAVAILABLE.
+    // discovery round) runs one discovery round before answering.
     const discover = this.#caller as Caller & {
       readonly registry?: { candidates(service: string): readonly unknown[] };
       resolve?(service: string): Promise<unknown>;
@@ -133,132 +141,120 @@ export class GrpcIngress {
     const service = path.split("/")[1] ?? "";
     if (discover.registry && discover.resolve && discover.registry.candidates(service).length === 0) {
       await discover.resolve(service).catch(() => {});
+      if (discover.registry.candidates(service).length === 0 && this.#opts.knows?.(service) === false) {
+        return finished(
+          trailersOnly(stream, callStatus(GrpcStatus.UNIMPLEMENTED, `Unknown service ${service}`)),
+        );
+      }
     }
     const call = this.#caller.open({
       path,
       timeoutMs,
       idempotent: matchesMethod(path, this.#opts.idempotentMethods ?? []),
       instance: "",
-      metadata: headersToMetadata(headers),
+      metadata: fieldsToMetadata(stream.headers),
     });
-    let finished = false;
-    // Requests: HTTP/2 DATA -> messages -> call.write (paused while the bridge applies backpressure).
-    const decoder = new GrpcMessageDecoder(this.#opts.maxMessageBytes ?? 4 * 1024 * 1024);
-    let writing: Promise<void> = Promise.resolve();
-    stream.on("data", (chunk: Uint8Array) => {
-      let messages: Uint8Array[];
+    // The client's reset (CANCEL, or its own deadline) cancels the call through the bridge.
+    const onAbort = (): void => call.cancel(GrpcStatus.CANCELLED, "Client cancelled the call");
+    stream.signal.addEventListener("abort", onAbort, { once: true });
+    // Requests: DATA -> messages -> call.write, one at a time: the stream is not read while the bridge applies
+    // backpressure, so the client's window closes.
+    const requests = (async () => {
+      const decoder = new GrpcMessageDecoder(this.#opts.maxMessageBytes ?? 4 * 1024 * 1024);
       try {
-        messages = decoder.push(chunk);
+        for (let chunk = await stream.read(); chunk !== null; chunk = await stream.read()) {
+          bytesIn += chunk.length;
+          for (const m of decoder.push(chunk)) await call.write(m);
+        }
+        call.end();
       } catch (error) {
         const e = error as { code?: number; message?: string };
-        call.cancel(e.code ?? GrpcStatus.INTERNAL, e.message ?? "Bad request message");
-        return;
+        if (!stream.signal.aborted) {
+          call.cancel(e.code ?? GrpcStatus.INTERNAL, e.message ?? "Bad request message");
+        }
       }
-      for (const m of messages) {
-        stream.pause();
-        writing = writing.then(() => call.write(m)).then(() => {
-          if (!stream.destroyed) stream.resume();
-        });
-      }
-    });
-    stream.on("end", () => void writing.then(() => call.end()));
-    // RST_STREAM from the client (CANCEL, or its deadline): cancel the call through the bridge.
-    stream.on("close", () => {
-      if (!finished) call.cancel(GrpcStatus.CANCELLED, "Client cancelled the call");
-    });
-
+    })();
     let headSent = false;
-    const sendHead = (md: ReturnType<typeof headersToMetadata>): void => {
-      if (headSent || stream.destroyed) return;
+    const sendHead = (md: Parameters<typeof metadataToFields>[0]): void => {
+      if (headSent) return;
       headSent = true;
-      stream.respond({
-        ...metadataToHeaders(md),
-        ":status": 200,
-        "content-type": "application/grpc",
-        "grpc-accept-encoding": "identity",
-      }, {
-        waitForTrailers: true,
-      });
+      stream.respond([
+        [":status", "200"],
+        ["content-type", "application/grpc"],
+        ["grpc-accept-encoding", "identity"],
+        ...metadataToFields(md),
+      ]);
     };
-    for (;;) {
-      const ev = await call.next();
-      if (stream.destroyed || stream.closed) {
-        finished = true;
-        return;
-      }
-      if (ev.type === "head") {
-        sendHead(ev.metadata);
-      } else if (ev.type === "message") {
-        sendHead([]);
-        if (!stream.write(encodeGrpcMessage(ev.data))) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              stream.off("drain", done);
-              stream.off("close", done);
-              resolve();
-            };
-            stream.on("drain", done);
-            stream.on("close", done);
-          });
-        }
-      } else {
-        finished = true;
-        if (!headSent) {
-          trailersOnly(stream, ev.status);
+    try {
+      for (;;) {
+        const ev = await call.next();
+        if (stream.signal.aborted) return finished(GrpcStatus.CANCELLED);
+        if (ev.type === "head") {
+          sendHead(ev.metadata);
+        } else if (ev.type === "message") {
+          sendHead([]);
+          const framed = encodeGrpcMessage(ev.data);
+          // Resolves once the client's window took it: a slow client slows the call.
+          await stream.write(framed);
+          bytesOut += framed.length;
         } else {
-          stream.once("wantTrailers", () => stream.sendTrailers(statusHeaders(ev.status)));
-          stream.end();
+          if (!headSent) return finished(trailersOnly(stream, ev.status));
+          // Trailers go after every message written above (the stream keeps its writes in order).
+          await stream.end(statusFields(ev.status));
+          return finished(ev.status.code);
         }
-        return;
       }
+    } catch {
+      // The client went away mid-response: the call is cancelled (onAbort) and nothing is reported as done.
+      call.cancel(GrpcStatus.CANCELLED, "Client went away");
+      return finished(GrpcStatus.CANCELLED);
+    } finally {
+      stream.signal.removeEventListener("abort", onAbort);
+      await requests;
     }
   }
 
-  #healthCheck(stream: http2.ServerHttp2Stream): void {
+  async #healthCheck(stream: Http2Stream): Promise<number> {
     const decoder = new GrpcMessageDecoder(4096);
     const msgs: Uint8Array[] = [];
-    stream.on("data", (c: Uint8Array) => {
-      try {
-        msgs.push(...decoder.push(c));
-      } catch {
-        // answered below as INVALID_ARGUMENT
-      }
-    });
-    stream.on("end", () => {
-      const req = msgs[0] ?? new Uint8Array(0);
-      // HealthCheckRequest { string service = 1; }
-      let service = "";
-      if (req[0] === 0x0a && (req[1] ?? 0) < 0x80) {
-        service = new TextDecoder().decode(req.subarray(2, 2 + (req[1] ?? 0)));
-      }
-      const st = this.#opts.health?.(service) ?? 0;
-      if (st === 3) {
-        trailersOnly(stream, {
-          code: GrpcStatus.NOT_FOUND,
-          message: `Unknown service ${service}`,
-          metadata: [],
-          notProcessed: false,
-        });
-        return;
-      }
-      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-      stream.end(encodeGrpcMessage(Uint8Array.of(0x08, st)));
-    });
+    try {
+      for (let c = await stream.read(); c !== null; c = await stream.read()) msgs.push(...decoder.push(c));
+    } catch {
+      return trailersOnly(stream, callStatus(GrpcStatus.INVALID_ARGUMENT, "Bad health check request"));
+    }
+    const req = msgs[0] ?? new Uint8Array(0);
+    // HealthCheckRequest { string service = 1; }
+    let service = "";
+    if (req[0] === 0x0a && (req[1] ?? 0) < 0x80) {
+      service = new TextDecoder().decode(req.subarray(2, 2 + (req[1] ?? 0)));
+    }
+    const st = this.#opts.health?.(service) ?? 0;
+    if (st === 3) return trailersOnly(stream, callStatus(GrpcStatus.NOT_FOUND, `Unknown service ${service}`));
+    stream.respond([[":status", "200"], ["content-type", "application/grpc"]]);
+    await stream.write(encodeGrpcMessage(Uint8Array.of(0x08, st))).catch(() => {});
+    await stream.end([["grpc-status", "0"]]).catch(() => {});
+    return GrpcStatus.OK;
   }
 }
 
-function statusHeaders(s: CallStatus): http2.OutgoingHttpHeaders {
-  return {
-    ...metadataToHeaders(s.metadata),
-    "grpc-status": String(s.code),
-    ...(s.message !== "" ? { "grpc-message": percentEncode(s.message) } : {}),
-  };
+function header(fields: readonly HeaderField[], name: string): string | undefined {
+  return fields.find(([n]) => n === name)?.[1];
 }
 
-function trailersOnly(stream: http2.ServerHttp2Stream, s: CallStatus): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond({ ":status": 200, "content-type": "application/grpc", ...statusHeaders(s) }, {
-    endStream: true,
-  });
+function callStatus(code: number, message: string): CallStatus {
+  return { code, message, metadata: [], notProcessed: true };
+}
+
+function statusFields(s: CallStatus): HeaderField[] {
+  return [
+    ["grpc-status", String(s.code)],
+    ...(s.message !== "" ? [["grpc-message", percentEncode(s.message)] as HeaderField] : []),
+    ...metadataToFields(s.metadata),
+  ];
+}
+
+/** A Trailers-Only response (status in the response headers, END_STREAM); returns the code. */
+function trailersOnly(stream: Http2Stream, s: CallStatus): number {
+  stream.respond([[":status", "200"], ["content-type", "application/grpc"], ...statusFields(s)], true);
+  return s.code;
 }

@@ -58,7 +58,23 @@ export function headersToMetadata(headers: Readonly<Record<string, HeaderValue>>
   return out;
 }
 
-/** Metadata to node:http2 headers (repeated keys become arrays; `-bin` values base64). */
+/** HTTP/2 header fields (name, value pairs) to metadata; reserved headers and invalid entries are dropped. */
+export function fieldsToMetadata(fields: readonly (readonly [string, string])[]): Metadata {
+  const record: Record<string, string[]> = {};
+  for (const [name, value] of fields) (record[name] ??= []).push(value);
+  return headersToMetadata(record);
+}
+
+/** Metadata to HTTP/2 header fields (`-bin` values base64). */
+export function metadataToFields(md: Metadata): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(metadataToHeaders(md))) {
+    for (const value of Array.isArray(v) ? v : [v]) out.push([k, value]);
+  }
+  return out;
+}
+
+/** Metadata to header records (repeated keys become arrays; `-bin` values base64). */
 export function metadataToHeaders(md: Metadata): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const td = new TextDecoder();

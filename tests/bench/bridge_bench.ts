@@ -1,8 +1,8 @@
 /**
  * GhostBridge benchmark: the same gRPC calls made directly (grpc-js client -> grpc-js server over HTTP/2) and
  * through two bridges (grpc-js client -> bridge A ingress -> QUIC -> bridge B egress -> the same grpc-js server),
- * side by side in one run. Everything runs in this one Deno process on loopback (grpc-js under Deno's node
- * compat), so both paths share the same two cores; only ratios mean much.
+ * side by side in one run. grpc-js runs under Node (client and server, tests/interop/grpc/node); the bridges run
+ * in this Deno process, on loopback so both paths share the same two cores; only ratios mean much.
  *
  * Rows: unary 32-byte calls at concurrency 1 (p50/p99 latency, calls/s) and 64 (calls/s, p50/p99), and server
  * streaming (messages/s of 32-byte messages). Targets from issue #4: < 1 ms added at p50, >= 0.5x direct
@@ -13,9 +13,6 @@
  * @module
  */
 
-// The outside peer of this benchmark only, pinned here rather than in deno.json's imports: listed there, every
-// first run of the runtime would install it (and print a warning about its dependency's install script).
-import * as grpc from "npm:@grpc/grpc-js@1.14.7";
 import {
   generateIdentity,
   GhostBridge,
@@ -29,99 +26,61 @@ import { summarize } from "./_stats.ts";
 /** One table row. */
 export type Row = Record<string, string | number>;
 
-const identity = (b: Buffer): Buffer => b;
-const PAYLOAD = Buffer.alloc(32, 7);
+const NODE_DIR = new URL("../interop/grpc/node/", import.meta.url).pathname;
 
-function startServer(): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server();
-  const def: grpc.ServiceDefinition = {
-    Echo: {
-      path: "/bench.Bench/Echo",
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    },
-    Stream: {
-      path: "/bench.Bench/Stream",
-      requestStream: false,
-      responseStream: true,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    },
-  };
-  server.addService(def, {
-    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
-      cb(null, call.request),
-    Stream: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
-      const n = call.request.readUInt32BE(0);
-      let i = 0;
-      const pump = (): void => {
-        while (i < n) {
-          i++;
-          if (!call.write(PAYLOAD)) return void call.once("drain", pump);
-        }
-        call.end();
-      };
-      pump();
-    },
-  });
-  return new Promise((resolve, reject) =>
-    server.bindAsync(
-      "127.0.0.1:0",
-      grpc.ServerCredentials.createInsecure(),
-      (e, port) => e ? reject(e) : resolve({ server, port }),
-    )
-  );
+/** grpc-js lives under Node (its home), installed with npm in tests/interop/grpc/node. */
+async function ensureNodeModules(): Promise<void> {
+  try {
+    await Deno.stat(`${NODE_DIR}node_modules/@grpc/grpc-js`);
+  } catch {
+    const ci = await new Deno.Command("npm", { args: ["ci", "--no-audit", "--no-fund"], cwd: NODE_DIR })
+      .output();
+    if (!ci.success) throw new Error("npm ci failed in tests/interop/grpc/node");
+  }
 }
 
-function unary(client: grpc.Client): Promise<void> {
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest(
-      "/bench.Bench/Echo",
-      identity,
-      identity,
-      PAYLOAD,
-      (e) => (e ? reject(e) : resolve()),
-    )
-  );
-}
-
-function stream(client: grpc.Client, n: number): Promise<number> {
-  const req = Buffer.alloc(4);
-  req.writeUInt32BE(n);
-  return new Promise((resolve, reject) => {
-    let got = 0;
-    const s = client.makeServerStreamRequest("/bench.Bench/Stream", identity, identity, req);
-    s.on("data", () => got++);
-    s.on("end", () => resolve(got));
-    s.on("error", reject);
-  });
-}
-
-async function unaryRun(
-  client: grpc.Client,
-  concurrency: number,
-  calls: number,
-  budgetMs: number,
-): Promise<{ lat: number[]; perSec: number }> {
-  const lat: number[] = [];
-  const end = performance.now() + budgetMs;
-  let left = calls;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (left > 0 && performance.now() < end) {
-      left--;
-      const s = performance.now();
-      await unary(client);
-      lat.push(performance.now() - s);
+/** The grpc-js Echo server of the interop test, under Node. */
+async function startServer(): Promise<{ child: Deno.ChildProcess; port: number }> {
+  const child = new Deno.Command("node", {
+    args: ["server.js"],
+    cwd: NODE_DIR,
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the grpc-js server exited");
+    text += value;
+    const m = /PORT (\d+)/.exec(text);
+    if (m) {
+      void (async () => {
+        for (;;) if ((await reader.read()).done) break;
+      })();
+      return { child, port: Number(m[1]) };
     }
-  }));
-  return { lat, perSec: lat.length / ((performance.now() - t0) / 1000) };
+  }
+}
+
+interface LoadResult {
+  readonly n: number;
+  readonly perSec: number;
+  readonly p50?: number;
+  readonly p99?: number;
+}
+
+/** One run of the Node load generator (grpc-js client) against `port`. */
+async function load(args: readonly string[]): Promise<LoadResult> {
+  const out = await new Deno.Command("node", {
+    args: ["load.js", ...args],
+    cwd: NODE_DIR,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  if (!out.success) throw new Error(`load.js ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as LoadResult;
 }
 
 /** Runs the benchmark; returns table rows. */
@@ -135,7 +94,8 @@ export async function runBridgeBench(
   const budget = quick ? 5000 : 20_000;
   const dir = await Deno.makeTempDir({ prefix: "bridge_bench_" });
   const pki = await ensureDevPki({ dir });
-  const { server, port } = await startServer();
+  await ensureNodeModules();
+  const { child: server, port } = await startServer();
   const idA = await generateIdentity();
   const b = new GhostBridge({
     identity: await generateIdentity(),
@@ -143,7 +103,7 @@ export async function runBridgeBench(
     key: pki.keyPem,
     allowList: [toHex(idA.publicKey)],
   });
-  b.registerUpstream({ service: "bench.Bench", version: "1", endpoint: `http://127.0.0.1:${port}` });
+  b.registerUpstream({ service: "interop.Echo", version: "1", endpoint: `http://127.0.0.1:${port}` });
   // The service mesh's path (supervisor README): an in-process handler on bridge B, called from bridge A.
   b.register("bench.Echo", { Echo: unaryHandler((req) => req) });
   await b.checkNow();
@@ -159,41 +119,36 @@ export async function runBridgeBench(
   await a.checkNow();
   const ingress = new GrpcIngress(a);
   const ia = await ingress.listen();
-  const direct = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const bridged = new grpc.Client(`127.0.0.1:${ia.port}`, grpc.credentials.createInsecure());
+  const subjects: Array<[string, number]> = [["direct grpc-js", port], ["via 2 bridges (QUIC)", ia.port]];
   const rows: Row[] = [];
   try {
-    // Warm up both paths (JIT, connections).
-    for (let i = 0; i < 200; i++) await Promise.all([unary(direct), unary(bridged)]);
-    const subjects: Array<[string, grpc.Client]> = [["direct grpc-js", direct], [
-      "via 2 bridges (QUIC)",
-      bridged,
-    ]];
-    const results: Record<string, Record<string, number>> = {};
+    const results: Record<string, LoadResult> = {};
     for (const conc of [1, 64]) {
       // Alternate subjects in two halves so drift hits both alike.
-      const acc: Record<string, { lat: number[]; rates: number[] }> = {};
+      const acc: Record<string, LoadResult[]> = {};
       for (const half of [0, 1]) {
-        for (const [name, client] of half === 0 ? subjects : [...subjects].reverse()) {
-          const r = await unaryRun(client, conc, (conc === 1 ? calls1 : calls64) / 2, budget / 2);
-          const e = acc[name] ??= { lat: [], rates: [] };
-          e.lat.push(...r.lat);
-          e.rates.push(r.perSec);
+        for (const [name, p] of half === 0 ? subjects : [...subjects].reverse()) {
+          const calls = (conc === 1 ? calls1 : calls64) / 2;
+          (acc[name] ??= []).push(
+            await load(["unary", `127.0.0.1:${p}`, String(conc), String(calls), String(budget / 2)]),
+          );
         }
       }
       for (const [name] of subjects) {
-        const e = acc[name];
-        if (!e) continue;
-        const s = summarize(e.lat);
-        const perSec = e.rates.reduce((x, y) => x + y, 0) / e.rates.length;
-        results[`${name}/${conc}`] = { p50: s.p50, p99: s.p99, perSec, n: s.count };
+        const rs = acc[name] ?? [];
+        const mean = (f: (r: LoadResult) => number): number =>
+          rs.reduce((x, r) => x + f(r), 0) / Math.max(1, rs.length);
+        results[`${name}/${conc}`] = {
+          n: rs.reduce((x, r) => x + r.n, 0),
+          perSec: mean((r) => r.perSec),
+          p50: mean((r) => r.p50 ?? NaN),
+          p99: mean((r) => r.p99 ?? NaN),
+        };
       }
     }
     const streamRates: Record<string, number> = {};
-    for (const [name, client] of subjects) {
-      const t0 = performance.now();
-      const got = await stream(client, streamN);
-      streamRates[name] = got / ((performance.now() - t0) / 1000);
+    for (const [name, p] of subjects) {
+      streamRates[name] = (await load(["stream", `127.0.0.1:${p}`, String(streamN)])).perSec;
     }
     for (const conc of [1, 64]) {
       const d = results[`direct grpc-js/${conc}`];
@@ -203,7 +158,7 @@ export async function runBridgeBench(
         rows.push({
           measurement: `unary 32 B, concurrency ${conc}`,
           subject: name,
-          calls: r.n ?? 0,
+          calls: r.n,
           "p50 ms": r.p50 ?? NaN,
           "p99 ms": r.p99 ?? NaN,
           "calls/s or msgs/s": Math.round(r.perSec ?? 0),
@@ -262,12 +217,11 @@ export async function runBridgeBench(
       });
     }
   } finally {
-    direct.close();
-    bridged.close();
     await ingress.close();
     await a.close();
     await b.close();
-    server.forceShutdown();
+    await server.stdin.close();
+    await server.status;
     await Deno.remove(dir, { recursive: true });
   }
   return rows;

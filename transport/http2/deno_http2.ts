@@ -179,6 +179,9 @@ class Session {
   constructor(core: Http2Connection, conn: Deno.Conn, hooks: SessionHooks) {
     this.core = core;
     this.#conn = conn;
+    // HTTP/2 writes many small frames (a response head, its data, its trailers): Nagle's algorithm would hold
+    // each behind the peer's delayed ACK, tens of milliseconds per call.
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     this.#hooks = hooks;
     this.closed = new Promise((r) => (this.#resolveClosed = r));
     this.flush();
