@@ -325,6 +325,11 @@ export class GhostBridge {
     return this.registry.candidates(service);
   }
 
+  /** Whether the last discovery round reached every peer (so a service no one listed is truly unknown). */
+  peersReachable(): boolean {
+    return this.#links.every((l) => l.failures === 0);
+  }
+
   /** grpc.health.v1 status of a service as this bridge sees it (local and remote instances). */
   health(service: string): HealthStatusValue {
     if (service === "") return this.#closed ? HealthStatus.NOT_SERVING : HealthStatus.SERVING;

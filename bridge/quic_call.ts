@@ -136,7 +136,8 @@ class QuicCall implements BridgeCall {
     const at = this.#machine.pollTimeout();
     if (at === undefined) return;
     this.#timer = setTimeout(() => {
-      this.#machine.handleTimeout(performance.now());
+      // Timers can fire a hair before performance.now() reaches `at`: the deadline has passed regardless.
+      this.#machine.handleTimeout(Math.max(performance.now(), at));
       void this.#pump();
     }, Math.max(0, at - performance.now()));
   }

@@ -322,7 +322,10 @@ async function serveCall(
           const at = machine.pollTimeout();
           if (at !== undefined) {
             timer = setTimeout(() => {
-              machine.handleTimeout(performance.now());
+              // A timer may fire a fraction of a millisecond before performance.now() reaches `at`; the deadline
+              // has passed all the same. (Passing the earlier clock made handleTimeout a no-op, and end() below
+              // then sent FIN before the STATUS the call produced: "Stream ended before STATUS".)
+              machine.handleTimeout(Math.max(performance.now(), at));
               call?.cancel(GrpcStatus.DEADLINE_EXCEEDED, "Deadline exceeded");
               void end();
             }, Math.max(0, at - performance.now()));

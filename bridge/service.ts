@@ -15,6 +15,11 @@ export const bridgeService: ServiceDescriptor<BridgeConfig> = {
   config: BRIDGE_CONFIG,
   entry: new URL("./worker.ts", import.meta.url),
   tls: "server",
+  examples: [
+    "# put any gRPC server behind the bridge; call it through the ingress on 127.0.0.1:50051",
+    "GHOST_BRIDGE_UPSTREAMS=helloworld.Greeter=http://127.0.0.1:50100 deno run -A --unstable-net mod.ts bridge",
+    '# the same in ghost.toml: [bridge] upstreams = ["helloworld.Greeter=http://127.0.0.1:50100"]',
+  ],
   // The central bridge dials every serving service so outside gRPC clients reach them through its ingress; its
   // mesh node is its own QUIC listener and its key is its configured node key.
   mesh: {

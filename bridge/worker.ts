@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatHostPort, MetricsRegistry, runServiceWorker } from "../core/mod.ts";
+import { formatHostPort, grpcStatusName, MetricsRegistry, runServiceWorker } from "../core/mod.ts";
 import type { BridgeConfig } from "./config.ts";
 import { GhostBridge, GrpcIngress, identityFromSeed, loadOrCreateNodeKey } from "./mod.ts";
 import { fromHex } from "./node_identity.ts";
@@ -72,14 +72,69 @@ runServiceWorker<BridgeConfig>(async (ctx) => {
     alpn: ["ghostbridge/1"],
   }];
   let ingress: GrpcIngress | undefined;
+  let stopGauges = (): void => {};
   if (cfg.grpcEnabled) {
-    ingress = new GrpcIngress(bridge, {
+    // Call metrics of the ingress: by service, method and gRPC code; latency; bytes; in flight.
+    const calls = registry.counter("ghost_bridge_calls_total", "gRPC calls through the ingress", [
+      "service",
+      "method",
+      "code",
+    ]);
+    const seconds = registry.histogram(
+      "ghost_bridge_call_duration_seconds",
+      "gRPC call latency at the ingress",
+      {
+        labelNames: ["service", "method"],
+      },
+    );
+    const bytes = registry.counter(
+      "ghost_bridge_call_bytes_total",
+      "gRPC message bytes through the ingress",
+      [
+        "direction",
+      ],
+    );
+    const inFlight = registry.gauge("ghost_bridge_calls_in_flight", "gRPC calls in progress at the ingress");
+    const degraded = registry.gauge(
+      "ghost_bridge_ingress_degraded",
+      "1 while the ingress cannot accept connections (e.g. out of file descriptors)",
+    );
+    const acceptErrors = registry.gauge(
+      "ghost_bridge_ingress_accept_errors",
+      "Failed accepts of the ingress",
+    );
+    const refused = registry.gauge(
+      "ghost_bridge_ingress_refused_connections",
+      "Connections refused by a cap",
+    );
+    const g = ingress = new GrpcIngress(bridge, {
       hostname: cfg.grpcListen.hostname,
       port: cfg.grpcListen.port,
       maxMessageBytes: cfg.maxMessageBytes,
       idempotentMethods: cfg.idempotentMethods,
       health: (s) => bridge.health(s),
+      // A service no instance registered, here or on any peer (all of them answered), is UNIMPLEMENTED; while a
+      // peer is unreachable it may be there, so the answer stays UNAVAILABLE.
+      knows: (service) =>
+        !bridge.peersReachable() || bridge.registry.all().some((r) => r.info.service === service),
+      maxConnections: cfg.maxConnections,
+      idleTimeoutMs: cfg.idleTimeoutMs,
+      onCall: (c) => {
+        const [, service = "", method = ""] = c.path.split("/");
+        calls.inc(1, { service, method, code: grpcStatusName(c.code) });
+        seconds.observe(c.ms / 1000, { service, method });
+        bytes.inc(c.bytesIn, { direction: "in" });
+        bytes.inc(c.bytesOut, { direction: "out" });
+      },
+      onEvent: (event, fields) => ctx.log.warn(event, fields),
     });
+    const gauges = setInterval(() => {
+      inFlight.set(g.stats.callsInFlight);
+      degraded.set(g.stats.degraded ? 1 : 0);
+      acceptErrors.set(g.stats.acceptErrors);
+      refused.set(g.stats.refused);
+    }, 1_000);
+    stopGauges = () => clearInterval(gauges);
     const a = await ingress.listen();
     endpoints.push({ name: "grpc", transport: "tcp", addr: formatHostPort(a), alpn: ["h2"] });
   }
@@ -87,8 +142,9 @@ runServiceWorker<BridgeConfig>(async (ctx) => {
   return {
     endpoints,
     metrics: () => registry.snapshot(),
-    drain: async () => {
-      await ingress?.close();
+    drain: async (deadlineMs) => {
+      stopGauges();
+      await ingress?.close(deadlineMs - 500);
       await bridge.close();
     },
   };

@@ -69,6 +69,8 @@ export interface ServiceDescriptor<C = unknown> {
   readonly mesh?: MeshRole<C>;
   /** The narrowest permissions that work for this config. */
   permissions(config: C, ctx: PermissionContext): PermissionSet;
+  /** Examples for its `--help` (the default is running it with debug logs). */
+  readonly examples?: readonly string[];
   /** Its own command line, loaded only when asked for (`mod.ts <name> <sub> ...`). */
   readonly tool?: {
     /** One line for the top-level help. */

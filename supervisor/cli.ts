@@ -141,8 +141,11 @@ ${keys.join("\n")}
 
 ${GLOBAL_OPTIONS}
 
-Example:
-  GHOST_LOG_LEVEL=debug deno run -A --unstable-net mod.ts ${s.name}`;
+Examples:
+${
+    (s.examples ?? [`GHOST_LOG_LEVEL=debug deno run -A --unstable-net mod.ts ${s.name}`]).map((e) => `  ${e}`)
+      .join("\n")
+  }`;
 }
 
 /** Services whose name followed by more words runs that service's own CLI instead of the service. */

@@ -169,3 +169,67 @@ Deno.test("close() sends GOAWAY: an open stream finishes, then the connection en
   await closing;
   await client.closed;
 });
+
+Deno.test({
+  name: "out of file descriptors, the server backs off, says so, and serves again once descriptors free up",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const child = new Deno.Command("bash", {
+      args: [
+        "-c",
+        `ulimit -n 96 && exec "${Deno.execPath()}" run -A ${
+          new URL("./_testdata/echo_server.ts", import.meta.url).pathname
+        }`,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const lines: string[] = [];
+    const port = Promise.withResolvers<number>();
+    void (async () => {
+      let buf = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          lines.push(line);
+          const m = /^PORT (\d+)$/.exec(line);
+          if (m) port.resolve(Number(m[1]));
+        }
+      }
+    })();
+    const p = await port.promise;
+    const idle: Deno.Conn[] = [];
+    try {
+      // Far more idle connections than the server has descriptors.
+      for (let i = 0; i < 200; i++) idle.push(await Deno.connect({ hostname: "127.0.0.1", port: p }));
+      const deadline = Date.now() + 5_000;
+      while (!lines.some((l) => l.startsWith("EVENT accept failing")) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(lines.some((l) => l.startsWith("EVENT accept failing")), lines.join("\n"));
+      for (const c of idle.splice(0)) c.close();
+      // Once they are gone it accepts again, by itself.
+      let ok = false;
+      for (let i = 0; i < 50 && !ok; i++) {
+        try {
+          const client = await connectHttp2({ hostname: "127.0.0.1", port: p, connectTimeoutMs: 1_000 });
+          const s = client.request(REQ(), true);
+          ok = (await s.response).some(([n, v]) => n === ":status" && v === "200");
+          client.destroy();
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      assert.ok(ok, `no answer after the flood:\n${lines.join("\n")}`);
+      assert.ok(lines.some((l) => l.startsWith("EVENT accept recovered")), lines.join("\n"));
+    } finally {
+      for (const c of idle) c.close();
+      await child.stdin.close();
+      await child.status;
+    }
+  },
+});

@@ -200,3 +200,110 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "interop: 200 server streams of 100 messages through two bridges, grpcio and grpc-js clients: none truncated",
+  ignore: missing !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (
+      const [client, args, cwd, serverCmd, serverArgs, serverCwd] of [
+        [PY, ["client.py"], `${HERE}python`, "node", ["server.js"], `${HERE}node`],
+        ["node", ["client.js"], `${HERE}node`, PY, ["server.py"], `${HERE}python`],
+      ] as const
+    ) {
+      const server = new Child(serverCmd, [...serverArgs], serverCwd);
+      const net = await bridges(await server.port);
+      try {
+        const r = await run(
+          client,
+          [...args, `127.0.0.1:${net.ingress.addr?.port}`, "streams", "200", "100"],
+          cwd,
+        );
+        assert.ok(r.ok, r.out);
+        const res = JSON.parse(r.out.trim().split("\n").at(-1) ?? "{}");
+        assert.deepEqual(
+          res,
+          { streams: 200, truncated: 0, out_of_order: 0, failed: 0, messages: 20_000 },
+          client,
+        );
+      } finally {
+        await net.close();
+        await server.stop();
+      }
+    }
+  },
+});
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+Deno.test({
+  name:
+    "interop: an outside server put behind `mod.ts bridge` by config alone passes the grpcio and grpc-js suites",
+  ignore: missing !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = new Child("node", ["server.js"], `${HERE}node`);
+    const dataDir = await Deno.makeTempDir({ prefix: "bridge_by_config_" });
+    const grpcPort = freePort();
+    const root = new URL("../../../", import.meta.url).pathname;
+    const bridge = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${root}mod.ts`, "bridge"],
+      cwd: root,
+      env: {
+        NO_COLOR: "1",
+        GHOST_DATA_DIR: dataDir,
+        GHOST_ADMIN_LISTEN: `127.0.0.1:${freePort()}`,
+        GHOST_BRIDGE_LISTEN: `127.0.0.1:${freePort()}`,
+        GHOST_BRIDGE_GRPC_LISTEN: `127.0.0.1:${grpcPort}`,
+        GHOST_BRIDGE_UPSTREAMS: `interop.Echo=http://127.0.0.1:${await server.port}`,
+        GHOST_BRIDGE_MAX_MESSAGE_BYTES: String(8 << 20),
+        GHOST_MESH_CHAIN: `127.0.0.1:${freePort()}`,
+        GHOST_MESH_WALLET: `127.0.0.1:${freePort()}`,
+      },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const logs = (async () => {
+      let t = "";
+      for await (const c of bridge.stderr.pipeThrough(new TextDecoderStream())) t += c;
+      return t;
+    })();
+    try {
+      // Ready when the ingress accepts and the upstream's health check passed.
+      let ok = false;
+      for (let i = 0; i < 100 && !ok; i++) {
+        const h = await run(PY, [
+          "-c",
+          `import grpc,sys; ch=grpc.insecure_channel("127.0.0.1:${grpcPort}"); ` +
+          `f=ch.unary_unary("/grpc.health.v1.Health/Check"); ` +
+          `sys.exit(0 if f(b"\\x0a\\x0cinterop.Echo", timeout=1)==b"\\x08\\x01" else 1)`,
+        ]);
+        ok = h.ok;
+        if (!ok) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(ok, "the bridge's ingress never reported interop.Echo SERVING");
+      const py = await run(PY, ["client.py", `127.0.0.1:${grpcPort}`], `${HERE}python`);
+      assert.ok(py.ok, py.out);
+      checkResult(JSON.parse(py.out.trim().split("\n").at(-1) ?? "{}"), "node", "from-py");
+      const js = await run("node", ["client.js", `127.0.0.1:${grpcPort}`], `${HERE}node`);
+      assert.ok(js.ok, js.out);
+      checkResult(JSON.parse(js.out.trim().split("\n").at(-1) ?? "{}"), "node", "from-node");
+    } finally {
+      bridge.kill("SIGTERM");
+      const st = await bridge.status;
+      const text = await logs;
+      await server.stop();
+      await Deno.remove(dataDir, { recursive: true });
+      assert.equal(st.code, 0, text.slice(-3000));
+    }
+  },
+});

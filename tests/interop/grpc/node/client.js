@@ -83,7 +83,33 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+/** `count` server streams of `n` messages, 16 at a time: how many were short, out of order or failed. */
+async function streams(count, n) {
+  const result = { streams: 0, truncated: 0, out_of_order: 0, failed: 0, messages: 0 };
+  let left = count;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (left > 0) {
+      left--;
+      try {
+        const got = (await collect(client.ServerStream({ text: "s", n }, { deadline: deadline(30_000) })))
+          .map((m) => m.n);
+        result.streams++;
+        result.messages += got.length;
+        if (got.length !== n) result.truncated++;
+        else if (got.some((v, i) => v !== i)) result.out_of_order++;
+      } catch {
+        result.failed++;
+      }
+    }
+  }));
+  console.log(JSON.stringify(result));
+  client.close();
+  process.exit(0);
+}
+
+(process.argv[3] === "streams" ? streams(Number(process.argv[4]), Number(process.argv[5])) : main()).catch(
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

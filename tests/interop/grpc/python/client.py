@@ -57,5 +57,45 @@ def main(addr):
     print(json.dumps(out), flush=True)
 
 
+def streams(addr, count, n, workers=16):
+    """`count` server streams of `n` messages each; prints how many were short, out of order, or failed."""
+    ch = grpc.insecure_channel(addr, options=OPTIONS)
+    grpc.channel_ready_future(ch).result(timeout=10)
+    sstream = ch.unary_stream("/" + SERVICE + "/ServerStream", request_serializer=Msg.SerializeToString,
+                              response_deserializer=Msg.FromString)
+    result = {"streams": 0, "truncated": 0, "out_of_order": 0, "failed": 0, "messages": 0}
+    lock = threading.Lock()
+    todo = list(range(count))
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                todo.pop()
+            try:
+                got = [m.n for m in sstream(Msg(text="s", n=n), timeout=30)]
+                with lock:
+                    result["streams"] += 1
+                    result["messages"] += len(got)
+                    if len(got) != n:
+                        result["truncated"] += 1
+                    elif got != list(range(n)):
+                        result["out_of_order"] += 1
+            except grpc.RpcError:
+                with lock:
+                    result["failed"] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(json.dumps(result), flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) > 2 and sys.argv[2] == "streams":
+        streams(sys.argv[1], int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        main(sys.argv[1])
