@@ -42,7 +42,9 @@ export function formatStatus(
       `${e.name}=${e.transport}://${e.addr}${e.alpn ? ` [${e.alpn.join(",")}]` : ""}`
     );
     lines.push(
-      `${s.name.padEnd(10)} ${s.state.padEnd(10)} ${String(s.restarts).padEnd(9)} ${eps.join(" ") || "-"}`,
+      `${s.name.padEnd(10)} ${(s.degraded === true ? "degraded" : s.state).padEnd(10)} ${
+        String(s.restarts).padEnd(9)
+      } ${eps.join(" ") || "-"}`,
     );
     if (s.lastError !== undefined) lines.push(`${"".padEnd(10)} last error: ${s.lastError}`);
     for (const e of s.endpoints) {

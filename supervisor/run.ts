@@ -83,13 +83,20 @@ export async function runServices(names: readonly string[], global: GlobalOption
   const status = async (): Promise<StatusDocument> => {
     const metrics = await sup.metrics();
     const daysLeft = (tls.notAfter.getTime() - Date.now()) / 86_400_000;
+    const summary = summarizeMetrics(metrics);
     return {
       version: VERSION,
       uptimeSeconds: Math.round(sup.uptimeSeconds()),
       pid: Deno.pid,
       tls: { source: tls.source, notAfter: tls.notAfter.toISOString(), daysLeft: Math.floor(daysLeft) },
-      services: sup.status(),
-      metrics: summarizeMetrics(metrics),
+      // A running service whose `*_degraded` gauge is up (an accept loop out of descriptors) shows as degraded.
+      services: sup.status().map((s) =>
+        s.state === "running" &&
+          Object.entries(summary[s.name] ?? {}).some(([k, v]) => k.endsWith("_degraded") && v > 0)
+          ? { ...s, degraded: true }
+          : s
+      ),
+      metrics: summary,
     };
   };
   const metricsText = async (): Promise<string> => {

@@ -42,6 +42,8 @@ export interface ServiceStatus {
   /** When the service entered its current state (ISO time). */
   readonly since: string;
   readonly lastError?: string;
+  /** Running but failing part of its job (e.g. an accept loop out of file descriptors), from its metrics. */
+  readonly degraded?: boolean;
   readonly endpoints: readonly Endpoint[];
 }
 

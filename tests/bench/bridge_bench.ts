@@ -70,6 +70,93 @@ interface LoadResult {
   readonly p99?: number;
 }
 
+/** A gRPC-framed interop.Msg { text: 32 x "x", n: 1 }. */
+function grpcBody(): Uint8Array {
+  const msg = new Uint8Array([0x0a, 32, ...new Uint8Array(32).fill(0x78), 0x10, 0x01]);
+  const out = new Uint8Array(5 + msg.length);
+  new DataView(out.buffer).setUint32(1, msg.length);
+  out.set(msg, 5);
+  return out;
+}
+
+/** h2load's requests/s for unary calls to `port`; NaN when h2load is not installed. */
+async function h2load(port: number, requests: number): Promise<number> {
+  const body = await Deno.makeTempFile({ suffix: ".bin" });
+  await Deno.writeFile(body, grpcBody());
+  try {
+    const out = await new Deno.Command("h2load", {
+      args: [
+        "-n",
+        String(requests),
+        "-c",
+        "4",
+        "-m",
+        "16",
+        "-d",
+        body,
+        "-H",
+        "content-type: application/grpc",
+        "-H",
+        "te: trailers",
+        `http://127.0.0.1:${port}/interop.Echo/Unary`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const m = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(new TextDecoder().decode(out.stdout));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  } finally {
+    await Deno.remove(body);
+  }
+}
+
+/** Resident memory of a process in bytes (Linux /proc). */
+function processRss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/**
+ * KiB of RSS each of `n` idle HTTP/2 connections (preface and SETTINGS sent, then silence) adds to a server. The
+ * connections are held by a separate process, so only the server's side is counted.
+ */
+async function idleCost(rss: () => number, port: number, n: number): Promise<number> {
+  const script = `
+    const hello = new Uint8Array([...new TextEncoder().encode("PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n"), 0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    const conns = [];
+    for (let i = 0; i < ${n}; i++) {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: ${port} });
+      await c.write(hello);
+      conns.push(c);
+    }
+    console.log("HELD");
+    for await (const _ of Deno.stdin.readable) {}
+  `;
+  const before = rss();
+  const holder = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("HELD")) {
+    const r = await reader.read();
+    if (r.done) break;
+    text += r.value;
+  }
+  await new Promise((r) => setTimeout(r, 1_000));
+  const after = rss();
+  await holder.stdin.close();
+  await holder.status;
+  reader.releaseLock();
+  await holder.stdout.cancel().catch(() => {});
+  await new Promise((r) => setTimeout(r, 500));
+  return (after - before) / n / 1024;
+}
+
 /** One run of the Node load generator (grpc-js client) against `port`. */
 async function load(args: readonly string[]): Promise<LoadResult> {
   const out = await new Deno.Command("node", {
@@ -117,7 +204,8 @@ export async function runBridgeBench(
     healthIntervalMs: 600_000,
   });
   await a.checkNow();
-  const ingress = new GrpcIngress(a);
+  // Every connection of the benchmark comes from 127.0.0.1: lift the per-client cap above the idle-connection row.
+  const ingress = new GrpcIngress(a, { maxConnectionsPerClient: 100_000 });
   const ia = await ingress.listen();
   const subjects: Array<[string, number]> = [["direct grpc-js", port], ["via 2 bridges (QUIC)", ia.port]];
   const rows: Row[] = [];
@@ -214,6 +302,37 @@ export async function runBridgeBench(
         "p99 ms": "",
         "calls/s or msgs/s": Math.round(rate),
         "vs direct": `${(rate / ds).toFixed(2)}x`,
+      });
+    }
+    // h2load (nghttp2-client): raw HTTP/2 load with gRPC-framed unary requests, against grpc-js's own server and
+    // against the ingress (two bridges and the same server behind them).
+    const h2: Record<string, number> = {};
+    for (const [name, p] of subjects) h2[name] = await h2load(p, quick ? 5_000 : 40_000);
+    for (const [name] of subjects) {
+      if (Number.isNaN(h2[name])) continue;
+      rows.push({
+        measurement: "h2load unary, 4 conns x 16 streams",
+        subject: name,
+        calls: quick ? 5_000 : 40_000,
+        "p50 ms": "",
+        "p99 ms": "",
+        "calls/s or msgs/s": Math.round(h2[name] ?? 0),
+        "vs direct": `${((h2[name] ?? 0) / (h2["direct grpc-js"] ?? 1)).toFixed(2)}x`,
+      });
+    }
+    // Memory per idle HTTP/2 connection held by the ingress (this process) and by grpc-js's server (Node).
+    const idleConns = quick ? 300 : 2_000;
+    const ingressRss = await idleCost(() => Deno.memoryUsage().rss, ia.port, idleConns);
+    const nodeRss = await idleCost(() => processRss(server.pid), port, idleConns);
+    for (const [name, kib] of [["direct grpc-js", nodeRss], ["via 2 bridges (QUIC)", ingressRss]] as const) {
+      rows.push({
+        measurement: `RSS per idle HTTP/2 connection (${idleConns} held)`,
+        subject: name === "direct grpc-js" ? "grpc-js server (Node)" : "bridge ingress",
+        calls: idleConns,
+        "p50 ms": "",
+        "p99 ms": "",
+        "calls/s or msgs/s": `${kib.toFixed(1)} KiB`,
+        "vs direct": `${(kib / (nodeRss || 1)).toFixed(2)}x`,
       });
     }
   } finally {

@@ -197,7 +197,8 @@ class Session {
   }
 
   async #readLoop(): Promise<void> {
-    const buf = new Uint8Array(64 * 1024);
+    // One frame at the default SETTINGS_MAX_FRAME_SIZE; larger reads gain little and cost memory per connection.
+    const buf = new Uint8Array(16 * 1024 + 9);
     try {
       for (;;) {
         const n = await this.#conn.read(buf);

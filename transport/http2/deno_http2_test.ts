@@ -233,3 +233,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test("TLS with ALPN h2: our client against our server with the dev PKI", async () => {
+  const { ensureDevPki } = await import("../mod.ts");
+  const dir = await Deno.makeTempDir({ prefix: "h2_tls_" });
+  const pki = await ensureDevPki({ dir });
+  const server = echoServer({ tls: { cert: pki.certPem, key: pki.keyPem } });
+  const addr = await server.listen();
+  try {
+    const client = await connectHttp2({
+      hostname: "127.0.0.1",
+      port: addr.port,
+      tls: { caCerts: [pki.caPem], serverName: "localhost" },
+    });
+    const s = client.request([[":method", "POST"], [":scheme", "https"], [":path", "/echo"], [
+      ":authority",
+      "localhost",
+    ]]);
+    await s.write(new TextEncoder().encode("over tls"));
+    await s.end();
+    assert.equal(new TextDecoder().decode(await readAll(s)), "over tls");
+    assert.deepEqual(s.trailers, [["x-length", "8"]]);
+    client.destroy();
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
