@@ -185,27 +185,71 @@ export async function startCnsServer(options: CnsServerOptions): Promise<CnsServ
     }
     if (cfg.dohListen && options.tls) {
       const doh = new DohHandler(core, { path: cfg.dohPath });
-      const ready = Promise.withResolvers<Deno.NetAddr>();
-      const server = Deno.serve({
-        hostname: cfg.dohListen.hostname,
-        port: cfg.dohListen.port,
-        cert: options.tls.certPem,
-        key: options.tls.keyPem,
-        onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
-        onError: (error) => {
-          report("doh request failed", { error: error instanceof Error ? error.message : String(error) });
-          return new Response("Internal error", { status: 500 });
-        },
-      }, (request, info) => doh.handle(request, (info.remoteAddr as Deno.NetAddr).hostname));
+      const tls = options.tls;
+      const listen = cfg.dohListen;
+      const degraded = registry.gauge(
+        "ghost_cns_doh_degraded",
+        "1 while DoH cannot accept connections (e.g. out of file descriptors) and is restarting",
+      );
+      const failures = registry.counter(
+        "ghost_cns_doh_accept_failures_total",
+        "Times DoH's accept loop failed",
+      );
+      let server: Deno.HttpServer | undefined;
+      let closing = false;
+      let boundPort = listen.port;
+      // Deno.serve's accept loop ends for good on an accept error such as EMFILE: `finished` rejects. Then the
+      // listener is served again on the same address after a backoff, while UDP, TCP and DoQ keep answering.
+      const serve = (port: number): Promise<Deno.NetAddr> => {
+        const ready = Promise.withResolvers<Deno.NetAddr>();
+        const s = Deno.serve({
+          hostname: listen.hostname,
+          port,
+          cert: tls.certPem,
+          key: tls.keyPem,
+          onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
+          onError: (error) => {
+            report("doh request failed", { error: error instanceof Error ? error.message : String(error) });
+            return new Response("Internal error", { status: 500 });
+          },
+        }, (request, info) => doh.handle(request, (info.remoteAddr as Deno.NetAddr).hostname));
+        server = s;
+        s.finished.catch((error) => {
+          if (closing) return;
+          failures.inc();
+          degraded.set(1);
+          report("doh accept failing; restarting", {
+            error: error instanceof Error ? error.message : String(error),
+            reason: "accept_failed",
+          });
+          void (async () => {
+            for (let wait = 50; !closing; wait = Math.min(wait * 2, 1_000)) {
+              await new Promise((r) => setTimeout(r, wait));
+              try {
+                await serve(boundPort);
+                degraded.set(0);
+                report("doh accepting again", {});
+                return;
+              } catch {
+                // still out of descriptors
+              }
+            }
+          })();
+        });
+        return ready.promise;
+      };
+      const addr = await serve(listen.port);
+      boundPort = addr.port;
       closers.push(async (deadlineMs) => {
+        closing = true;
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
-          server.shutdown(),
+          server?.shutdown().catch(() => {}),
           new Promise<void>((r) => timer = setTimeout(r, Math.max(0, deadlineMs - Date.now()))),
         ]);
         clearTimeout(timer);
       });
-      endpoints.push(ep("doh", "https", await ready.promise, ["h2", "http/1.1"]));
+      endpoints.push(ep("doh", "https", addr, ["h2", "http/1.1"]));
     }
   } catch (error) {
     await closeAll(Date.now() + 500);
