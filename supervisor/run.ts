@@ -112,12 +112,31 @@ export async function runServices(names: readonly string[], global: GlobalOption
   };
 
   let admin: Deno.HttpServer;
-  try {
-    admin = Deno.serve({
+  let adminClosing = false;
+  const serveAdmin = (): Deno.HttpServer => {
+    const server = Deno.serve({
       hostname: config.admin.listen.hostname,
       port: config.admin.listen.port,
       onListen: () => log.info("admin listening", { addr: `http://${formatHostPort(config.admin.listen)}` }),
     }, (req) => handleAdmin(req, { status, metricsText }));
+    // Deno.serve's accept loop ends on an accept error (EMFILE): serve the address again, with backoff.
+    server.finished.catch(async (error) => {
+      if (adminClosing) return;
+      log.warn("admin endpoint accept failing; restarting", { error });
+      for (let wait = 50; !adminClosing; wait = Math.min(wait * 2, 1_000)) {
+        await new Promise((r) => setTimeout(r, wait));
+        try {
+          admin = serveAdmin();
+          return;
+        } catch {
+          // still failing
+        }
+      }
+    });
+    return server;
+  };
+  try {
+    admin = serveAdmin();
   } catch (err) {
     log.error("cannot start the admin endpoint", { addr: formatHostPort(config.admin.listen), error: err });
     return 1;
@@ -136,7 +155,10 @@ export async function runServices(names: readonly string[], global: GlobalOption
       Deno.exit(130);
     }
     log.info("shutting down", { signal: sig });
-    sup.shutdown().then(() => admin.shutdown()).then(() => stopped.resolve(0));
+    sup.shutdown().then(() => {
+      adminClosing = true;
+      return admin.shutdown();
+    }).then(() => stopped.resolve(0));
   };
   const handlers: [Deno.Signal, () => void][] = [["SIGINT", () => onSignal("SIGINT")], [
     "SIGTERM",
@@ -148,6 +170,7 @@ export async function runServices(names: readonly string[], global: GlobalOption
   if (sup.allFailed()) {
     log.error("no service could start; exiting");
     await sup.shutdown();
+    adminClosing = true;
     await admin.shutdown();
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
     return 1;
