@@ -149,19 +149,33 @@ export async function startCnsServer(options: CnsServerOptions): Promise<CnsServ
   };
   try {
     for (const l of cfg.listen) {
-      const udp = new UdpListener(core, { hostname: l.hostname, port: l.port, metrics, onError: report });
-      closers.push((d) => udp.close(d));
-      endpoints.push(ep("udp", "udp", udp.addr));
-      // Port 0 (tests): TCP takes the port UDP got, so one address serves both.
-      const tcp = new TcpListener(core, {
-        hostname: l.hostname,
-        port: l.port === 0 ? udp.addr.port : l.port,
+      const tcpOptions = {
         idleTimeoutMs: cfg.tcpIdleTimeoutMs,
         maxConnections: cfg.tcpMaxConnections,
         maxConnectionsPerClient: cfg.maxConnectionsPerClient,
         maxInflight: cfg.tcpMaxInflight,
         metrics,
-      });
+      };
+      // Port 0 (tests): TCP takes the port UDP got, so one address serves both. Another process may hold that
+      // TCP port already: then try another pair.
+      let pair: { udp: UdpListener; tcp: TcpListener } | undefined;
+      for (let attempt = 0; pair === undefined; attempt++) {
+        const udp = new UdpListener(core, { hostname: l.hostname, port: l.port, metrics, onError: report });
+        try {
+          const tcp = new TcpListener(core, {
+            hostname: l.hostname,
+            port: l.port === 0 ? udp.addr.port : l.port,
+            ...tcpOptions,
+          });
+          pair = { udp, tcp };
+        } catch (error) {
+          await udp.close(Date.now());
+          if (l.port !== 0 || !(error instanceof Deno.errors.AddrInUse) || attempt >= 20) throw error;
+        }
+      }
+      const { udp, tcp } = pair;
+      closers.push((d) => udp.close(d));
+      endpoints.push(ep("udp", "udp", udp.addr));
       closers.push((d) => tcp.close(d));
       endpoints.push(ep("tcp", "tcp", tcp.addr));
     }

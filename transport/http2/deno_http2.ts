@@ -169,7 +169,11 @@ class Session {
   readonly #streams = new Map<number, Http2Stream>();
   readonly #hooks: SessionHooks;
   #writing: Promise<void> = Promise.resolve();
-  #inFlight = 0;
+  #pumping = false;
+  // Bytes taken from the core so far, and bytes the socket has taken; a writer waits for its own bytes only.
+  #taken = 0;
+  #written = 0;
+  #drainWaiters: { target: number; resolve: () => void }[] = [];
   #waiters: (() => void)[] = [];
   #done = false;
   readonly closed: Promise<void>;
@@ -291,23 +295,48 @@ class Session {
     if (!this.core.hasStream(id)) this.#streams.delete(id);
   }
 
-  /** Writes whatever the core produced, in order. */
+  /**
+   * Writes whatever the core produced, in order. While a socket write is in flight, frames produced meanwhile
+   * (a response's head, data and trailers) wait and go out together in the next write: fewer packets and syscalls.
+   */
   flush(): void {
-    const out = this.core.takeOutput();
-    if (out.length > 0 && !this.#done) {
-      this.#inFlight += out.length;
-      this.#writing = this.#writing.then(async () => {
-        try {
-          let at = 0;
-          while (at < out.length) at += await this.#conn.write(out.subarray(at));
-        } finally {
-          this.#inFlight -= out.length;
-          this.#wakeWriters();
-        }
-      }).catch(() => this.#shutdown());
+    if (!this.#pumping && !this.#done) {
+      this.#pumping = true;
+      this.#writing = this.#pump();
     }
-    if (this.core.closed) {
-      void this.#writing.then(() => this.#shutdown());
+    if (this.core.closed) void this.#writing.then(() => this.#shutdown());
+  }
+
+  /** Resolves when every byte produced so far has been taken by the socket (or the connection is gone). */
+  drained(): Promise<void> {
+    const target = this.#taken + this.core.pendingOutput;
+    if (this.#written >= target || this.#done) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push({ target, resolve }));
+  }
+
+  /** Bytes handed to the socket but not yet taken by it. */
+  get #inFlight(): number {
+    return this.#taken - this.#written + this.core.pendingOutput;
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      for (;;) {
+        const out = this.core.takeOutput();
+        if (out.length === 0 || this.#done) break;
+        this.#taken += out.length;
+        let at = 0;
+        while (at < out.length) at += await this.#conn.write(out.subarray(at));
+        this.#written += out.length;
+        const ready = this.#drainWaiters.filter((w) => w.target <= this.#written);
+        this.#drainWaiters = this.#drainWaiters.filter((w) => w.target > this.#written);
+        for (const w of ready) w.resolve();
+        this.#wakeWriters();
+      }
+    } catch {
+      this.#shutdown();
+    } finally {
+      this.#pumping = false;
     }
   }
 
@@ -340,7 +369,7 @@ class Session {
       if (rest.length === 0 && (n > 0 || data.length === 0 || !end)) {
         if (end) this.#release(s.id);
         // Resolved once the socket took these bytes (bounded memory), not merely queued.
-        await this.#writing;
+        await this.drained();
         return;
       }
       if (!this.core.canSend(s.id)) {
@@ -393,6 +422,7 @@ class Session {
   #shutdown(): void {
     if (this.#done) return;
     this.#done = true;
+    for (const w of this.#drainWaiters.splice(0)) w.resolve();
     try {
       this.#conn.close();
     } catch {
