@@ -32,6 +32,8 @@ async function setup(): Promise<
   bridge.register("demo.Echo", { Say: unary((req) => req) });
   const ingress = new GrpcIngress(bridge, {
     knows: (s) => bridge.registry.all().some((r) => r.info.service === s),
+    // Every client of these tests is 127.0.0.1.
+    maxConnectionsPerClient: 10_000,
   });
   const { port } = await ingress.listen();
   return {
@@ -68,16 +70,18 @@ Deno.test("the ingress answers UNIMPLEMENTED for a service nobody registered, an
 
 Deno.test({
   name:
-    "a disconnect storm: 300 clients that call and leave by GOAWAY, RST_STREAM, socket close or half-close",
+    "a disconnect storm: 1,000 clients that call, idle, and leave by GOAWAY, RST_STREAM, socket close or half-close",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const net = await setup();
     try {
-      await Promise.all(Array.from({ length: 300 }, async (_, i) => {
+      await Promise.all(Array.from({ length: 1_000 }, async (_, i) => {
         const client = await connectHttp2({ hostname: "127.0.0.1", port: net.port });
         const s = client.request(call("/demo.Echo/Say"));
         await s.write(encodeGrpcMessage(new Uint8Array([i & 0xff])));
+        // Sit idle a moment with the call open, all of them at once.
+        await new Promise((r) => setTimeout(r, 200));
         switch (i % 4) {
           case 0: // a whole call, then GOAWAY
             await s.end();
