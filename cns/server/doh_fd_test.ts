@@ -1,6 +1,7 @@
 // DoH out of file descriptors: its accept loop fails, it says so, keeps UDP answering, and serves again by itself.
 import assert from "node:assert/strict";
 import { fromHex } from "../../core/mod.ts";
+import { collectLines } from "../../tests/_lines.ts";
 
 /** A DNS query for a.test/A as RFC 8484 base64url, and as raw bytes for UDP. */
 const QUERY = fromHex("abcd01000001000000000000" + "0161" + "0474657374" + "00" + "0001" + "0001");
@@ -20,20 +21,11 @@ Deno.test({
     }).spawn();
     const lines: string[] = [];
     const ports = { udp: Promise.withResolvers<number>(), doh: Promise.withResolvers<number>() };
-    void (async () => {
-      let buf = "";
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          lines.push(line);
-          const m = /^(UDP|DOH) (\d+)$/.exec(line);
-          if (m?.[1] === "UDP") ports.udp.resolve(Number(m[2]));
-          if (m?.[1] === "DOH") ports.doh.resolve(Number(m[2]));
-        }
-      }
-    })();
+    void collectLines(child.stdout, lines, (line) => {
+      const m = /^(UDP|DOH) (\d+)$/.exec(line);
+      if (m?.[1] === "UDP") ports.udp.resolve(Number(m[2]));
+      if (m?.[1] === "DOH") ports.doh.resolve(Number(m[2]));
+    });
     const stderr = (async () => {
       let t = "";
       for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) t += c;

@@ -2,23 +2,7 @@
 // nothing else: no node starts, no file is written, nothing is sent.
 import assert from "node:assert/strict";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-async function mod(
-  args: readonly string[],
-  env: Record<string, string>,
-): Promise<{ code: number; out: string; err: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MOD, ...args],
-    env: { NO_COLOR: "1", ...env },
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, out: dec.decode(out.stdout), err: dec.decode(out.stderr) };
-}
+import { modCli as mod } from "../interop/_devnet.ts";
 
 const COMMANDS: readonly string[][] = [
   ["up"],

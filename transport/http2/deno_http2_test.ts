@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { connectHttp2, Http2Server, type Http2Stream } from "./deno_http2.ts";
 import type { HeaderField } from "./hpack.ts";
 import { ErrorCode } from "./frame.ts";
+import { collectLines } from "../../tests/_lines.ts";
 
 async function readAll(s: Http2Stream): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -188,19 +189,10 @@ Deno.test({
     }).spawn();
     const lines: string[] = [];
     const port = Promise.withResolvers<number>();
-    void (async () => {
-      let buf = "";
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          lines.push(line);
-          const m = /^PORT (\d+)$/.exec(line);
-          if (m) port.resolve(Number(m[1]));
-        }
-      }
-    })();
+    void collectLines(child.stdout, lines, (line) => {
+      const m = /^PORT (\d+)$/.exec(line);
+      if (m) port.resolve(Number(m[1]));
+    });
     const p = await port.promise;
     const idle: Deno.Conn[] = [];
     try {
