@@ -34,7 +34,7 @@ export function isReservedHeader(name: string): boolean {
 
 type HeaderValue = string | string[] | number | undefined;
 
-/** HTTP/2 headers (as node:http2 gives them) to metadata; reserved headers and invalid entries are dropped. */
+/** HTTP/2 headers as a record (repeated names as arrays) to metadata; reserved and invalid entries are dropped. */
 export function headersToMetadata(headers: Readonly<Record<string, HeaderValue>>): Metadata {
   const out: Array<readonly [string, Uint8Array]> = [];
   const te = new TextEncoder();
