@@ -1,7 +1,7 @@
 /**
- * HTTP/3's header compression, QPACK (RFC 9204), with the static table only: what an HTTP/3 endpoint needs when it
- * advertises SETTINGS_QPACK_MAX_TABLE_CAPACITY = 0. The first piece of the HTTP/3 layer wraith will run on; the
- * frame layer reuses `transport/`'s varint frames (`encodeVarintFrame`, `varintFrameFormat`).
+ * The first pieces of the HTTP/3 layer wraith will run on: QPACK (RFC 9204) with the static table only, what an
+ * endpoint needs when it advertises SETTINGS_QPACK_MAX_TABLE_CAPACITY = 0; and HTTP/3 frames (RFC 9114 §7) on
+ * `transport/`'s varint frames: which frame may go on which stream, SETTINGS and GOAWAY payloads, per-type limits.
  *
  * @example
  * ```ts
@@ -15,3 +15,4 @@
  */
 export * from "./qpack.ts";
 export * from "./qpack_static_table.ts";
+export * from "./h3_frame.ts";
