@@ -9,11 +9,22 @@ import { type DecodedMessage, decodeMessage, encodeMessage } from "./proto/messa
 export function query(
   name: string,
   type = "A",
-  options: { id?: number; rd?: boolean; udpSize?: number; ednsVersion?: number; flags?: number } = {},
+  options: {
+    id?: number;
+    rd?: boolean;
+    udpSize?: number;
+    ednsVersion?: number;
+    flags?: number;
+    /** Octets of EDNS(0) Padding (RFC 7830); needs `udpSize`. */
+    padding?: number;
+  } = {},
 ): Uint8Array {
   const additionals: DnsRecord[] = [];
   if (options.udpSize !== undefined) {
-    additionals.push({ ...optRecord(options.udpSize), ednsVersion: options.ednsVersion ?? 0 });
+    additionals.push({
+      ...optRecord(options.udpSize, 0, false, options.padding),
+      ednsVersion: options.ednsVersion ?? 0,
+    });
   }
   return encodeMessage({
     id: options.id ?? 0x4242,

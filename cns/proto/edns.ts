@@ -14,17 +14,29 @@ export interface EdnsInfo {
   readonly version: number;
   /** DNSSEC OK (RFC 3225). */
   readonly dnssecOk: boolean;
+  /** The query carried an EDNS(0) Padding option (RFC 7830). */
+  readonly padded: boolean;
 }
+
+/** RFC 7830 §3: the option code of EDNS(0) Padding. */
+export const EDNS_PADDING = 12;
+
+/**
+ * RFC 8467 §4.1 (Block-Length Padding, the recommended policy): a server pads each response to a multiple of 468
+ * octets, a client pads each query to a multiple of 128.
+ */
+export const RESPONSE_PADDING_BLOCK = 468;
 
 /** Reads the EDNS information of a decoded query. */
 export function ednsOf(message: DnsMessage): EdnsInfo {
   const opt = message.additionals?.find((r) => r.type === "OPT");
-  if (!opt) return { present: false, udpSize: CLASSIC_UDP_SIZE, version: 0, dnssecOk: false };
+  if (!opt) return { present: false, udpSize: CLASSIC_UDP_SIZE, version: 0, dnssecOk: false, padded: false };
   return {
     present: true,
     udpSize: Math.max(CLASSIC_UDP_SIZE, opt.udpPayloadSize ?? CLASSIC_UDP_SIZE),
     version: opt.ednsVersion ?? 0,
     dnssecOk: ((opt.flags ?? 0) & 0x8000) !== 0,
+    padded: opt.options?.some((o) => o.code === EDNS_PADDING || o.code === "PADDING") ?? false,
   };
 }
 
@@ -37,7 +49,7 @@ export function udpResponseLimit(edns: EdnsInfo, ourMax: number): number {
 }
 
 /** Our OPT record: the UDP size we accept, EDNS version 0, the upper 8 bits of an extended RCODE. */
-export function optRecord(udpSize: number, extendedRcode = 0, dnssecOk = false): DnsRecord {
+export function optRecord(udpSize: number, extendedRcode = 0, dnssecOk = false, padding?: number): DnsRecord {
   return {
     name: ".",
     type: "OPT",
@@ -45,6 +57,15 @@ export function optRecord(udpSize: number, extendedRcode = 0, dnssecOk = false):
     extendedRcode,
     ednsVersion: 0,
     flags: dnssecOk ? 0x8000 : 0,
-    options: [],
+    options: padding === undefined ? [] : [{ code: EDNS_PADDING, length: padding }],
   };
+}
+
+/**
+ * How many zero octets the Padding option must hold so that a message of `unpaddedLength` octets (already counting
+ * the option's own 4-octet code and length) becomes a multiple of `block` (RFC 8467 §4.1). The result is never
+ * more than `block - 1`, and 0 when the message already fits a block boundary.
+ */
+export function paddingLength(unpaddedLength: number, block = RESPONSE_PADDING_BLOCK): number {
+  return (block - (unpaddedLength % block)) % block;
 }

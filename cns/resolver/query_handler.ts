@@ -10,7 +10,7 @@
 
 import type { CnsMetrics } from "./cns_metrics.ts";
 import { qtypeLabel, rcodeLabel } from "./cns_metrics.ts";
-import { type EdnsInfo, ednsOf, optRecord, udpResponseLimit } from "../proto/edns.ts";
+import { type EdnsInfo, ednsOf, optRecord, paddingLength, udpResponseLimit } from "../proto/edns.ts";
 import { DnsFormatError, type HeaderInfo, UpstreamError } from "../errors.ts";
 import type { AllowList } from "../proto/ip_prefix.ts";
 import {
@@ -105,7 +105,10 @@ export class QueryHandler {
     const rcodeValue = extended ? RCODE.BADVERS : result.rcode;
     const recursionOk = this.#o.recursive !== undefined && this.#o.recursionAllow.allows(client.address);
     const limit = client.transport === "udp" ? udpResponseLimit(edns, this.#udpMax) : MAX_STREAM_MESSAGE;
-    const build = (r: ResolveResult, truncated: boolean): DnsMessage => ({
+    // RFC 7830 §4 / RFC 9250 §5.4: a padded query over an encrypted transport gets a padded response (RFC 8467
+    // block-length policy); RFC 7830 §6 forbids padding in the clear, so UDP and TCP answers stay unpadded.
+    const padded = edns.padded && (client.transport === "doq" || client.transport === "doh");
+    const build = (r: ResolveResult, truncated: boolean, padding = padded ? 0 : undefined): DnsMessage => ({
       id: query.id,
       type: "response",
       flags: (query.flags & (0x7800 | FLAG.RD | FLAG.CD)) | // RFC 1035 §4.1.1: OPCODE and RD are copied
@@ -120,14 +123,18 @@ export class QueryHandler {
       additionals: [
         ...(truncated ? [] : r.additionals.filter((x) => x.type !== "OPT")),
         // RFC 3225 §3: the DO bit of the query is copied into the response's OPT.
-        ...(edns.present ? [optRecord(this.#udpMax, extended ? 1 : 0, edns.dnssecOk)] : []),
+        ...(edns.present ? [optRecord(this.#udpMax, extended ? 1 : 0, edns.dnssecOk, padding)] : []),
       ],
     });
+    let truncated = false;
     let out = encodeMessage(build(result, false));
     if (out.length > limit) {
       // RFC 2181 §9 / RFC 6891 §7: what does not fit is cut and TC set; the client retries over TCP.
+      truncated = true;
       out = encodeMessage(build(result, true));
     }
+    const pad = padded ? paddingLength(out.length) : 0;
+    if (pad > 0 && out.length + pad <= limit) out = encodeMessage(build(result, truncated, pad));
     if (client.transport === "udp" && this.#o.rateLimiter) {
       const decision = this.#o.rateLimiter.check(client.address, this.#now());
       if (decision !== "send") {

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { answer, decode, FakeTransport, query, txt } from "../_test_util.ts";
 import { cnsMetrics } from "./cns_metrics.ts";
 import { Forwarder } from "./forwarder.ts";
+import { EDNS_PADDING, paddingLength, RESPONSE_PADDING_BLOCK } from "../proto/edns.ts";
 import { AllowList } from "../proto/ip_prefix.ts";
 import { MemoryZone } from "./memory_zone.ts";
 import { FLAG, RCODE, rcodeOf } from "../proto/message.ts";
@@ -110,6 +111,42 @@ Deno.test("QueryHandler truncates UDP answers to 512 without EDNS and to the cli
   assert.equal(tcp.flags & FLAG.TC, 0);
   assert.equal(tcp.answers.length, 60);
   assert.match(txt(tcp.answers[0]), /^x+-\d+$/);
+});
+
+Deno.test("QueryHandler pads answers to padded DoQ/DoH queries to 468-octet blocks, never in the clear", async () => {
+  const h = handler();
+  const paddingOf = (bytes: Uint8Array | null) =>
+    decode(bytes).additionals.find((r) => r.type === "OPT")?.options?.find((o) => o.code === EDNS_PADDING);
+  for (const transport of ["doq", "doh"] as const) {
+    const cases: [string, string][] = [["www.example.test", "A"], ["big.example.test", "TXT"], ["no.example.test", "A"]];
+    for (const [name, type] of cases) {
+      const out = await h.handle(query(name, type, { udpSize: 1232, padding: 100 }), { ...local, transport });
+      assert.ok(out);
+      assert.equal(out.length % RESPONSE_PADDING_BLOCK, 0, `${transport} ${name}: ${out.length} octets`);
+      assert.ok(paddingOf(out), "the response carries a Padding option");
+      // Without the client's Padding option, no padding: RFC 7830 §4 pads only in answer to a padded query.
+      const plain = await h.handle(query(name, type, { udpSize: 1232 }), { ...local, transport });
+      assert.equal(paddingOf(plain), undefined);
+      assert.ok(plain && plain.length < out.length);
+    }
+  }
+  for (const transport of ["udp", "tcp"] as const) {
+    const out = await h.handle(query("www.example.test", "A", { udpSize: 1232, padding: 100 }), {
+      ...local,
+      transport,
+    });
+    assert.equal(paddingOf(out), undefined, `RFC 7830 §6: no padding over cleartext ${transport}`);
+  }
+});
+
+Deno.test("paddingLength fills to the next block boundary and adds nothing on one (property)", () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 65_535 }), fc.integer({ min: 1, max: 1024 }), (len, block) => {
+    const pad = paddingLength(len, block);
+    assert.ok(pad >= 0 && pad < block);
+    assert.equal((len + pad) % block, 0);
+  }));
+  assert.equal(paddingLength(468), 0);
+  assert.equal(paddingLength(469), 467);
 });
 
 Deno.test("QueryHandler rate-limits UDP responses with slip, not TCP", async () => {

@@ -196,6 +196,20 @@ Deno.test({ name: "interop kdig: UDP, TCP and DoH (+https, HTTP/2)", ignore: !HA
     );
     assert.match(get.stdout, /HTTP\/2-GET/);
     assert.match(get.stdout, /status: NXDOMAIN/);
+    // RFC 7830/8467: kdig pads its query (+padding), the answer comes back padded to a 468-octet block.
+    const padded = await k(
+      "-p",
+      String(f.port("doh")),
+      "+https",
+      "+padding",
+      `+tls-ca=${f.caFile}`,
+      "+tls-hostname=localhost",
+      "www.example.test",
+    );
+    assert.equal(padded.code, 0, padded.stderr + padded.stdout);
+    assert.match(padded.stdout, /PADDING: \d+ B/);
+    const received = Number(/Received (\d+) B/.exec(padded.stdout)?.[1]);
+    assert.equal(received % 468, 0, padded.stdout);
   } finally {
     await f.close();
   }
