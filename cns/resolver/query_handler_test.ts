@@ -118,7 +118,10 @@ Deno.test("QueryHandler pads answers to padded DoQ/DoH queries to 468-octet bloc
   const paddingOf = (bytes: Uint8Array | null) =>
     decode(bytes).additionals.find((r) => r.type === "OPT")?.options?.find((o) => o.code === EDNS_PADDING);
   for (const transport of ["doq", "doh"] as const) {
-    const cases: [string, string][] = [["www.example.test", "A"], ["big.example.test", "TXT"], ["no.example.test", "A"]];
+    const cases: [string, string][] = [["www.example.test", "A"], ["big.example.test", "TXT"], [
+      "no.example.test",
+      "A",
+    ]];
     for (const [name, type] of cases) {
       const out = await h.handle(query(name, type, { udpSize: 1232, padding: 100 }), { ...local, transport });
       assert.ok(out);
@@ -140,11 +143,13 @@ Deno.test("QueryHandler pads answers to padded DoQ/DoH queries to 468-octet bloc
 });
 
 Deno.test("paddingLength fills to the next block boundary and adds nothing on one (property)", () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 65_535 }), fc.integer({ min: 1, max: 1024 }), (len, block) => {
-    const pad = paddingLength(len, block);
-    assert.ok(pad >= 0 && pad < block);
-    assert.equal((len + pad) % block, 0);
-  }));
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 65_535 }), fc.integer({ min: 1, max: 1024 }), (len, block) => {
+      const pad = paddingLength(len, block);
+      assert.ok(pad >= 0 && pad < block);
+      assert.equal((len + pad) % block, 0);
+    }),
+  );
   assert.equal(paddingLength(468), 0);
   assert.equal(paddingLength(469), 467);
 });
