@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { declaredContentLength, fieldSectionProblem } from "../http/fields.ts";
 import { type HeaderField, HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import {
   CLIENT_PREFACE,
@@ -122,6 +123,8 @@ interface Stream {
   unacked: number;
   /** Header blocks received (request/response, then trailers). */
   blocks: number;
+  /** Request body octets the peer's Content-Length still promises (server side; undefined: none declared). */
+  bodyLeft?: number;
 }
 
 /** A token bucket: `rate` per second, burst `2 * rate`. */
@@ -140,55 +143,6 @@ class Budget {
     this.#tokens -= 1;
     return true;
   }
-}
-
-const CONNECTION_SPECIFIC = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-]);
-const REQUEST_PSEUDO = new Set([":method", ":scheme", ":path", ":authority", ":protocol"]);
-
-/** §8.2-§8.3: the rules every field list must follow; a message-level problem is a stream PROTOCOL_ERROR. */
-function checkFields(
-  fields: readonly HeaderField[],
-  kind: "request" | "response" | "trailers",
-  streamId: number,
-): void {
-  const bad = (why: string): never => {
-    throw new Http2Error(ErrorCode.PROTOCOL_ERROR, `Malformed ${kind}: ${why}`, streamId);
-  };
-  let regular = false;
-  const seen = new Set<string>();
-  for (const [name, value] of fields) {
-    if (name === "" || name !== name.toLowerCase()) {
-      bad(`field name ${JSON.stringify(name.slice(0, 40))} is not lowercase`);
-    }
-    if (/[\0\r\n]/.test(value) || /[\0\r\n:\s]/.test(name.slice(1))) {
-      bad(`field ${name.slice(0, 40)} has forbidden characters`);
-    }
-    if (name.startsWith(":")) {
-      if (kind === "trailers") bad("pseudo-header in trailers");
-      if (regular) bad(`pseudo-header ${name} after a regular field`);
-      const allowed = kind === "request" ? REQUEST_PSEUDO.has(name) : name === ":status";
-      if (!allowed) bad(`unknown pseudo-header ${name}`);
-      if (seen.has(name)) bad(`${name} repeated`);
-      seen.add(name);
-    } else {
-      regular = true;
-      if (CONNECTION_SPECIFIC.has(name)) bad(`connection-specific field ${name}`);
-      if (name === "te" && value !== "trailers") bad("te other than trailers");
-    }
-  }
-  if (kind === "request") {
-    const method = fields.find(([n]) => n === ":method")?.[1];
-    if (method === undefined) bad(":method missing");
-    if (method !== "CONNECT" && (!seen.has(":scheme") || !seen.has(":path"))) bad(":scheme or :path missing");
-    if (fields.find(([n]) => n === ":path")?.[1] === "") bad(":path empty");
-  }
-  if (kind === "response" && !seen.has(":status")) bad(":status missing");
 }
 
 /** Options of {@linkcode Http2Connection}. */
@@ -537,6 +491,15 @@ export class Http2Connection {
     const padding = f.payload.length - data.length;
     if (padding > 0) this.consumed(f.streamId, padding);
     if (s.blocks === 0) throw new Http2Error(ErrorCode.PROTOCOL_ERROR, "DATA before HEADERS", f.streamId);
+    if (s.bodyLeft !== undefined) {
+      // §8.1.1: more DATA than Content-Length, or END_STREAM before all of it, is a malformed request (smuggling).
+      s.bodyLeft -= data.length;
+      if (s.bodyLeft < 0 || (endStream && s.bodyLeft > 0)) {
+        this.consumed(f.streamId, data.length);
+        this.#streamError(s, ErrorCode.PROTOCOL_ERROR);
+        return;
+      }
+    }
     this.#events.push({ type: "data", streamId: f.streamId, data, endStream });
     if (endStream) this.#endRemote(s);
   }
@@ -620,9 +583,11 @@ export class Http2Connection {
         this.#emit(encodeRstStream(id, ErrorCode.REFUSED_STREAM));
         return;
       }
-      try {
-        checkFields(fields, "request", id);
-      } catch {
+      // §8.1.1: a Content-Length that is not a number, or that END_STREAM already contradicts, is malformed.
+      const declared = declaredContentLength(fields);
+      const malformed = fieldSectionProblem(fields, "request") !== undefined || declared === null ||
+        (b.endStream && (declared ?? 0) > 0);
+      if (malformed) {
         this.#emit(encodeRstStream(id, ErrorCode.PROTOCOL_ERROR));
         if (!this.#resets.take(now)) {
           throw new Http2Error(ErrorCode.ENHANCE_YOUR_CALM, "Malformed request flood");
@@ -636,6 +601,7 @@ export class Http2Connection {
         recvWindow: this.limits.streamWindow,
         unacked: 0,
         blocks: 1,
+        ...(declared === undefined ? {} : { bodyLeft: declared }),
       };
       this.#streams.set(id, s);
       this.#events.push({
@@ -662,9 +628,9 @@ export class Http2Connection {
       this.#streamError(existing, ErrorCode.PROTOCOL_ERROR);
       return;
     }
-    try {
-      checkFields(fields, kind, id);
-    } catch {
+    if (
+      fieldSectionProblem(fields, kind) !== undefined || (kind === "trailers" && (existing.bodyLeft ?? 0) > 0)
+    ) {
       this.#streamError(existing, ErrorCode.PROTOCOL_ERROR);
       return;
     }

@@ -240,6 +240,42 @@ Deno.test("malformed requests are reset with PROTOCOL_ERROR and never reach the 
   assert.deepEqual(rstCodes(frames()).map(([, c]) => c), cases.map(() => ErrorCode.PROTOCOL_ERROR));
 });
 
+Deno.test("a request body that disagrees with its Content-Length is reset, not delivered (RFC 9113 §8.1.1)", () => {
+  const { send, frames } = rawServer();
+  const enc = new HpackEncoder();
+  const head = (id: number, length: string, end = false) =>
+    send(encodeFrame(
+      FrameType.HEADERS,
+      Flag.END_HEADERS | (end ? Flag.END_STREAM : 0),
+      id,
+      enc.encode([
+        ...REQUEST,
+        ["content-length", length],
+      ]),
+    ));
+  const data = (id: number, n: number, end: boolean) =>
+    send(encodeFrame(FrameType.DATA, end ? Flag.END_STREAM : 0, id, new Uint8Array(n)));
+  const kinds = (events: Http2Event[]) => events.map((e) => e.type === "reset" ? `reset:${e.code}` : e.type);
+  const reset = `reset:${ErrorCode.PROTOCOL_ERROR}`;
+  // Exactly the declared length: delivered.
+  assert.deepEqual(kinds(head(1, "3")), ["headers"]);
+  const ok = data(1, 3, true);
+  assert.deepEqual(ok.map((e) => e.type === "data" ? [e.data.length, e.endStream] : e.type), [[3, true]]);
+  // Too much: reset before the extra byte reaches the application.
+  head(3, "2");
+  assert.deepEqual(kinds(data(3, 3, false)), [reset]);
+  // Too little at END_STREAM.
+  head(5, "4");
+  assert.deepEqual(kinds(data(5, 1, false)), ["data"]);
+  assert.deepEqual(kinds(data(5, 1, true)), [reset]);
+  // END_STREAM on the headers with a length > 0, a length that is not a number, two values that disagree: the
+  // request never reaches the application.
+  assert.deepEqual(head(7, "4", true), []);
+  assert.deepEqual(head(9, "1x"), []);
+  assert.deepEqual(head(11, "1, 2"), []);
+  assert.deepEqual(rstCodes(frames()), [3, 5, 7, 9, 11].map((id) => [id, ErrorCode.PROTOCOL_ERROR]));
+});
+
 Deno.test("trailers that do not end the stream, and even client stream ids, are errors", () => {
   const { send, frames } = rawServer();
   const enc = new HpackEncoder();

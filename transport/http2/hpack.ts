@@ -11,8 +11,10 @@
  */
 import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from "./hpack_huffman.ts";
 
+import type { HeaderField } from "../http/fields.ts";
+
 /** A header field: lowercase name and value, as strings (ISO-8859-1 bytes kept one to one). */
-export type HeaderField = readonly [name: string, value: string];
+export type { HeaderField };
 
 /** A header block could not be decoded (HTTP/2 COMPRESSION_ERROR). */
 export class HpackError extends SyntaxError {
