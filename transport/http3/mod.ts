@@ -1,7 +1,9 @@
 /**
  * The first pieces of the HTTP/3 layer wraith will run on: QPACK (RFC 9204) with the static table only, what an
  * endpoint needs when it advertises SETTINGS_QPACK_MAX_TABLE_CAPACITY = 0; and HTTP/3 frames (RFC 9114 §7) on
- * `transport/`'s varint frames: which frame may go on which stream, SETTINGS and GOAWAY payloads, per-type limits.
+ * `transport/`'s varint frames: which frame may go on which stream, SETTINGS and GOAWAY payloads, per-type limits;
+ * and one message on a request stream (`H3MessageReader`, RFC 9114 §4.1): frame order, the field rules, a
+ * Content-Length that must match the DATA frames, streamed bodies.
  *
  * @example
  * ```ts
@@ -16,3 +18,4 @@
 export * from "./qpack.ts";
 export * from "./qpack_static_table.ts";
 export * from "./h3_frame.ts";
+export * from "./h3_message.ts";

@@ -186,11 +186,8 @@ export function decodeFieldSection(bytes: Uint8Array, options: QpackDecodeOption
       const [name, next] = decodeString(bytes, at, 3, max);
       const [value, after] = decodeString(bytes, next, 7, max);
       at = after;
-      if (name === "" || name !== name.toLowerCase()) {
-        throw new QpackError(
-          `Cannot decode field section: field name ${JSON.stringify(name.slice(0, 40))} is not lowercase`,
-        );
-      }
+      // An uppercase or empty name decodes fine; it makes the message malformed (RFC 9114 §4.2), a stream
+      // error the field rules report, not a decompression failure that would end the connection.
       emit(name, value);
     } else {
       // 0001xxxx Indexed Field Line with Post-Base Index, 0000xxxx Literal with Post-Base Name Reference.
