@@ -19,3 +19,4 @@ export * from "./qpack.ts";
 export * from "./qpack_static_table.ts";
 export * from "./h3_frame.ts";
 export * from "./h3_message.ts";
+export * from "./h3_session.ts";
