@@ -20,3 +20,4 @@ export * from "./qpack_static_table.ts";
 export * from "./h3_frame.ts";
 export * from "./h3_message.ts";
 export * from "./h3_session.ts";
+export * from "./deno_http3.ts";

@@ -1,0 +1,320 @@
+/**
+ * Deno adapter: an HTTP/3 server (RFC 9114) on the transport's {@linkcode QuicServer}, ALPN `h3`, serving a
+ * `Deno.serve`-shaped handler: a web `Request` in, a `Response` out. Thin: the protocol lives in
+ * {@linkcode H3Session} (control and QPACK streams) and {@linkcode H3MessageReader} (each request stream).
+ *
+ * Per connection it opens its control stream (SETTINGS) and the two QPACK streams, reads the peer's
+ * unidirectional streams (a violation closes the connection with the RFC code), and serves each request stream:
+ * the head within `headerTimeoutMs` (slowloris), the body streamed to the handler, the response written as
+ * HEADERS + DATA frames + FIN. A malformed request gets a 400 (RFC 9114 §4.1.2 allows a response before the
+ * stream ends), a handler error a 500. `close()` sends GOAWAY first, then drains (graceful, §5.2).
+ *
+ * @module
+ */
+import {
+  type CloseCodeMap,
+  type ProtocolHandler,
+  type QuicConnection,
+  QuicServer,
+  type ServerLimits,
+} from "../mod.ts";
+import type { MetricsRegistry } from "../../core/mod.ts";
+import type { HeaderField } from "../http/fields.ts";
+import { encodeH3Goaway, H3Error, H3ErrorCode } from "./h3_frame.ts";
+import { encodeH3Data, encodeH3Headers, H3MessageReader } from "./h3_message.ts";
+import { H3Session } from "./h3_session.ts";
+
+/** The ALPN token of HTTP/3 (RFC 9114 §3.1). */
+export const H3_ALPN = "h3";
+
+/** Transport close codes mapped onto HTTP/3's (RFC 9114 §8.1). */
+export const H3_CLOSE_CODES: CloseCodeMap = {
+  NO_ERROR: H3ErrorCode.H3_NO_ERROR,
+  INTERNAL_ERROR: H3ErrorCode.H3_INTERNAL_ERROR,
+  PROTOCOL_ERROR: H3ErrorCode.H3_GENERAL_PROTOCOL_ERROR,
+  CANCELLED: H3ErrorCode.H3_REQUEST_CANCELLED,
+  EXCESSIVE_LOAD: H3ErrorCode.H3_EXCESSIVE_LOAD,
+  MESSAGE_TOO_LARGE: H3ErrorCode.H3_EXCESSIVE_LOAD,
+  STREAM_LIMIT: H3ErrorCode.H3_EXCESSIVE_LOAD,
+  STALLED: H3ErrorCode.H3_REQUEST_INCOMPLETE,
+  TIMEOUT: H3ErrorCode.H3_NO_ERROR,
+  SHUTDOWN: H3ErrorCode.H3_NO_ERROR,
+};
+
+/** What the handler learns besides the request. */
+export interface Http3RequestInfo {
+  /** The client's UDP address. */
+  readonly remoteAddr: Deno.NetAddr;
+}
+
+/** A `Deno.serve`-shaped handler. */
+export type Http3Handler = (request: Request, info: Http3RequestInfo) => Response | Promise<Response>;
+
+/** Options of {@linkcode Http3Server}. */
+export interface Http3ServerOptions {
+  readonly hostname?: string;
+  readonly port?: number;
+  /** Certificate chain and key, PEM. */
+  readonly cert: string;
+  readonly key: string;
+  /** SETTINGS_MAX_FIELD_SECTION_SIZE we advertise and enforce. Default 64 KiB. */
+  readonly maxFieldSectionSize?: number;
+  /** Time a client has to send a request's headers, ms. Default 10,000. */
+  readonly headerTimeoutMs?: number;
+  /** QUIC limits (connections, concurrent request streams, idle timeout, ...). */
+  readonly limits?: Partial<ServerLimits>;
+  readonly metrics?: MetricsRegistry;
+  /** Told about connection and handler errors. */
+  readonly onError?: (error: Error, remote: string) => void;
+}
+
+/** Response headers that are connection-specific and never travel in HTTP/3 (RFC 9114 §4.2). */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+
+/** The `h3` protocol handler for a {@linkcode QuicServer}. */
+export function http3ProtocolHandler(
+  handler: Http3Handler,
+  options: Omit<Http3ServerOptions, "cert" | "key">,
+): ProtocolHandler {
+  const headerTimeoutMs = options.headerTimeoutMs ?? 10_000;
+  return {
+    closeCodes: H3_CLOSE_CODES,
+    handle: async (conn) => {
+      const session = new H3Session({
+        role: "server",
+        maxFieldSectionSize: options.maxFieldSectionSize ?? 64 * 1024,
+      });
+      const fail = (error: unknown) => {
+        if (conn.isClosed) return;
+        if (error instanceof H3Error && !error.stream) conn.close(error.code, error.message.slice(0, 100));
+        else {
+          options.onError?.(
+            error instanceof Error ? error : new Error(String(error)),
+            conn.remoteAddr.hostname,
+          );
+          conn.close(H3ErrorCode.H3_INTERNAL_ERROR, "internal error");
+        }
+      };
+      // Our critical streams stay open for the connection's life (closing one is a connection error, §6.2.1).
+      const control = await conn.openUni();
+      const controlWriter = control.getWriter();
+      await controlWriter.write(session.controlStreamPreface());
+      const qpackWriters = [];
+      for (const preface of session.qpackStreamPrefaces()) {
+        const w = (await conn.openUni()).getWriter();
+        await w.write(preface);
+        qpackWriters.push(w);
+      }
+      const uniLoop = (async () => {
+        while (true) {
+          const stream = await conn.acceptUni();
+          if (!stream) return;
+          readUni(session, stream).catch(fail);
+        }
+      })();
+      let lastStream = -1n;
+      const goaway = () => {
+        // §5.2: the first stream id we will not process; requests below it are still served.
+        controlWriter.write(encodeH3Goaway(lastStream + 4n)).catch(() => {});
+      };
+      conn.signal.addEventListener("abort", goaway, { once: true });
+      try {
+        await conn.forEachBidi(async (stream) => {
+          const id = BigInt((stream as unknown as { id?: number | bigint }).id ?? lastStream + 4n);
+          if (id > lastStream) lastStream = id;
+          await serveRequest(
+            conn,
+            stream,
+            session,
+            handler,
+            headerTimeoutMs,
+            (error) =>
+              options.onError?.(
+                error instanceof Error ? error : new Error(String(error)),
+                conn.remoteAddr.hostname,
+              ),
+          ).catch(fail);
+        });
+      } finally {
+        conn.signal.removeEventListener("abort", goaway);
+        await uniLoop.catch(() => {});
+        for (const w of [controlWriter, ...qpackWriters]) w.releaseLock();
+      }
+    },
+  };
+}
+
+async function readUni(session: H3Session, stream: Deno.QuicReceiveStream): Promise<void> {
+  const reader = session.uniStream();
+  const source = stream.getReader();
+  try {
+    while (true) {
+      const { value, done } = await source.read();
+      if (done) return reader.finish();
+      for (const e of reader.push(value)) {
+        if (e.type === "ignore") {
+          // §6.2: an unknown stream type is read no further.
+          await source.cancel().catch(() => {});
+          return;
+        }
+      }
+    }
+  } catch (error) {
+    // A stream the connection's end took away is no protocol error of the peer's.
+    if (error instanceof H3Error) throw error;
+  } finally {
+    source.releaseLock();
+  }
+}
+
+async function serveRequest(
+  conn: QuicConnection,
+  stream: Deno.QuicBidirectionalStream,
+  session: H3Session,
+  handler: Http3Handler,
+  headerTimeoutMs: number,
+  report: (error: unknown) => void,
+): Promise<void> {
+  const message = new H3MessageReader({ role: "server", maxFieldSectionSize: session.maxFieldSectionSize });
+  const source = stream.readable.getReader();
+  const writer = stream.writable.getWriter();
+  const respond = async (status: number, body: string) => {
+    await writer.write(concat(
+      encodeH3Headers([[":status", String(status)], ["content-type", "text/plain; charset=utf-8"]]),
+      encodeH3Data(new TextEncoder().encode(body)),
+    ));
+    await writer.close();
+  };
+  // The head, within the header timeout.
+  let head: HeaderField[] | undefined;
+  let ended = false;
+  const early: Uint8Array[] = [];
+  const timer = setTimeout(() => source.cancel("header timeout").catch(() => {}), headerTimeoutMs);
+  try {
+    while (head === undefined) {
+      const { value, done } = await source.read();
+      const events = done ? message.finish() : message.push(value);
+      if (done && events.length === 0) return;
+      for (const e of events) {
+        if (e.type === "headers") head = e.fields;
+        else if (e.type === "data") early.push(e.data.slice());
+        else if (e.type === "end") ended = true;
+      }
+      if (done) break;
+    }
+  } catch (error) {
+    if (error instanceof H3Error && error.stream) {
+      return await respond(400, `Bad request: ${error.message}\n`);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (head === undefined) return await respond(408, "Request headers timed out\n");
+  const pseudo = new Map(head.filter(([n]) => n.startsWith(":")));
+  const method = pseudo.get(":method") ?? "GET";
+  const headers = new Headers();
+  let authority = pseudo.get(":authority");
+  for (const [name, value] of head) {
+    if (name.startsWith(":")) continue;
+    if (name === "host") authority ??= value;
+    try {
+      headers.append(name, value);
+    } catch {
+      return await respond(400, `Bad request: invalid field ${name}\n`);
+    }
+  }
+  const bodyAllowed = method !== "GET" && method !== "HEAD";
+  const body = bodyAllowed
+    ? new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const chunk of early) c.enqueue(chunk);
+        if (ended) c.close();
+      },
+      async pull(c) {
+        if (ended) return;
+        try {
+          const { value, done } = await source.read();
+          for (const e of done ? message.finish() : message.push(value)) {
+            if (e.type === "data") c.enqueue(e.data.slice());
+            else if (e.type === "end") {
+              ended = true;
+              c.close();
+            }
+          }
+        } catch (error) {
+          c.error(error);
+        }
+      },
+      cancel() {
+        source.cancel().catch(() => {});
+      },
+    })
+    : null;
+  let request: Request;
+  try {
+    request = new Request(
+      `${pseudo.get(":scheme") ?? "https"}://${authority ?? "localhost"}${pseudo.get(":path") ?? "/"}`,
+      {
+        method,
+        headers,
+        body,
+        ...(body ? { duplex: "half" } : {}),
+      } as RequestInit,
+    );
+  } catch (error) {
+    return await respond(400, `Bad request: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+  let response: Response;
+  try {
+    response = await handler(request, { remoteAddr: conn.remoteAddr });
+  } catch (error) {
+    report(error);
+    return await respond(500, "Internal server error\n");
+  }
+  const fields: HeaderField[] = [[":status", String(response.status)]];
+  for (const [name, value] of response.headers) if (!HOP_BY_HOP.has(name)) fields.push([name, value]);
+  await writer.write(encodeH3Headers(fields));
+  if (response.body && method !== "HEAD") {
+    for await (const chunk of response.body) if (chunk.length > 0) await writer.write(encodeH3Data(chunk));
+  }
+  await writer.close();
+  if (!bodyAllowed) source.cancel().catch(() => {});
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** An HTTP/3 server: a {@linkcode QuicServer} with the `h3` handler. */
+export class Http3Server {
+  /** The QUIC server. */
+  readonly server: QuicServer;
+
+  /** Binds and starts serving. */
+  constructor(handler: Http3Handler, options: Http3ServerOptions) {
+    this.server = new QuicServer({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 0,
+      cert: options.cert,
+      key: options.key,
+      handlers: { [H3_ALPN]: http3ProtocolHandler(handler, options) },
+      limits: { maxConcurrentUniStreams: 16, ...options.limits },
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      onError: (error, context) => options.onError?.(error, context.remote),
+    });
+  }
+
+  /** The bound UDP address. */
+  get addr(): Deno.NetAddr {
+    return this.server.addr;
+  }
+
+  /** Sends GOAWAY on every connection, waits for their requests, then closes. */
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}
