@@ -6,6 +6,7 @@
  */
 
 import {
+  bool,
   type ConfigSection,
   ConfigValueError,
   custom,
@@ -37,6 +38,8 @@ export interface CnsConfig {
   readonly dohListen: CnsHostPort | undefined;
   /** DoH URL path. */
   readonly dohPath: string;
+  /** Also serve DoH over HTTP/3 on the DoH port (UDP) and advertise it with Alt-Svc. */
+  readonly dohH3: boolean;
   /** Upstream resolvers (IP literals with port). Empty: non-local names are REFUSED. */
   readonly upstreams: readonly CnsHostPort[];
   /** One upstream exchange's timeout. */
@@ -132,6 +135,11 @@ export const CNS_CONFIG: ConfigSection<CnsConfig> = defineSection("cns", {
     }),
     default: "/dns-query",
     help: "DoH URL path",
+  },
+  doh_h3: {
+    kind: bool(),
+    default: true,
+    help: "also serve DoH over HTTP/3 on the DoH port (UDP), advertised with Alt-Svc",
   },
   upstreams: { kind: ipPorts, default: [], help: "upstream resolvers, IP:port; empty refuses" },
   upstream_timeout_ms: { kind: int(50, 60_000), default: 2000, help: "per exchange" },

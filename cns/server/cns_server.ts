@@ -12,6 +12,7 @@ import { type CnsConfig, type CnsHostPort, formatCnsHostPort } from "../config.t
 import { DenoUpstreamTransport } from "./deno_upstream.ts";
 import { DoqListener } from "./deno_doq_listener.ts";
 import { DohHandler } from "./doh_handler.ts";
+import { H3_ALPN, Http3Server } from "../../transport/http3/mod.ts";
 import { DnsCache } from "../resolver/dns_cache.ts";
 import { DOQ_ALPN } from "../proto/doq_codec.ts";
 import { Forwarder, type UpstreamTransport } from "../resolver/forwarder.ts";
@@ -49,7 +50,7 @@ export interface CnsServerOptions {
 
 /** A listening endpoint. */
 export interface CnsEndpoint {
-  readonly name: "udp" | "tcp" | "doq" | "doh";
+  readonly name: "udp" | "tcp" | "doq" | "doh" | "doh3";
   readonly transport: "udp" | "tcp" | "quic" | "https";
   readonly hostname: string;
   readonly port: number;
@@ -212,6 +213,8 @@ export async function startCnsServer(options: CnsServerOptions): Promise<CnsServ
       let server: Deno.HttpServer | undefined;
       let closing = false;
       let boundPort = listen.port;
+      // RFC 7838: TCP answers advertise the HTTP/3 endpoint on the same port, once it is up.
+      let altSvc: string | undefined;
       // Deno.serve's accept loop ends for good on an accept error such as EMFILE: `finished` rejects. Then the
       // listener is served again on the same address after a backoff, while UDP, TCP and DoQ keep answering.
       const serve = (port: number): Promise<Deno.NetAddr> => {
@@ -226,7 +229,11 @@ export async function startCnsServer(options: CnsServerOptions): Promise<CnsServ
             report("doh request failed", { error: error instanceof Error ? error.message : String(error) });
             return new Response("Internal error", { status: 500 });
           },
-        }, (request, info) => doh.handle(request, (info.remoteAddr as Deno.NetAddr).hostname));
+        }, async (request, info) => {
+          const response = await doh.handle(request, (info.remoteAddr as Deno.NetAddr).hostname);
+          if (altSvc) response.headers.set("alt-svc", altSvc);
+          return response;
+        });
         server = s;
         s.finished.catch((error) => {
           if (closing) return;
@@ -264,6 +271,27 @@ export async function startCnsServer(options: CnsServerOptions): Promise<CnsServ
         clearTimeout(timer);
       });
       endpoints.push(ep("doh", "https", addr, ["h2", "http/1.1"]));
+      if (cfg.dohH3) {
+        try {
+          const h3 = new Http3Server((request, info) => doh.handle(request, info.remoteAddr.hostname), {
+            hostname: listen.hostname,
+            port: addr.port,
+            cert: tls.certPem,
+            key: tls.keyPem,
+            limits: { maxConnections: cfg.doqMaxConnections, idleTimeoutMs: cfg.doqIdleTimeoutMs },
+            metrics: registry,
+            onError: (error, remote) => report("doh3 connection error", { error: error.message, remote }),
+          });
+          closers.push(() => h3.close());
+          endpoints.push(ep("doh3", "quic", h3.addr, [H3_ALPN]));
+          altSvc = `h3=":${h3.addr.port}"; ma=86400`;
+        } catch (error) {
+          // The UDP port may be taken while TCP was free: DoH over TCP still serves, without Alt-Svc.
+          report("doh3 disabled: cannot bind UDP", {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }
     }
   } catch (error) {
     await closeAll(Date.now() + 500);

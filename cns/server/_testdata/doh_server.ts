@@ -4,6 +4,13 @@ import { ensureDevPki } from "../../../transport/mod.ts";
 import { parseCnsConfig } from "../../config.ts";
 import { startCnsServer } from "../cns_server.ts";
 
+// Deno 2.9 sets up its signal thread on the first signal registration and panics if that happens while the
+// process is out of descriptors (ext/signals: `Signals::new(..).unwrap()`). mod.ts registers its signal handlers
+// at startup; this helper does the same, so the descriptor exhaustion below only tests cns.
+const noop = () => {};
+Deno.addSignalListener("SIGUSR2", noop);
+Deno.removeSignalListener("SIGUSR2", noop);
+
 const dir = await Deno.makeTempDir({ prefix: "doh_fd_" });
 const pki = await ensureDevPki({ dir });
 const server = await startCnsServer({

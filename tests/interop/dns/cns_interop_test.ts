@@ -265,6 +265,50 @@ function wireQuery(name: string, type: number): Uint8Array {
   return new Uint8Array([0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, type, 0, 1]);
 }
 
+Deno.test({
+  name: "interop ngtcp2 gtlsclient: DoH over HTTP/3 on the DoH port, advertised by Alt-Svc over TCP",
+  ignore: !hasTool("gtlsclient") || !hasTool("curl"),
+}, async () => {
+  const f = await fixture();
+  try {
+    const port = f.port("doh");
+    assert.equal(f.port("doh3"), port, "HTTP/3 listens on the DoH port (UDP)");
+    const head = await run("curl", [
+      "-sS",
+      "-D",
+      "-",
+      "-o",
+      "/dev/null",
+      "--cacert",
+      f.caFile,
+      "--http2",
+      `https://localhost:${port}/dns-query?dns=${base64url(wireQuery("www.example.test", 1))}`,
+    ]);
+    assert.match(head.stdout, new RegExp(`alt-svc: h3=":${port}"; ma=86400`, "i"));
+    const r = await run("gtlsclient", [
+      "--exit-on-all-streams-close",
+      "--timeout=5s",
+      "--no-quic-dump",
+      "127.0.0.1",
+      String(port),
+      `https://localhost:${port}/dns-query?dns=${base64url(wireQuery("www.example.test", 1))}`,
+    ], { timeoutMs: 20_000 });
+    const out = r.stdout + r.stderr;
+    assert.match(out, /\[:status: 200\]/);
+    assert.match(out, /\[content-type: application\/dns-message\]/);
+    // The body (gtlsclient hex-dumps it): a DNS answer whose RDATA is 192.0.2.10.
+    const hex = [...out.matchAll(/^[0-9a-f]{8} {2}([0-9a-f ]+)\|/gm)].map((m) => m[1]).join(" ");
+    assert.match(hex.replace(/\s+/g, ""), /c000020a$/);
+    assert.match(out, /HTTP stream 0 closed with error code 256/);
+  } finally {
+    await f.close();
+  }
+});
+
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
 Deno.test(
   { name: "interop curl: DoH GET and POST (RFC 8484) over HTTP/2", ignore: !hasTool("curl") },
   async () => {
