@@ -151,11 +151,18 @@ export async function startUnbound(
 let doqBinary: string | undefined;
 /** Builds the Go DoQ client (offline, GOPATH mode against Debian's quic-go and miekg/dns sources) once. */
 export async function buildDoqClient(): Promise<string> {
-  if (doqBinary) return doqBinary;
-  const out = await Deno.makeTempDir({ prefix: "doq_client_" });
-  const src = new URL("./doq_client/", import.meta.url).pathname;
-  const r = await run("go", ["build", "-o", `${out}/doq_client`, "."], {
-    cwd: src,
+  doqBinary ??= await buildGoProgram(new URL("./doq_client/", import.meta.url), "doq_client");
+  return doqBinary;
+}
+
+/**
+ * Builds a Go program offline against Debian's packaged sources (GOPATH=/usr/share/gocode, no module proxy);
+ * returns the binary's path.
+ */
+export async function buildGoProgram(srcDir: URL, name: string): Promise<string> {
+  const out = await Deno.makeTempDir({ prefix: `${name}_` });
+  const r = await run("go", ["build", "-o", `${out}/${name}`, "."], {
+    cwd: srcDir.pathname,
     env: {
       GO111MODULE: "off",
       GOPATH: "/usr/share/gocode",
@@ -167,7 +174,6 @@ export async function buildDoqClient(): Promise<string> {
     },
     timeoutMs: 180_000,
   });
-  if (r.code !== 0) throw new Error(`go build failed: ${r.stderr}`);
-  doqBinary = `${out}/doq_client`;
-  return doqBinary;
+  if (r.code !== 0) throw new Error(`go build ${name} failed: ${r.stderr}`);
+  return `${out}/${name}`;
 }

@@ -1,0 +1,113 @@
+// h3_client: an HTTP/3 client for interop tests, on quic-go's http3 package (Debian's quic-go 0.29). It sends
+// -n requests, -c at a time over one connection, and prints one line per response ("<status> <body bytes>
+// <sha256 of body, 8 bytes hex> <header>=<value>") and a last JSON line of totals. With -body it POSTs that
+// many deterministic bytes (byte i is i % 251), so the server can check them.
+//
+// Build offline:
+//
+//	GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off go build -o h3_client .
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/lucas-clemente/quic-go/http3"
+)
+
+func main() {
+	url := flag.String("url", "https://localhost:4443/", "URL")
+	caFile := flag.String("ca", "", "PEM CA to trust")
+	n := flag.Int("n", 1, "requests")
+	c := flag.Int("c", 1, "requests in flight")
+	bodyBytes := flag.Int("body", -1, "POST this many bytes (byte i = i % 251); -1 sends a GET")
+	header := flag.String("show", "", "response header to print")
+	flag.Parse()
+
+	pool := x509.NewCertPool()
+	if *caFile != "" {
+		pem, err := os.ReadFile(*caFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "read CA: %v\n", err)
+			os.Exit(2)
+		}
+		pool.AppendCertsFromPEM(pem)
+	}
+	rt := &http3.RoundTripper{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer rt.Close()
+	client := &http.Client{Transport: rt}
+
+	body := make([]byte, 0)
+	if *bodyBytes >= 0 {
+		body = make([]byte, *bodyBytes)
+		for i := range body {
+			body[i] = byte(i % 251)
+		}
+	}
+	var mu sync.Mutex
+	ok, failed := 0, 0
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < *c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				var req *http.Request
+				var err error
+				if *bodyBytes >= 0 {
+					req, err = http.NewRequest("POST", *url, bytes.NewReader(body))
+				} else {
+					req, err = http.NewRequest("GET", *url, nil)
+				}
+				if err == nil {
+					var resp *http.Response
+					resp, err = client.Do(req)
+					if err == nil {
+						data, rerr := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						sum := sha256.Sum256(data)
+						line := fmt.Sprintf("%d %d %s", resp.StatusCode, len(data), hex.EncodeToString(sum[:8]))
+						if *header != "" {
+							line += fmt.Sprintf(" %s=%s", *header, resp.Header.Get(*header))
+						}
+						mu.Lock()
+						fmt.Println(line)
+						if rerr == nil {
+							ok++
+						} else {
+							failed++
+							fmt.Fprintf(os.Stderr, "read body: %v\n", rerr)
+						}
+						mu.Unlock()
+						continue
+					}
+				}
+				mu.Lock()
+				failed++
+				fmt.Fprintf(os.Stderr, "request: %v\n", err)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < *n; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	summary, _ := json.Marshal(map[string]int{"ok": ok, "failed": failed})
+	fmt.Println(string(summary))
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
