@@ -189,12 +189,17 @@ async function serveRequest(
   let head: HeaderField[] | undefined;
   let ended = false;
   const early: Uint8Array[] = [];
-  const timer = setTimeout(() => source.cancel("header timeout").catch(() => {}), headerTimeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    source.cancel("header timeout").catch(() => {});
+  }, headerTimeoutMs);
   try {
     while (head === undefined) {
       const { value, done } = await source.read();
+      // Slowloris: the head did not arrive in time; the cancelled read reports done.
+      if (timedOut) return await respond(408, "Request headers timed out\n");
       const events = done ? message.finish() : message.push(value);
-      if (done && events.length === 0) return;
       for (const e of events) {
         if (e.type === "headers") head = e.fields;
         else if (e.type === "data") early.push(e.data.slice());
@@ -210,7 +215,7 @@ async function serveRequest(
   } finally {
     clearTimeout(timer);
   }
-  if (head === undefined) return await respond(408, "Request headers timed out\n");
+  if (head === undefined) return await respond(400, "Bad request: no message headers\n");
   const pseudo = new Map(head.filter(([n]) => n.startsWith(":")));
   const method = pseudo.get(":method") ?? "GET";
   const headers = new Headers();
@@ -225,6 +230,7 @@ async function serveRequest(
     }
   }
   const bodyAllowed = method !== "GET" && method !== "HEAD";
+  let bodyError: unknown;
   const body = bodyAllowed
     ? new ReadableStream<Uint8Array>({
       start(c) {
@@ -243,6 +249,7 @@ async function serveRequest(
             }
           }
         } catch (error) {
+          bodyError = error;
           c.error(error);
         }
       },
@@ -269,6 +276,10 @@ async function serveRequest(
   try {
     response = await handler(request, { remoteAddr: conn.remoteAddr });
   } catch (error) {
+    // A body that turned out malformed (e.g. shorter than its Content-Length) is the client's error, not ours.
+    if (bodyError instanceof H3Error && bodyError.stream) {
+      return await respond(400, `Bad request: ${bodyError.message}\n`);
+    }
     report(error);
     return await respond(500, "Internal server error\n");
   }
