@@ -100,3 +100,20 @@ Deno.test("a request whose headers never finish gets 408 after the header timeou
     assert.deepEqual(await exchange(conn, encodeH3Headers(GET)), [200, "GET /x -"]);
   }, 300);
 });
+
+Deno.test("30 uploads of 200 KB, 6 at a time, arrive whole over one connection", async () => {
+  await withServer(
+    async (req) => new Response(String((await req.arrayBuffer()).byteLength)),
+    async (conn) => {
+      const head = encodeH3Headers([[":method", "PUT"], ...GET.slice(1), ["content-length", "200000"]]);
+      const body = encodeH3Data(new Uint8Array(200_000));
+      const wire = new Uint8Array(head.length + body.length);
+      wire.set(head);
+      wire.set(body, head.length);
+      for (let round = 0; round < 5; round++) {
+        const answers = await Promise.all(Array.from({ length: 6 }, () => exchange(conn, wire)));
+        assert.deepEqual(answers, new Array(6).fill([200, "200000"]));
+      }
+    },
+  );
+});
