@@ -18,7 +18,7 @@ import {
   QuicServer,
   type ServerLimits,
 } from "../mod.ts";
-import type { MetricsRegistry } from "../../core/mod.ts";
+import { concatBytes, type MetricsRegistry } from "../../core/mod.ts";
 import type { HeaderField } from "../http/fields.ts";
 import { encodeH3Goaway, H3Error, H3ErrorCode } from "./h3_frame.ts";
 import { encodeH3Data, encodeH3Headers, H3MessageReader } from "./h3_message.ts";
@@ -179,7 +179,7 @@ async function serveRequest(
   const source = stream.readable.getReader();
   const writer = stream.writable.getWriter();
   const respond = async (status: number, body: string) => {
-    await writer.write(concat(
+    await writer.write(concatBytes(
       encodeH3Headers([[":status", String(status)], ["content-type", "text/plain; charset=utf-8"]]),
       encodeH3Data(new TextEncoder().encode(body)),
     ));
@@ -291,13 +291,6 @@ async function serveRequest(
   }
   await writer.close();
   if (!bodyAllowed) source.cancel().catch(() => {});
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** An HTTP/3 server: a {@linkcode QuicServer} with the `h3` handler. */

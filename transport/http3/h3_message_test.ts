@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { concatBytes } from "../../core/mod.ts";
 import { encodeVarint, encodeVarintFrame } from "../mod.ts";
 import type { HeaderField } from "../http/fields.ts";
 import { H3Error, H3ErrorCode, H3FrameType } from "./h3_frame.ts";
@@ -11,16 +12,6 @@ const GET: HeaderField[] = [[":method", "GET"], [":scheme", "https"], [":authori
 ]];
 const POST: HeaderField[] = [[":method", "POST"], ...GET.slice(1), ["content-length", "5"]];
 const OK: HeaderField[] = [[":status", "200"], ["content-type", "text/plain"]];
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Reads a whole stream, split into chunks of `step` bytes. */
 function read(
@@ -36,7 +27,7 @@ function read(
 }
 
 function body(events: H3MessageEvent[]): string {
-  return new TextDecoder().decode(concat(...events.flatMap((e) => e.type === "data" ? [e.data] : [])));
+  return new TextDecoder().decode(concatBytes(...events.flatMap((e) => e.type === "data" ? [e.data] : [])));
 }
 
 function fails(run: () => unknown, code: number, stream: boolean): void {
@@ -44,7 +35,7 @@ function fails(run: () => unknown, code: number, stream: boolean): void {
 }
 
 Deno.test("a request with body and trailers reads the same in any chunking (RFC 9114 §4.1)", () => {
-  const wire = concat(
+  const wire = concatBytes(
     encodeH3Headers(POST),
     encodeH3Data(new TextEncoder().encode("he")),
     encodeVarintFrame(0x21n, new Uint8Array(40)), // reserved type: skipped (§7.2.8)
@@ -62,7 +53,7 @@ Deno.test("a request with body and trailers reads the same in any chunking (RFC 
 
 Deno.test("a client reads interim responses, then the final one", () => {
   const events = read(
-    concat(encodeH3Headers([[":status", "103"], ["link", "</a>"]]), encodeH3Headers(OK)),
+    concatBytes(encodeH3Headers([[":status", "103"], ["link", "</a>"]]), encodeH3Headers(OK)),
     "client",
   );
   assert.deepEqual(events.map((e) => e.type), ["informational", "headers", "end"]);
@@ -71,17 +62,18 @@ Deno.test("a client reads interim responses, then the final one", () => {
 Deno.test("frame order errors end the connection with H3_FRAME_UNEXPECTED", () => {
   fails(() => read(encodeH3Data(new Uint8Array(1))), H3ErrorCode.H3_FRAME_UNEXPECTED, false);
   fails(
-    () => read(concat(encodeH3Headers(GET), encodeH3Headers([["x", "1"]]), encodeH3Data(new Uint8Array(1)))),
+    () =>
+      read(concatBytes(encodeH3Headers(GET), encodeH3Headers([["x", "1"]]), encodeH3Data(new Uint8Array(1)))),
     H3ErrorCode.H3_FRAME_UNEXPECTED,
     false,
   );
   fails(
-    () => read(concat(encodeH3Headers(GET), encodeVarintFrame(H3FrameType.SETTINGS, new Uint8Array()))),
+    () => read(concatBytes(encodeH3Headers(GET), encodeVarintFrame(H3FrameType.SETTINGS, new Uint8Array()))),
     H3ErrorCode.H3_FRAME_UNEXPECTED,
     false,
   );
   fails(
-    () => read(concat(encodeH3Headers(GET), encodeVarintFrame(0x06n, new Uint8Array(8)))),
+    () => read(concatBytes(encodeH3Headers(GET), encodeVarintFrame(0x06n, new Uint8Array(8)))),
     H3ErrorCode.H3_FRAME_UNEXPECTED,
     false,
   );
@@ -99,10 +91,10 @@ Deno.test("malformed messages are stream errors with H3_MESSAGE_ERROR (RFC 9114 
     encodeH3Headers([...GET, ["connection", "close"]]),
     encodeH3Headers(GET.slice(1)),
     encodeH3Headers([...POST.slice(0, -1), ["content-length", "x"]]),
-    concat(encodeH3Headers(POST), encodeH3Data(new Uint8Array(6))),
-    concat(encodeH3Headers(POST), encodeH3Data(new Uint8Array(4))),
-    concat(encodeH3Headers(POST), encodeH3Data(new Uint8Array(4)), encodeH3Headers([["x", "1"]])),
-    concat(encodeH3Headers(GET), encodeH3Headers([[":path", "/"]])),
+    concatBytes(encodeH3Headers(POST), encodeH3Data(new Uint8Array(6))),
+    concatBytes(encodeH3Headers(POST), encodeH3Data(new Uint8Array(4))),
+    concatBytes(encodeH3Headers(POST), encodeH3Data(new Uint8Array(4)), encodeH3Headers([["x", "1"]])),
+    concatBytes(encodeH3Headers(GET), encodeH3Headers([[":path", "/"]])),
   ];
   for (const wire of malformed) fails(() => read(wire), H3ErrorCode.H3_MESSAGE_ERROR, true);
   fails(() => read(encodeH3Headers([[":status", "101"]]), "client"), H3ErrorCode.H3_MESSAGE_ERROR, true);
@@ -113,7 +105,7 @@ Deno.test("bodyless responses: HEAD, 204 and 304 carry no DATA whatever their Co
   assert.equal(head.push(encodeH3Headers([[":status", "200"], ["content-length", "10"]])).length, 1);
   assert.deepEqual(head.finish(), [{ type: "end" }]);
   fails(
-    () => read(concat(encodeH3Headers([[":status", "204"]]), encodeH3Data(new Uint8Array(1))), "client"),
+    () => read(concatBytes(encodeH3Headers([[":status", "204"]]), encodeH3Data(new Uint8Array(1))), "client"),
     H3ErrorCode.H3_MESSAGE_ERROR,
     true,
   );
@@ -123,7 +115,7 @@ Deno.test("a stream that ends early: before the headers, or inside a frame", () 
   fails(() => read(new Uint8Array()), H3ErrorCode.H3_REQUEST_INCOMPLETE, true);
   fails(() => read(encodeH3Headers(GET).subarray(0, 3)), H3ErrorCode.H3_FRAME_ERROR, false);
   const r = new H3MessageReader({ role: "server" });
-  r.push(concat(encodeH3Headers(GET)));
+  r.push(concatBytes(encodeH3Headers(GET)));
   r.finish();
   assert.ok(r.done);
   fails(() => r.push(new Uint8Array(1)), H3ErrorCode.H3_FRAME_UNEXPECTED, false);
@@ -144,7 +136,7 @@ Deno.test("DATA and unknown frames of any size stream through without being asse
   const r = new H3MessageReader({ role: "server" });
   r.push(encodeH3Headers([[":method", "PUT"], ...GET.slice(1)]));
   // A DATA frame header announcing 1 GiB: accepted, and its body arrives as it comes.
-  assert.deepEqual(r.push(concat(Uint8Array.of(0x00), encodeVarint((1 << 30) - 1))), []);
+  assert.deepEqual(r.push(concatBytes(Uint8Array.of(0x00), encodeVarint((1 << 30) - 1))), []);
   const chunk = new Uint8Array(64 * 1024);
   const events = r.push(chunk);
   assert.equal(events.length, 1);
@@ -169,7 +161,7 @@ Deno.test("H3MessageReader never throws anything but H3Error (property)", () => 
       fc.boolean(),
       (frames, step, client) => {
         try {
-          read(concat(...frames), client ? "client" : "server", step);
+          read(concatBytes(...frames), client ? "client" : "server", step);
         } catch (error) {
           assert.ok(error instanceof H3Error, String(error));
         }

@@ -23,6 +23,7 @@ import {
   TransportError,
   type VarintFrame,
 } from "../mod.ts";
+import { concatBytes } from "../../core/mod.ts";
 import { decodeInteger } from "../http2/hpack.ts";
 import {
   checkFrameAllowed,
@@ -130,7 +131,7 @@ export class H3UniStreamReader {
   push(chunk: Uint8Array): H3SessionEvent[] {
     let bytes = chunk;
     if (this.#type === undefined) {
-      bytes = join(this.#head, chunk);
+      bytes = concatBytes(this.#head, chunk);
       const peeked = peekVarint(bytes, 0);
       if (peeked === undefined) {
         this.#head = bytes;
@@ -230,7 +231,7 @@ export class H3UniStreamReader {
     const fail = (why: string): never => {
       throw new H3Error(code, `QPACK ${encoder ? "encoder" : "decoder"} stream: ${why}`);
     };
-    const bytes = join(this.#qpack, chunk);
+    const bytes = concatBytes(this.#qpack, chunk);
     let at = 0;
     while (at < bytes.length) {
       const b = bytes[at] as number;
@@ -258,12 +259,4 @@ export class H3UniStreamReader {
     }
     this.#qpack = bytes.slice(at);
   }
-}
-
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

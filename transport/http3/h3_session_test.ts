@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { concatBytes } from "../../core/mod.ts";
 import { encodeVarint, encodeVarintFrame } from "../mod.ts";
 import {
   encodeH3Goaway,
@@ -12,22 +13,12 @@ import {
 } from "./h3_frame.ts";
 import { H3Session, H3StreamType } from "./h3_session.ts";
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function fails(run: () => unknown, code: number): void {
   assert.throws(run, (e) => e instanceof H3Error && e.code === code && !e.stream);
 }
 
 const SETTINGS = encodeH3Settings(new Map([[H3Setting.MAX_FIELD_SECTION_SIZE, 4096]]));
-const control = (...frames: Uint8Array[]) => concat(encodeVarint(H3StreamType.CONTROL), ...frames);
+const control = (...frames: Uint8Array[]) => concatBytes(encodeVarint(H3StreamType.CONTROL), ...frames);
 
 Deno.test("our control stream opens with SETTINGS: QPACK capacity 0, no blocked streams, our section limit", () => {
   const preface = new H3Session({ role: "server", maxFieldSectionSize: 8192 }).controlStreamPreface();
@@ -88,13 +79,18 @@ Deno.test("control stream violations are connection errors with the RFC 9114 cod
 Deno.test("QPACK streams: capacity 0 and stream cancellations accepted, everything else refused (RFC 9204 §4.3-§4.4)", () => {
   const s = new H3Session({ role: "server" });
   const enc = s.uniStream();
-  assert.deepEqual(enc.push(concat(encodeVarint(H3StreamType.QPACK_ENCODER), Uint8Array.of(0x20))), []);
+  assert.deepEqual(enc.push(concatBytes(encodeVarint(H3StreamType.QPACK_ENCODER), Uint8Array.of(0x20))), []);
   const dec = s.uniStream();
-  assert.deepEqual(dec.push(concat(encodeVarint(H3StreamType.QPACK_DECODER), Uint8Array.of(0x44, 0x7f))), []);
+  assert.deepEqual(
+    dec.push(concatBytes(encodeVarint(H3StreamType.QPACK_DECODER), Uint8Array.of(0x44, 0x7f))),
+    [],
+  );
   assert.deepEqual(dec.push(Uint8Array.of(0x05)), []); // the rest of a multi-byte stream id
   fails(() => dec.finish(), H3ErrorCode.H3_CLOSED_CRITICAL_STREAM);
   const one = (type: bigint, ...bytes: number[]) =>
-    new H3Session({ role: "client" }).uniStream().push(concat(encodeVarint(type), Uint8Array.from(bytes)));
+    new H3Session({ role: "client" }).uniStream().push(
+      concatBytes(encodeVarint(type), Uint8Array.from(bytes)),
+    );
   fails(() => one(H3StreamType.QPACK_ENCODER, 0x3f, 0x01), 0x201); // capacity 32
   fails(() => one(H3StreamType.QPACK_ENCODER, 0xc0 | 17, 0x01, 0x61), 0x201); // insert with static name ref
   fails(() => one(H3StreamType.QPACK_ENCODER, 0x00), 0x201); // duplicate
@@ -108,7 +104,7 @@ Deno.test("QPACK streams: capacity 0 and stream cancellations accepted, everythi
 
 Deno.test("unknown and reserved stream types are ignored, and their end is no error", () => {
   const r = new H3Session({ role: "server" }).uniStream();
-  assert.deepEqual(r.push(concat(encodeVarint(0x21n + 0x1fn * 7n), new Uint8Array(10))), [{
+  assert.deepEqual(r.push(concatBytes(encodeVarint(0x21n + 0x1fn * 7n), new Uint8Array(10))), [{
     type: "ignore",
   }]);
   assert.deepEqual(r.push(new Uint8Array(5)), []);
