@@ -68,6 +68,9 @@ export interface Http3ServerOptions {
   readonly onError?: (error: Error, remote: string) => void;
 }
 
+/** How long a draining connection waits, after its last response, for the client to read it and close. */
+const DRAIN_GRACE_MS = 1000;
+
 /** Response headers that are connection-specific and never travel in HTTP/3 (RFC 9114 §4.2). */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 
@@ -112,16 +115,17 @@ export function http3ProtocolHandler(
           readUni(session, stream).catch(fail);
         }
       })();
-      let lastStream = -1n;
+      // Client-initiated bidirectional streams are 0, 4, 8, ... and arrive in order (RFC 9000 §2.1, §3.2), so
+      // the next id is 4 x the streams accepted (Deno's streams do not expose their id).
+      let nextStream = 0n;
       const goaway = () => {
         // §5.2: the first stream id we will not process; requests below it are still served.
-        controlWriter.write(encodeH3Goaway(lastStream + 4n)).catch(() => {});
+        controlWriter.write(encodeH3Goaway(nextStream)).catch(() => {});
       };
       conn.signal.addEventListener("abort", goaway, { once: true });
       try {
         await conn.forEachBidi(async (stream) => {
-          const id = BigInt((stream as unknown as { id?: number | bigint }).id ?? lastStream + 4n);
-          if (id > lastStream) lastStream = id;
+          nextStream += 4n;
           await serveRequest(
             conn,
             stream,
@@ -137,6 +141,13 @@ export function http3ProtocolHandler(
         });
       } finally {
         conn.signal.removeEventListener("abort", goaway);
+        if (!conn.isClosed) {
+          // Draining: the last responses are queued, not yet delivered, and closing the connection now would
+          // discard them. Give the client a moment to read them and close (it has our GOAWAY).
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([conn.closed, new Promise((r) => timer = setTimeout(r, DRAIN_GRACE_MS))]);
+          clearTimeout(timer);
+        }
         await uniLoop.catch(() => {});
         for (const w of [controlWriter, ...qpackWriters]) w.releaseLock();
       }

@@ -117,3 +117,47 @@ Deno.test("30 uploads of 200 KB, 6 at a time, arrive whole over one connection",
     },
   );
 });
+
+Deno.test("close() sends GOAWAY on the control stream and lets the request in flight finish", async () => {
+  const pki = await tempPki();
+  const gate = Promise.withResolvers<void>();
+  const started = Promise.withResolvers<void>();
+  const server = new Http3Server(async () => {
+    started.resolve();
+    await gate.promise;
+    return new Response("late but whole");
+  }, { cert: pki.certPem, key: pki.keyPem });
+  const conn = await connectTo(server.server, pki, "h3");
+  try {
+    const control = await conn.openUni();
+    await control.getWriter().write(new H3Session({ role: "client" }).controlStreamPreface());
+    // Read the server's control stream (among its uni streams) for SETTINGS and GOAWAY.
+    const session = new H3Session({ role: "client" });
+    const goaway = Promise.withResolvers<bigint>();
+    void (async () => {
+      for (let i = 0; i < 3; i++) {
+        const uni = await conn.acceptUni();
+        if (!uni) return;
+        const reader = session.uniStream();
+        void (async () => {
+          for await (const chunk of uni) {
+            for (const e of reader.push(chunk)) if (e.type === "goaway") goaway.resolve(e.id);
+          }
+        })().catch(() => {});
+      }
+    })().catch(() => {});
+    const inFlight = exchange(conn, encodeH3Headers(GET));
+    await started.promise;
+    const closing = server.close();
+    // GOAWAY names the first request stream the server will not serve: after ours (stream 0).
+    assert.equal(await goaway.promise, 4n);
+    gate.resolve();
+    assert.deepEqual(await inFlight, [200, "late but whole"]);
+    await closing;
+  } finally {
+    gate.resolve();
+    conn.close();
+    await server.close();
+    await pki.cleanup();
+  }
+});
