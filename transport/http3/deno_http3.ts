@@ -18,7 +18,7 @@ import {
   QuicServer,
   type ServerLimits,
 } from "../mod.ts";
-import { concatBytes, type MetricsRegistry } from "../../core/mod.ts";
+import { concatBytes, latencyBuckets, type MetricsRegistry } from "../../core/mod.ts";
 import type { HeaderField } from "../http/fields.ts";
 import { encodeH3Goaway, H3Error, H3ErrorCode } from "./h3_frame.ts";
 import { encodeH3Data, encodeH3Headers, H3MessageReader } from "./h3_message.ts";
@@ -74,12 +74,31 @@ const DRAIN_GRACE_MS = 1000;
 /** Response headers that are connection-specific and never travel in HTTP/3 (RFC 9114 §4.2). */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 
+/** The metrics of an HTTP/3 server, in the registry given as `metrics`. */
+export function http3Metrics(registry: MetricsRegistry) {
+  return {
+    requests: registry.counter("ghost_http3_requests_total", "HTTP/3 requests answered, by status code", [
+      "status",
+    ]),
+    seconds: registry.histogram("ghost_http3_request_seconds", "HTTP/3 request time, head to last byte", {
+      buckets: latencyBuckets(0.0005, 30),
+    }),
+    active: registry.gauge("ghost_http3_requests_active", "HTTP/3 requests being served"),
+    connectionErrors: registry.counter(
+      "ghost_http3_connection_errors_total",
+      "HTTP/3 connections closed for a protocol error, by RFC 9114/9204 code",
+      ["code"],
+    ),
+  };
+}
+
 /** The `h3` protocol handler for a {@linkcode QuicServer}. */
 export function http3ProtocolHandler(
   handler: Http3Handler,
   options: Omit<Http3ServerOptions, "cert" | "key">,
 ): ProtocolHandler {
   const headerTimeoutMs = options.headerTimeoutMs ?? 10_000;
+  const metrics = options.metrics ? http3Metrics(options.metrics) : undefined;
   return {
     closeCodes: H3_CLOSE_CODES,
     handle: async (conn) => {
@@ -89,8 +108,10 @@ export function http3ProtocolHandler(
       });
       const fail = (error: unknown) => {
         if (conn.isClosed) return;
-        if (error instanceof H3Error && !error.stream) conn.close(error.code, error.message.slice(0, 100));
-        else {
+        if (error instanceof H3Error && !error.stream) {
+          metrics?.connectionErrors.inc(1, { code: `0x${error.code.toString(16)}` });
+          conn.close(error.code, error.message.slice(0, 100));
+        } else {
           options.onError?.(
             error instanceof Error ? error : new Error(String(error)),
             conn.remoteAddr.hostname,
@@ -126,7 +147,9 @@ export function http3ProtocolHandler(
       try {
         await conn.forEachBidi(async (stream) => {
           nextStream += 4n;
-          await serveRequest(
+          const started = performance.now();
+          metrics?.active.inc();
+          const status = await serveRequest(
             conn,
             stream,
             session,
@@ -137,7 +160,14 @@ export function http3ProtocolHandler(
                 error instanceof Error ? error : new Error(String(error)),
                 conn.remoteAddr.hostname,
               ),
-          ).catch(fail);
+          ).catch((error) => {
+            fail(error);
+            return undefined;
+          }).finally(() => metrics?.active.dec());
+          if (status !== undefined) {
+            metrics?.requests.inc(1, { status: String(status) });
+            metrics?.seconds.observe((performance.now() - started) / 1000);
+          }
         });
       } finally {
         conn.signal.removeEventListener("abort", goaway);
@@ -185,7 +215,7 @@ async function serveRequest(
   handler: Http3Handler,
   headerTimeoutMs: number,
   report: (error: unknown) => void,
-): Promise<void> {
+): Promise<number> {
   const message = new H3MessageReader({ role: "server", maxFieldSectionSize: session.maxFieldSectionSize });
   const source = stream.readable.getReader();
   const writer = stream.writable.getWriter();
@@ -195,6 +225,7 @@ async function serveRequest(
       encodeH3Data(new TextEncoder().encode(body)),
     ));
     await writer.close();
+    return status;
   };
   // The head, within the header timeout.
   let head: HeaderField[] | undefined;
@@ -302,6 +333,7 @@ async function serveRequest(
   }
   await writer.close();
   if (!bodyAllowed) source.cancel().catch(() => {});
+  return response.status;
 }
 
 /** An HTTP/3 server: a {@linkcode QuicServer} with the `h3` handler. */

@@ -5,7 +5,8 @@ import { encodeVarintFrame } from "../mod.ts";
 import type { HeaderField } from "../http/fields.ts";
 import { encodeH3Data, encodeH3Headers, H3MessageReader } from "./h3_message.ts";
 import { H3Session } from "./h3_session.ts";
-import { type Http3Handler, Http3Server } from "./deno_http3.ts";
+import { type Http3Handler, http3Metrics, Http3Server } from "./deno_http3.ts";
+import { MetricsRegistry } from "../../core/mod.ts";
 
 const GET: HeaderField[] = [[":method", "GET"], [":scheme", "https"], [":authority", "localhost"], [
   ":path",
@@ -16,9 +17,15 @@ async function withServer(
   handler: Http3Handler,
   fn: (conn: QuicConnection) => Promise<void>,
   headerTimeoutMs = 10_000,
+  metrics?: MetricsRegistry,
 ): Promise<void> {
   const pki = await tempPki();
-  const server = new Http3Server(handler, { cert: pki.certPem, key: pki.keyPem, headerTimeoutMs });
+  const server = new Http3Server(handler, {
+    cert: pki.certPem,
+    key: pki.keyPem,
+    headerTimeoutMs,
+    ...(metrics ? { metrics } : {}),
+  });
   const conn = await connectTo(server.server, pki, "h3");
   try {
     const control = await conn.openUni();
@@ -72,24 +79,35 @@ Deno.test("Http3Server serves GET and a streamed POST body to a Deno.serve-shape
 });
 
 Deno.test("malformed requests get 400, a failing handler 500, and the connection keeps serving", async () => {
-  await withServer(async (req) => {
-    if (new URL(req.url).pathname === "/boom") throw new Error("handler bug");
-    return await echo(req, { remoteAddr: { transport: "udp", hostname: "", port: 0 } });
-  }, async (conn) => {
-    const [upper] = await exchange(conn, encodeH3Headers([...GET, ["X-Upper", "1"]]));
-    assert.equal(upper, 400);
-    const short = encodeH3Headers([[":method", "POST"], ...GET.slice(1), ["content-length", "10"]]);
-    const [mismatch, why] = await exchange(
-      conn,
-      new Uint8Array([...short, ...encodeH3Data(new Uint8Array(3))]),
-    );
-    assert.equal(mismatch, 400);
-    assert.match(why, /Content-Length/);
-    assert.equal((await exchange(conn, new Uint8Array()))[0], 400, "a stream with no request at all");
-    const boom = GET.map(([n, v]): HeaderField => [n, n === ":path" ? "/boom" : v]);
-    assert.equal((await exchange(conn, encodeH3Headers(boom)))[0], 500);
-    assert.deepEqual(await exchange(conn, encodeH3Headers(GET)), [200, "GET /x -"]);
-  });
+  const registry = new MetricsRegistry();
+  await withServer(
+    async (req) => {
+      if (new URL(req.url).pathname === "/boom") throw new Error("handler bug");
+      return await echo(req, { remoteAddr: { transport: "udp", hostname: "", port: 0 } });
+    },
+    async (conn) => {
+      const [upper] = await exchange(conn, encodeH3Headers([...GET, ["X-Upper", "1"]]));
+      assert.equal(upper, 400);
+      const short = encodeH3Headers([[":method", "POST"], ...GET.slice(1), ["content-length", "10"]]);
+      const [mismatch, why] = await exchange(
+        conn,
+        new Uint8Array([...short, ...encodeH3Data(new Uint8Array(3))]),
+      );
+      assert.equal(mismatch, 400);
+      assert.match(why, /Content-Length/);
+      assert.equal((await exchange(conn, new Uint8Array()))[0], 400, "a stream with no request at all");
+      const boom = GET.map(([n, v]): HeaderField => [n, n === ":path" ? "/boom" : v]);
+      assert.equal((await exchange(conn, encodeH3Headers(boom)))[0], 500);
+      assert.deepEqual(await exchange(conn, encodeH3Headers(GET)), [200, "GET /x -"]);
+      const requests = http3Metrics(registry).requests;
+      assert.deepEqual(
+        ["200", "400", "500"].map((status) => requests.get({ status })),
+        [1, 3, 1],
+      );
+    },
+    10_000,
+    registry,
+  );
 });
 
 Deno.test("a request whose headers never finish gets 408 after the header timeout (slowloris)", async () => {
