@@ -18,17 +18,16 @@
 import {
   decodeVarintBigInt,
   encodeVarint,
-  FrameDecoder,
   peekVarint,
+  StreamingFrameDecoder,
   TransportError,
-  type VarintFrame,
+  varintFrameFormat,
 } from "../mod.ts";
 import { concatBytes } from "../../core/mod.ts";
 import { decodeInteger } from "../http2/hpack.ts";
 import {
   checkFrameAllowed,
   encodeH3Settings,
-  h3Decoder,
   H3Error,
   H3ErrorCode,
   H3FrameType,
@@ -37,6 +36,14 @@ import {
   parseH3Settings,
 } from "./h3_frame.ts";
 import { QpackErrorCode } from "./qpack.ts";
+
+/** The frames the control stream carries (RFC 9114 §7.2): bounded at 16 KiB each. */
+const CONTROL_FRAMES: ReadonlySet<bigint> = new Set<bigint>([
+  H3FrameType.SETTINGS,
+  H3FrameType.GOAWAY,
+  H3FrameType.MAX_PUSH_ID,
+  H3FrameType.CANCEL_PUSH,
+]);
 
 /** Unidirectional stream types (RFC 9114 §6.2, RFC 9204 §4.2). */
 export const H3StreamType = {
@@ -108,8 +115,13 @@ export class H3UniStreamReader {
   readonly #seen: Set<bigint>;
   #type: bigint | undefined;
   #head: Uint8Array = new Uint8Array(0);
-  #frames: FrameDecoder<bigint, VarintFrame> | undefined;
+  #frames: StreamingFrameDecoder<bigint> | undefined;
   #firstFrame = true;
+  /** The control frame in progress: its type, whether it is skipped, its payload so far. */
+  #frameType = 0n;
+  #skip = false;
+  #payload: Uint8Array = new Uint8Array(0);
+  #fill = 0;
   #qpack: Uint8Array = new Uint8Array(0);
 
   /** Created by {@linkcode H3Session.uniStream}. */
@@ -181,46 +193,66 @@ export class H3UniStreamReader {
     }
     this.#seen.add(type);
     // Control frames are small; a DATA or HEADERS frame here is refused as unexpected once read.
-    if (type === H3StreamType.CONTROL) this.#frames = h3Decoder(16 * 1024, 16 * 1024);
+    // Known control frames are small; any other type is either refused at its header (DATA, HEADERS, HTTP/2's)
+    // or skipped as it streams by (unknown and reserved types, of any length: §9).
+    if (type === H3StreamType.CONTROL) {
+      this.#frames = new StreamingFrameDecoder(varintFrameFormat("HTTP/3 frame"), {
+        maxBodyLength: (t: bigint) => CONTROL_FRAMES.has(t) ? 16 * 1024 : Number.MAX_SAFE_INTEGER,
+      });
+    }
   }
 
   #control(bytes: Uint8Array): H3SessionEvent[] {
     const out: H3SessionEvent[] = [];
-    let frames: VarintFrame[];
+    let events;
     try {
-      frames = (this.#frames as FrameDecoder<bigint, VarintFrame>).push(bytes);
+      events = (this.#frames as StreamingFrameDecoder<bigint>).push(bytes);
     } catch (error) {
       if (error instanceof TransportError) throw new H3Error(H3ErrorCode.H3_FRAME_ERROR, error.message);
       throw error;
     }
-    for (const f of frames) {
-      const first = this.#firstFrame;
-      this.#firstFrame = false;
-      if (!checkFrameAllowed(f.type, "control", first)) continue;
-      const s = this.#session;
-      if (f.type === H3FrameType.SETTINGS) {
-        s.peerSettings = parseH3Settings(f.payload);
-        out.push({ type: "settings", settings: s.peerSettings });
-      } else if (f.type === H3FrameType.GOAWAY) {
-        const id = parseH3Goaway(f.payload);
-        // §5.2: a server's GOAWAY names a client-initiated bidirectional stream; ids never increase.
-        if (s.role === "client" && id % 4n !== 0n) {
-          throw new H3Error(H3ErrorCode.H3_ID_ERROR, `GOAWAY id ${id} is not a request stream`);
-        }
-        if (s.goaway !== undefined && id > s.goaway) {
-          throw new H3Error(H3ErrorCode.H3_ID_ERROR, `GOAWAY id ${id} above the previous ${s.goaway}`);
-        }
-        s.goaway = id;
-        out.push({ type: "goaway", id });
-      } else if (f.type === H3FrameType.MAX_PUSH_ID) {
-        if (s.role === "client") {
-          throw new H3Error(H3ErrorCode.H3_FRAME_UNEXPECTED, "MAX_PUSH_ID from a server");
-        }
-        out.push({ type: "maxPushId", id: parseH3Goaway(f.payload) });
+    for (const e of events) {
+      if (e.kind === "header") {
+        const first = this.#firstFrame;
+        this.#firstFrame = false;
+        this.#frameType = e.header;
+        this.#skip = !checkFrameAllowed(e.header, "control", first);
+        this.#payload = this.#skip ? new Uint8Array(0) : new Uint8Array(e.bodyLength);
+        this.#fill = 0;
+      } else if (e.kind === "body") {
+        if (this.#skip) continue;
+        this.#payload.set(e.bytes, this.#fill);
+        this.#fill += e.bytes.length;
+      } else if (!this.#skip) {
+        this.#controlFrame({ type: this.#frameType, payload: this.#payload }, out);
       }
-      // CANCEL_PUSH: no push was ever promised or allowed; nothing to cancel.
     }
     return out;
+  }
+
+  #controlFrame(f: { readonly type: bigint; readonly payload: Uint8Array }, out: H3SessionEvent[]): void {
+    const s = this.#session;
+    if (f.type === H3FrameType.SETTINGS) {
+      s.peerSettings = parseH3Settings(f.payload);
+      out.push({ type: "settings", settings: s.peerSettings });
+    } else if (f.type === H3FrameType.GOAWAY) {
+      const id = parseH3Goaway(f.payload);
+      // §5.2: a server's GOAWAY names a client-initiated bidirectional stream; ids never increase.
+      if (s.role === "client" && id % 4n !== 0n) {
+        throw new H3Error(H3ErrorCode.H3_ID_ERROR, `GOAWAY id ${id} is not a request stream`);
+      }
+      if (s.goaway !== undefined && id > s.goaway) {
+        throw new H3Error(H3ErrorCode.H3_ID_ERROR, `GOAWAY id ${id} above the previous ${s.goaway}`);
+      }
+      s.goaway = id;
+      out.push({ type: "goaway", id });
+    } else if (f.type === H3FrameType.MAX_PUSH_ID) {
+      if (s.role === "client") {
+        throw new H3Error(H3ErrorCode.H3_FRAME_UNEXPECTED, "MAX_PUSH_ID from a server");
+      }
+      out.push({ type: "maxPushId", id: parseH3Goaway(f.payload) });
+    }
+    // CANCEL_PUSH: no push was ever promised or allowed; nothing to cancel.
   }
 
   #qpackInstructions(chunk: Uint8Array): void {

@@ -47,6 +47,19 @@ Deno.test("the peer's control stream: SETTINGS, GOAWAY, unknown frames skipped, 
   }
 });
 
+Deno.test("a reserved frame of any size on the control stream is skipped as it streams by (§9)", () => {
+  const s = new H3Session({ role: "server" });
+  const r = s.uniStream();
+  const grease = encodeVarintFrame(0x21n + 0x1fn * 3n, new Uint8Array(1 << 20));
+  const wire = concatBytes(control(SETTINGS), grease, encodeH3Goaway(0));
+  const events = [];
+  for (let i = 0; i < wire.length; i += 4096) events.push(...r.push(wire.subarray(i, i + 4096)));
+  assert.deepEqual(events.map((e) => e.type), ["settings", "goaway"]);
+  // A known control frame stays bounded: a 1 MiB SETTINGS is refused.
+  const big = encodeVarintFrame(H3FrameType.SETTINGS, new Uint8Array(1 << 20));
+  fails(() => new H3Session({ role: "server" }).uniStream().push(control(big)), H3ErrorCode.H3_FRAME_ERROR);
+});
+
 Deno.test("control stream violations are connection errors with the RFC 9114 codes", () => {
   const read = (role: "server" | "client", bytes: Uint8Array) =>
     new H3Session({ role }).uniStream().push(bytes);
