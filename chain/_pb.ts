@@ -289,22 +289,8 @@ export function fromHex(s: string, what = "hex"): Uint8Array {
   return out;
 }
 
-/** Byte equality. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Lexicographic byte comparison. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
+/** Byte equality and lexicographic order: core's, under the names chain/ uses. */
+export { compareBytes, equalBytes as bytesEqual } from "../core/mod.ts";
 
 /** UTF-8 encode. */
 export function utf8(s: string): Uint8Array {
