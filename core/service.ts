@@ -69,6 +69,11 @@ export interface ServiceDescriptor<C = unknown> {
   readonly mesh?: MeshRole<C>;
   /** The narrowest permissions that work for this config. */
   permissions(config: C, ctx: PermissionContext): PermissionSet;
+  /**
+   * Options of `mod.ts <name>` that set keys of its own section (`--upstream` -> `wraith.upstream`); they win over
+   * the file and the environment like every flag.
+   */
+  readonly flags?: Readonly<Record<string, { readonly key: string; readonly help: string }>>;
   /** Examples for its `--help` (the default is running it with debug logs). */
   readonly examples?: readonly string[];
   /** Its own command line, loaded only when asked for (`mod.ts <name> <sub> ...`). */

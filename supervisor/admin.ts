@@ -15,6 +15,8 @@ export interface StatusDocument {
   readonly services: readonly ServiceStatus[];
   /** Selected per-service metric values (name -> summed value), for the status table. */
   readonly metrics: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Per service, its `*_info` gauges as lines (wraith's routes and backend states). */
+  readonly details?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** What the admin handler needs from the running program. */

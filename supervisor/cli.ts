@@ -66,9 +66,11 @@ ${tools}
   config       print the effective configuration as commented TOML
   help [CMD]   show this help, or a command's
 
-Planned services, not in this build yet: ${PLANNED_SERVICES.join(", ")}
-
-${GLOBAL_OPTIONS}
+${
+    PLANNED_SERVICES.length > 0
+      ? `Planned services, not in this build yet: ${PLANNED_SERVICES.join(", ")}\n\n`
+      : ""
+  }${GLOBAL_OPTIONS}
 
 Every config key can also be set in the environment: log.level -> GHOST_LOG_LEVEL. See README.md.
 Examples:
@@ -132,9 +134,13 @@ export function serviceUsage(s: ServiceDescriptor): string {
   const tool = s.tool !== undefined
     ? `\n\n"mod.ts ${s.name} <sub>" runs its own tool instead (${s.tool.summary}); see "mod.ts ${s.name} --help".`
     : "";
+  const own = Object.entries(s.flags ?? {}).map(([flag, f]) =>
+    `  ${`${flag} VALUE`.padEnd(22)} ${f.help} (sets ${s.name}.${f.key})`
+  );
+  const options = own.length > 0 ? `\n\nOptions of ${s.name}:\n${own.join("\n")}` : "";
   return `Usage: deno run -A --unstable-net mod.ts ${s.name} [options]
 
-Runs the ${s.name} service alone under the supervisor: ${s.summary}.${tool}
+Runs the ${s.name} service alone under the supervisor: ${s.summary}.${tool}${options}
 
 Config section [${s.config.name}] (ghost.toml, or the environment variable shown):
 ${keys.join("\n")}
@@ -177,6 +183,8 @@ export function parseCli(args: readonly string[]): Command {
   let json = false;
   let help = false;
   const positional: string[] = [];
+  // A service's own options (`wraith --upstream URL`), checked against the command once it is known.
+  const serviceFlags: [name: string, value: string][] = [];
   const globalNow = (): GlobalOptions => (configPath !== undefined ? { configPath, flags } : { flags });
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
@@ -211,11 +219,31 @@ export function parseCli(args: readonly string[]): Command {
       if (rest[0] === "help") return helpFor([arg, ...rest.slice(1)], globalNow());
       return { kind: "tool", tool: arg, args: rest, global: globalNow() };
     }
+    if (SERVICES.some((s) => s.flags?.[name] !== undefined)) {
+      const value = eq > 0 && arg.startsWith("--") ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined || value === "") {
+        return { kind: "error", message: `Option ${name} needs a value` };
+      }
+      serviceFlags.push([name, value]);
+      continue;
+    }
     if (arg.startsWith("-")) return { kind: "error", message: `Unknown option ${arg}; see --help` };
     positional.push(arg);
   }
-  const global = globalNow();
   const [cmd, ...rest] = positional;
+  const owner = SERVICES.find((s) => s.name === cmd);
+  for (const [name, value] of serviceFlags) {
+    const f = owner?.flags?.[name];
+    if (owner === undefined || f === undefined) {
+      const of = SERVICES.filter((s) => s.flags?.[name] !== undefined).map((s) => s.name).join(", ");
+      return {
+        kind: "error",
+        message: `Option ${name} is an option of ${of}, not of ${cmd ?? "mod.ts"}; see --help`,
+      };
+    }
+    flags[`${owner.name}.${f.key}`] = value;
+  }
+  const global = globalNow();
   if (cmd === "help") return helpFor(rest, global);
   if (help) return helpFor(cmd === undefined ? [] : [cmd, ...rest], global);
   if (cmd === undefined) return { kind: "help", text: usage() };

@@ -29,13 +29,27 @@ Deno.test("parseCli() reports unknown commands, bad flags and missing values as 
     [["up", "--config"], /--config needs a value/],
     [["up", "extra"], /Unexpected argument extra/],
     [["up", "--json"], /only for status/],
-    [["wraith"], /planned but not part of this build/],
+    [["chain", "--upstream", "http://127.0.0.1:1"], /--upstream is an option of wraith, not of chain/],
+    [["wraith", "--upstream"], /--upstream needs a value/],
   ];
   for (const [args, re] of cases) {
     const c = parseCli(args);
     assert.equal(c.kind, "error", args.join(" "));
     assert.match(c.kind === "error" ? c.message : "", re);
   }
+});
+
+Deno.test("parseCli() maps a service's own options onto its section: wraith --upstream and --listen", () => {
+  assert.deepEqual(parseCli(["wraith", "--upstream", "http://127.0.0.1:8080", "--listen=127.0.0.1:8443"]), {
+    kind: "run",
+    services: ["wraith"],
+    global: { flags: { "wraith.upstream": "http://127.0.0.1:8080", "wraith.listen": "127.0.0.1:8443" } },
+  });
+  const help = parseCli(["wraith", "--help"]);
+  assert.ok(
+    help.kind === "help" && help.text.includes("--upstream VALUE") &&
+      help.text.includes("GHOST_WRAITH_ROUTES"),
+  );
 });
 
 Deno.test("parseCli() reads -c/--config and status --json", () => {

@@ -58,6 +58,7 @@ export function formatStatus(
         .map(([k, v]) => `${k.replace(/^ghost_(transport_)?/, "").replace(/_total$/, "")}=${v}`);
       if (shown.length > 0) lines.push(`${"".padEnd(10)} ${shown.join("  ")}`);
     }
+    for (const d of doc.details?.[s.name] ?? []) lines.push(`${"".padEnd(10)} ${d}`);
   }
   return lines.join("\n");
 }

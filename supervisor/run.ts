@@ -15,7 +15,7 @@ import { servicePermissions } from "./supervisor_permissions.ts";
 import { Supervisor } from "./supervisor.ts";
 import { SignalPolicy } from "./signal_policy.ts";
 import { isMeshMember, loadMeshKeys, planMesh } from "./mesh.ts";
-import { summarizeMetrics, supervisorMetrics, workerSnapshot } from "./supervisor_metrics.ts";
+import { infoLines, summarizeMetrics, supervisorMetrics, workerSnapshot } from "./supervisor_metrics.ts";
 import type { GlobalOptions } from "./cli.ts";
 import type { TlsBundle } from "../core/mod.ts";
 import projectMeta from "../deno.json" with { type: "json" };
@@ -97,6 +97,7 @@ export async function runServices(names: readonly string[], global: GlobalOption
           : s
       ),
       metrics: summary,
+      details: infoLines(metrics),
     };
   };
   const metricsText = async (): Promise<string> => {

@@ -10,6 +10,7 @@ import { bridgeService } from "../bridge/service.ts";
 import { chainService } from "../chain/service.ts";
 import { walletService } from "../wallet/service.ts";
 import { pingService } from "../transport/service.ts";
+import { wraithService } from "../wraith/service.ts";
 
 /** Services that exist in this build, in start order. */
 export const SERVICES: readonly ServiceDescriptor[] = [
@@ -17,12 +18,13 @@ export const SERVICES: readonly ServiceDescriptor[] = [
   bridgeService,
   chainService,
   walletService,
+  wraithService,
   pingService,
 ];
 
 /** Services of the architecture that have not landed in this build yet. */
 // vm/ is a library the chain calls, not a service of its own.
-export const PLANNED_SERVICES: readonly string[] = ["wraith"];
+export const PLANNED_SERVICES: readonly string[] = [];
 
 /** Looks a service up by name. */
 export function findService(name: string): ServiceDescriptor | undefined {

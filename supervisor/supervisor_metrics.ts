@@ -72,3 +72,30 @@ export function summarizeMetrics(
   }
   return out;
 }
+
+/**
+ * Per service, the samples of its `*_info` gauges that are 1, as `name{k=v,...}` lines without the
+ * `ghost_<service>_` prefix and `_info` suffix (routes and backend states of wraith, for the status table).
+ */
+export function infoLines(list: readonly { service: string; snapshot: unknown }[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const { service, snapshot } of list) {
+    const snap = workerSnapshot(service, snapshot);
+    if (snap === undefined) continue;
+    const lines: string[] = [];
+    for (const fam of snap.families) {
+      if (fam.type !== "gauge" || !fam.name.endsWith("_info")) continue;
+      const short = fam.name.replace(/^ghost_/, "").replace(new RegExp(`^${service}_`), "").replace(
+        /_info$/,
+        "",
+      );
+      for (const s of fam.samples) {
+        if (s.value !== 1) continue;
+        const labels = Object.entries(s.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
+        lines.push(`${short} ${labels}`);
+      }
+    }
+    if (lines.length > 0) out[service] = lines;
+  }
+  return out;
+}

@@ -49,6 +49,7 @@ function cnsEnv(port: number): Record<string, string> {
     GHOST_CNS_DOH_LISTEN: `[::1]:${freePort("tcp")}`,
     GHOST_CNS_LOCAL_ZONES: "ghost",
     GHOST_CNS_RECORDS: "edge.ghost 60 IN AAAA 2001:db8::1",
+    GHOST_WRAITH_LISTEN: `127.0.0.1:${freePort("tcp")}`,
   };
 }
 
@@ -122,9 +123,16 @@ Deno.test("mod.ts exits 2 with a clear message on a bad command, option or confi
   const peers = await run(["chain"], { GHOST_CHAIN_PEERS: "!" });
   assert.equal(peers.code, 2, peers.err);
   assert.match(peers.err, /chain\.peers \(env GHOST_CHAIN_PEERS\): got \["!"\]/);
-  const planned = await run(["wraith"]);
-  assert.equal(planned.code, 2);
-  assert.match(planned.err, /planned but not part of this build/);
+  // A service's own option is checked like its section: a bad backend URL names the flag and what is wrong.
+  const upstream = await run(["wraith", "--upstream", "ftp://127.0.0.1:21"]);
+  assert.equal(upstream.code, 2, upstream.err);
+  assert.match(
+    upstream.err,
+    /wraith\.upstream \(flag --wraith-upstream\).*scheme ftp: is not one of http, https, h2c, h2, h3/,
+  );
+  const misplaced = await run(["chain", "--upstream", "http://127.0.0.1:1"]);
+  assert.equal(misplaced.code, 2);
+  assert.match(misplaced.err, /--upstream is an option of wraith, not of chain/);
   const version = await run(["--version"]);
   assert.equal(version.code, 0);
   assert.match(version.out, /^ghostchain-edge \d+\.\d+\.\d+/);
@@ -180,8 +188,18 @@ Deno.test({
       "bridge=running",
       "chain=running",
       "wallet=running",
+      "wraith=running",
       "ping=running",
     ]);
+    // wraith with no routes answers every request 404, over TLS, with Alt-Svc for its HTTP/3.
+    const wraithAddr = (env as Record<string, string>).GHOST_WRAITH_LISTEN ?? "";
+    const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dataDir}/pki/ca.pem`)] });
+    const res = await fetch(`https://localhost:${wraithAddr.split(":")[1]}/`, { client });
+    assert.equal(res.status, 404);
+    assert.match(res.headers.get("proxy-status") ?? "", /error=destination_not_found/);
+    assert.match(res.headers.get("alt-svc") ?? "", /^h3=":\d+"; ma=86400$/);
+    await res.body?.cancel();
+    client.close();
 
     // A real QUIC round trip to the ping service, trusting only the dev CA it made.
     const caPem = await Deno.readTextFile(`${dataDir}/pki/ca.pem`);
@@ -271,7 +289,7 @@ Deno.test({
   },
 });
 
-for (const service of ["ping", "cns", "bridge", "chain", "wallet"]) {
+for (const service of ["ping", "cns", "bridge", "chain", "wallet", "wraith"]) {
   Deno.test({
     name: `mod.ts ${service} runs with exactly the compile flags of its binary (no -A)`,
     sanitizeResources: false,
@@ -284,6 +302,7 @@ for (const service of ["ping", "cns", "bridge", "chain", "wallet"]) {
         GHOST_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
         GHOST_PING_LISTEN: `[::1]:${freePort("udp")}`,
         ...cnsEnv(freePort("udp")),
+        GHOST_WRAITH_UPSTREAM: `http://127.0.0.1:${freePort("tcp")}`,
       };
       const config = parseConfig({ env, flags: { data_dir: dataDir } });
       const svc = findService(service);

@@ -536,11 +536,15 @@ export class Http2Server {
       }
       this.stats.degraded = false;
       backoff = 5;
-      this.#accepted(conn);
+      this.serveConnection(conn);
     }
   }
 
-  #accepted(conn: Deno.Conn): void {
+  /**
+   * Serves a connection accepted elsewhere (a TLS front that negotiated ALPN `h2`), under this server's caps and
+   * timeouts. The server needs no listener of its own for this.
+   */
+  serveConnection(conn: Deno.Conn): void {
     const remote = conn.remoteAddr as Deno.NetAddr;
     const client = remote.hostname;
     const n = this.#perClient.get(client) ?? 0;
@@ -611,7 +615,7 @@ export class Http2Server {
    * Stops accepting, sends GOAWAY on every connection so open streams finish, and closes what is left at
    * `deadlineMs` (epoch ms; default now + 1 s).
    */
-  async close(deadlineMs = Date.now() + 1_000): Promise<void> {
+  async close(deadlineMs: number = Date.now() + 1_000): Promise<void> {
     this.#closing = true;
     try {
       this.#listener?.close();

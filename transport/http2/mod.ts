@@ -27,3 +27,4 @@ export * from "./frame.ts";
 export * from "./hpack.ts";
 export * from "./connection.ts";
 export * from "./deno_http2.ts";
+export * from "./deno_http2_handler.ts";

@@ -18,8 +18,16 @@ import {
   QuicServer,
   type ServerLimits,
 } from "../mod.ts";
-import { concatBytes, latencyBuckets, type MetricsRegistry } from "../../core/mod.ts";
+import {
+  concatBytes,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  latencyBuckets,
+  type MetricsRegistry,
+} from "../../core/mod.ts";
 import type { HeaderField } from "../http/fields.ts";
+import { attachTrailers, trailersOf } from "../http/trailers.ts";
 import { encodeH3Goaway, H3Error, H3ErrorCode } from "./h3_frame.ts";
 import { encodeH3Data, encodeH3Headers, H3MessageReader } from "./h3_message.ts";
 import { H3Session } from "./h3_session.ts";
@@ -74,8 +82,16 @@ const DRAIN_GRACE_MS = 1000;
 /** Response headers that are connection-specific and never travel in HTTP/3 (RFC 9114 §4.2). */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 
+/** The metrics of an HTTP/3 server. */
+export interface Http3Metrics {
+  readonly requests: Counter;
+  readonly seconds: Histogram;
+  readonly active: Gauge;
+  readonly connectionErrors: Counter;
+}
+
 /** The metrics of an HTTP/3 server, in the registry given as `metrics`. */
-export function http3Metrics(registry: MetricsRegistry) {
+export function http3Metrics(registry: MetricsRegistry): Http3Metrics {
   return {
     requests: registry.counter("ghost_http3_requests_total", "HTTP/3 requests answered, by status code", [
       "status",
@@ -185,7 +201,12 @@ export function http3ProtocolHandler(
   };
 }
 
-async function readUni(session: H3Session, stream: Deno.QuicReceiveStream): Promise<void> {
+/**
+ * Reads one unidirectional stream the peer opened into `session` (control, QPACK, unknown); shared by the server
+ * and the client. Throws {@linkcode H3Error} for a connection error.
+ * @internal
+ */
+export async function readUni(session: H3Session, stream: Deno.QuicReceiveStream): Promise<void> {
   const reader = session.uniStream();
   const source = stream.getReader();
   try {
@@ -231,6 +252,7 @@ async function serveRequest(
   let head: HeaderField[] | undefined;
   let ended = false;
   const early: Uint8Array[] = [];
+  let earlyTrailers: HeaderField[] = [];
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -245,6 +267,7 @@ async function serveRequest(
       for (const e of events) {
         if (e.type === "headers") head = e.fields;
         else if (e.type === "data") early.push(e.data.slice());
+        else if (e.type === "trailers") earlyTrailers = e.fields;
         else if (e.type === "end") ended = true;
       }
       if (done) break;
@@ -273,6 +296,8 @@ async function serveRequest(
   }
   const bodyAllowed = method !== "GET" && method !== "HEAD";
   let bodyError: unknown;
+  const requestTrailers = Promise.withResolvers<readonly HeaderField[]>();
+  if (ended) requestTrailers.resolve(earlyTrailers);
   const body = bodyAllowed
     ? new ReadableStream<Uint8Array>({
       start(c) {
@@ -285,13 +310,16 @@ async function serveRequest(
           const { value, done } = await source.read();
           for (const e of done ? message.finish() : message.push(value)) {
             if (e.type === "data") c.enqueue(e.data.slice());
+            else if (e.type === "trailers") requestTrailers.resolve(e.fields);
             else if (e.type === "end") {
               ended = true;
+              requestTrailers.resolve([]);
               c.close();
             }
           }
         } catch (error) {
           bodyError = error;
+          requestTrailers.reject(error);
           c.error(error);
         }
       },
@@ -314,6 +342,7 @@ async function serveRequest(
   } catch (error) {
     return await respond(400, `Bad request: ${error instanceof Error ? error.message : String(error)}\n`);
   }
+  if (body) attachTrailers(request, requestTrailers.promise);
   let response: Response;
   try {
     response = await handler(request, { remoteAddr: conn.remoteAddr });
@@ -330,6 +359,12 @@ async function serveRequest(
   await writer.write(encodeH3Headers(fields));
   if (response.body && method !== "HEAD") {
     for await (const chunk of response.body) if (chunk.length > 0) await writer.write(encodeH3Data(chunk));
+  }
+  // Trailers (gRPC's status): a HEADERS frame after the DATA frames (RFC 9114 §4.1).
+  const trailers = trailersOf(response);
+  if (trailers !== undefined && method !== "HEAD") {
+    const tail = (await trailers).filter(([name]) => !name.startsWith(":") && !HOP_BY_HOP.has(name));
+    if (tail.length > 0) await writer.write(encodeH3Headers(tail));
   }
   await writer.close();
   if (!bodyAllowed) source.cancel().catch(() => {});

@@ -21,3 +21,4 @@ export * from "./h3_frame.ts";
 export * from "./h3_message.ts";
 export * from "./h3_session.ts";
 export * from "./deno_http3.ts";
+export * from "./deno_http3_client.ts";

@@ -1,0 +1,521 @@
+/**
+ * The reverse proxy: a web `Request` in (from the HTTP/3, HTTP/2 or HTTP/1.1 front), a `Response` out. It
+ * checks the request against the limits, picks a route and a backend of the route's pool, forwards the request
+ * with proxy semantics (`proxy_headers.ts`), and retries when that is safe:
+ *
+ * - a try that failed before anything reached the backend (connect refused or timed out, a refused stream) is
+ *   retried for any method;
+ * - a try that failed after sending (reset, timeout, a 502/503/504 answer) is retried only for idempotent
+ *   methods (RFC 9110 §9.2.2) whose body wraith still has (none, or buffered because it was small);
+ * - every retry goes to another backend while one is left, within `retries` and the retry budget, and before
+ *   `total_timeout_ms`.
+ *
+ * Errors of its own are answered with 502 (bad or no answer), 503 (no backend), 504 (timeout), 404 (no route),
+ * 413, 431 and 400, each with a `proxy-status` field (RFC 9209) naming what went wrong.
+ *
+ * @module
+ */
+import { latencyBuckets, type MetricsRegistry } from "../core/mod.ts";
+import type { HeaderField } from "../transport/http/mod.ts";
+import { attachTrailers, trailersOf } from "../transport/http/mod.ts";
+import { type Backend, hashKeyOf, Pool } from "./balancer.ts";
+import { effectivePools, effectiveRoutes, type RouteSpec, type WraithConfig } from "./config.ts";
+import { forwardRequestFields, forwardResponseFields } from "./proxy_headers.ts";
+import { RetryBudget } from "./retry_budget.ts";
+import { matchRoute } from "./router.ts";
+import { type UpstreamClient, upstreamClient, UpstreamError, type UpstreamResponse } from "./upstream.ts";
+
+/** Methods whose retry cannot do harm twice (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+/** Bodies up to this size are buffered so an idempotent request with a body can be retried. */
+const REPLAY_BUFFER = 64 * 1024;
+const UNAVAILABLE = new Set([502, 503, 504]);
+
+/** What the front tells the proxy about a request besides the request. */
+export interface ClientInfo {
+  /** The client's IP. */
+  readonly client: string;
+  /** `1.1`, `2` or `3`. */
+  readonly version: string;
+}
+
+/** A pool and its backends' clients. */
+interface LivePool {
+  readonly pool: Pool;
+  readonly clients: Map<Backend, UpstreamClient>;
+}
+
+/** Status of the proxy for `mod.ts status`. */
+export interface WraithStatus {
+  readonly routes: readonly string[];
+  readonly pools: readonly {
+    readonly name: string;
+    readonly balance: string;
+    readonly healthy: number;
+    readonly backends: readonly {
+      readonly url: string;
+      readonly weight: number;
+      readonly state: "up" | "down" | "ejected" | "draining";
+      readonly active: number;
+      readonly requests: number;
+      readonly failures: number;
+      readonly connections: number;
+    }[];
+  }[];
+}
+
+function text(status: number, message: string, proxyStatus: string): Response {
+  return new Response(`${message}\n`, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "proxy-status": proxyStatus },
+  });
+}
+
+/** The error a try ended with, as RFC 9209 proxy-status error type. */
+function proxyError(error: UpstreamError): string {
+  switch (error.kind) {
+    case "connect":
+      return /refused/i.test(error.message) ? "connection_refused" : "connection_timeout";
+    case "timeout":
+      return "http_response_timeout";
+    case "refused":
+    case "reset":
+      return "http_protocol_error";
+    case "protocol":
+      return "http_response_incomplete";
+  }
+}
+
+/** The proxy (see the module doc). */
+export class WraithProxy {
+  readonly #config: WraithConfig;
+  readonly #routes: RouteSpec[];
+  readonly #pools = new Map<string, LivePool>();
+  readonly #budget: RetryBudget;
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #log: (level: "info" | "warn" | "debug", message: string, fields: Record<string, unknown>) => void;
+  readonly #m;
+
+  constructor(
+    config: WraithConfig,
+    opts: {
+      caCerts: readonly string[];
+      metrics: MetricsRegistry;
+      log?: (level: "info" | "warn" | "debug", message: string, fields: Record<string, unknown>) => void;
+    },
+  ) {
+    this.#config = config;
+    this.#routes = effectiveRoutes(config);
+    this.#budget = new RetryBudget(config.retryBudgetPercent, config.retryBudgetMinPerS);
+    this.#log = opts.log ?? (() => {});
+    const policy = {
+      ejectConsecutiveErrors: config.ejectConsecutiveErrors,
+      ejectMs: config.ejectMs,
+      healthyThreshold: config.healthyThreshold,
+      unhealthyThreshold: config.unhealthyThreshold,
+    };
+    const upstreamOptions = {
+      caCerts: opts.caCerts,
+      connectTimeoutMs: config.connectTimeoutMs,
+      maxIdle: config.upstreamMaxIdlePerBackend,
+    };
+    for (const spec of effectivePools(config)) {
+      const pool = new Pool(spec, policy);
+      const clients = new Map(
+        pool.backends.map((b) => [b, upstreamClient(b.spec, upstreamOptions)] as const),
+      );
+      this.#pools.set(spec.name, { pool, clients });
+    }
+    const r = opts.metrics;
+    this.#m = {
+      requests: r.counter(
+        "ghost_wraith_requests_total",
+        "Requests answered, by route pool, status class and protocol",
+        [
+          "pool",
+          "code",
+          "proto",
+        ],
+      ),
+      seconds: r.histogram("ghost_wraith_request_seconds", "Request time to the response head", {
+        buckets: latencyBuckets(0.0005, 60),
+      }),
+      upstreamSeconds: r.histogram(
+        "ghost_wraith_upstream_seconds",
+        "Backend time to the response head, by pool",
+        {
+          labelNames: ["pool"],
+          buckets: latencyBuckets(0.0005, 60),
+        },
+      ),
+      tries: r.counter("ghost_wraith_upstream_tries_total", "Tries sent to backends, by pool and outcome", [
+        "pool",
+        "outcome",
+      ]),
+      retries: r.counter("ghost_wraith_retries_total", "Retries, by pool", ["pool"]),
+      budgetRefused: r.counter("ghost_wraith_retry_budget_exhausted_total", "Retries the budget refused", [
+        "pool",
+      ]),
+      ejections: r.counter("ghost_wraith_backend_ejections_total", "Backends taken out (passive or active)", [
+        "pool",
+        "reason",
+      ]),
+      healthy: r.gauge("ghost_wraith_backends_healthy", "Backends taking requests, by pool", ["pool"]),
+      active: r.gauge("ghost_wraith_requests_active", "Requests in flight"),
+      routeInfo: r.gauge("ghost_wraith_route_info", "Configured routes in match order (value 1)", ["route"]),
+      backendInfo: r.gauge(
+        "ghost_wraith_backend_info",
+        "Backends and their state: 1 for the current state, 0 for the others",
+        ["pool", "backend", "state"],
+      ),
+    };
+    this.#updateHealthGauge();
+    for (const live of this.#pools.values()) this.#startHealthChecks(live);
+  }
+
+  #updateHealthGauge(): void {
+    for (const [name, live] of this.#pools) this.#m.healthy.set(live.pool.healthy, { pool: name });
+  }
+
+  #startHealthChecks(live: LivePool): void {
+    const path = live.pool.spec.healthPath;
+    if (path === "") return;
+    const check = async (b: Backend, client: UpstreamClient) => {
+      let ok = false;
+      try {
+        const res = await client.request({
+          method: "GET",
+          authority: `${
+            b.spec.hostname.includes(":") ? `[${b.spec.hostname}]` : b.spec.hostname
+          }:${b.spec.port}`,
+          target: path,
+          fields: [["user-agent", "wraith-health-check"]],
+          body: null,
+          signal: AbortSignal.timeout(this.#config.healthTimeoutMs),
+        });
+        await res.body?.cancel().catch(() => {});
+        const [lo, hi] = live.pool.spec.expect;
+        ok = res.status >= lo && res.status <= hi;
+      } catch {
+        ok = false;
+      }
+      const change = live.pool.checked(b, ok);
+      if (change !== undefined) {
+        this.#log(change === "down" ? "warn" : "info", `backend ${change}`, {
+          pool: live.pool.spec.name,
+          backend: b.spec.url,
+          via: "health check",
+        });
+        if (change === "down") {
+          this.#m.ejections.inc(1, { pool: live.pool.spec.name, reason: "health_check" });
+        }
+        this.#updateHealthGauge();
+      }
+    };
+    const run = () => {
+      for (const [b, client] of live.clients) if (!b.draining) void check(b, client);
+    };
+    run();
+    this.#timers.push(setInterval(run, this.#config.healthIntervalMs));
+  }
+
+  /** Serves one request. Never throws: every failure is a response. */
+  async handle(request: Request, info: ClientInfo): Promise<Response> {
+    const started = performance.now();
+    this.#m.active.inc();
+    let pool = "-";
+    let response: Response;
+    try {
+      [pool, response] = await this.#handle(request, info);
+    } catch (error) {
+      this.#log("warn", "proxy error", { error: String(error) });
+      response = text(502, "Bad gateway", `${this.#config.via}; error=proxy_internal_error`);
+    } finally {
+      this.#m.active.dec();
+    }
+    this.#m.requests.inc(1, { pool, code: `${Math.floor(response.status / 100)}xx`, proto: info.version });
+    this.#m.seconds.observe((performance.now() - started) / 1000);
+    return response;
+  }
+
+  async #handle(request: Request, info: ClientInfo): Promise<[string, Response]> {
+    const via = this.#config.via;
+    const url = new URL(request.url);
+    // Limits on the head (the fronts bound it too; these are the documented ones).
+    let count = 0, bytes = 0;
+    const fields: HeaderField[] = [];
+    for (const [name, value] of request.headers) {
+      count++;
+      bytes += name.length + value.length + 32;
+      fields.push([name, value]);
+    }
+    if (count > this.#config.maxHeaders || bytes > this.#config.maxHeaderBytes) {
+      return ["-", text(431, "Request header fields too large", `${via}; error=http_request_error`)];
+    }
+    const declared = request.headers.get("content-length");
+    if (declared !== null && Number(declared) > this.#config.maxBodyBytes) {
+      return ["-", text(413, "Content too large", `${via}; error=http_request_error`)];
+    }
+    const route = matchRoute(this.#routes, {
+      authority: url.host,
+      path: url.pathname,
+      header: (n) => request.headers.get(n),
+    });
+    if (route === undefined) return ["-", text(404, "No route", `${via}; error=destination_not_found`)];
+    const live = this.#pools.get(route.pool);
+    if (live === undefined) {
+      return ["-", text(500, "Route to a missing pool", `${via}; error=proxy_configuration_error`)];
+    }
+    const name = route.pool;
+
+    // ghost-backend: a backend of this route's pool only.
+    let pinned: Backend | undefined;
+    const wanted = request.headers.get("ghost-backend");
+    if (wanted !== null) {
+      pinned = live.pool.backends.find((b) =>
+        b.spec.url === wanted || `${b.spec.hostname}:${b.spec.port}` === wanted ||
+        `[${b.spec.hostname}]:${b.spec.port}` === wanted
+      );
+      if (pinned === undefined) {
+        return [
+          name,
+          text(
+            400,
+            "ghost-backend names no backend of this route's pool",
+            `${via}; error=http_request_error`,
+          ),
+        ];
+      }
+    }
+
+    // The body: counted against the limit; small bodies of idempotent requests are buffered for retries.
+    let body: ReadableStream<Uint8Array> | Uint8Array | null = request.body;
+    const idempotent = IDEMPOTENT.has(request.method);
+    if (body !== null && idempotent && declared !== null && Number(declared) <= REPLAY_BUFFER) {
+      body = new Uint8Array(await request.arrayBuffer());
+    } else if (body !== null) {
+      body = limitBody(body, this.#config.maxBodyBytes);
+    }
+    const replayable = body === null || body instanceof Uint8Array;
+    let streamTouched = false;
+    const touch = (b: typeof body): typeof body => {
+      if (b === null || b instanceof Uint8Array) return b;
+      // A stream is sent once; mark when a try starts reading it.
+      const reader = b.getReader();
+      return new ReadableStream<Uint8Array>({
+        async pull(c) {
+          streamTouched = true;
+          const { value, done } = await reader.read();
+          if (done) c.close();
+          else c.enqueue(value);
+        },
+        cancel(reason) {
+          return reader.cancel(reason);
+        },
+      }, { highWaterMark: 0 });
+    };
+    const upstreamBody = touch(body);
+
+    const fwd = forwardRequestFields({
+      fields,
+      client: info.client,
+      host: url.host,
+      proto: "https",
+      version: info.version,
+      pseudonym: via,
+      trustForwarded: this.#config.trustForwarded,
+    });
+    const target = url.pathname + url.search;
+    const requestTrailers = trailersOf(request);
+    const deadline = Date.now() + this.#config.totalTimeoutMs;
+    const tried = new Set<Backend>();
+    const key = hashKeyOf(live.pool.spec.hashOn, {
+      header: (n) => request.headers.get(n),
+      client: info.client,
+    });
+    this.#budget.request();
+    let last: Response | undefined;
+    for (let attempt = 0;; attempt++) {
+      const backend = pinned ?? live.pool.pick({ key, exclude: tried });
+      if (backend === undefined) {
+        return [name, last ?? text(503, "No backend available", `${via}; error=destination_unavailable`)];
+      }
+      tried.add(backend);
+      const client = live.clients.get(backend);
+      if (client === undefined) {
+        return [name, text(500, "Backend without a client", `${via}; error=proxy_internal_error`)];
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        return [name, last ?? text(504, "Gateway timeout", `${via}; error=http_response_timeout`)];
+      }
+      const signal = AbortSignal.timeout(Math.min(this.#config.tryTimeoutMs, remaining));
+      live.pool.begin(backend);
+      const t0 = performance.now();
+      let res: UpstreamResponse;
+      try {
+        res = await client.request({
+          method: request.method,
+          authority: url.host,
+          target,
+          fields: fwd,
+          body: upstreamBody,
+          ...(requestTrailers ? { trailers: requestTrailers } : {}),
+          signal,
+        });
+      } catch (error) {
+        const e = error instanceof UpstreamError
+          ? error
+          : new UpstreamError("protocol", false, String(error));
+        this.#finish(live, backend, false);
+        this.#m.tries.inc(1, { pool: name, outcome: e.kind });
+        this.#log("debug", "upstream try failed", {
+          pool: name,
+          backend: backend.spec.url,
+          error: e.message,
+        });
+        const safe = e.sentNothing && !streamTouched || (idempotent && (replayable || !streamTouched));
+        const status = e.kind === "timeout" ? 504 : 502;
+        last = text(
+          status,
+          status === 504 ? "Gateway timeout" : "Bad gateway",
+          `${via}; error=${proxyError(e)}`,
+        );
+        if (pinned !== undefined || !safe || !this.#mayRetry(name, attempt)) return [name, last];
+        continue;
+      }
+      this.#m.upstreamSeconds.observe((performance.now() - t0) / 1000, { pool: name });
+      const failed = UNAVAILABLE.has(res.status);
+      this.#m.tries.inc(1, { pool: name, outcome: failed ? `status_${res.status}` : "ok" });
+      if (
+        failed && pinned === undefined && idempotent && (replayable || !streamTouched) &&
+        this.#mayRetry(name, attempt)
+      ) {
+        this.#finish(live, backend, false);
+        await res.body?.cancel().catch(() => {});
+        last = undefined;
+        continue;
+      }
+      return [name, this.#respond(res, info, () => this.#finish(live, backend, !failed))];
+    }
+  }
+
+  #mayRetry(pool: string, attempt: number): boolean {
+    if (attempt >= this.#config.retries) return false;
+    if (!this.#budget.tryRetry()) {
+      this.#m.budgetRefused.inc(1, { pool });
+      return false;
+    }
+    this.#m.retries.inc(1, { pool });
+    return true;
+  }
+
+  #finish(live: LivePool, backend: Backend, ok: boolean): void {
+    if (live.pool.end(backend, ok) === "ejected") {
+      this.#m.ejections.inc(1, { pool: live.pool.spec.name, reason: "consecutive_errors" });
+      this.#log("warn", "backend ejected", {
+        pool: live.pool.spec.name,
+        backend: backend.spec.url,
+        for_ms: this.#config.ejectMs,
+      });
+    }
+    this.#updateHealthGauge();
+  }
+
+  #respond(res: UpstreamResponse, info: ClientInfo, done: () => void): Response {
+    const headers = new Headers();
+    for (const [name, value] of forwardResponseFields(res.fields, info.version, this.#config.via)) {
+      try {
+        headers.append(name, value);
+      } catch {
+        // A field a web Headers cannot carry is dropped rather than failing the response.
+      }
+    }
+    let finished = false;
+    const end = () => {
+      if (finished) return;
+      finished = true;
+      done();
+    };
+    const nullBody = res.status === 204 || res.status === 304 || (res.status >= 100 && res.status < 200);
+    if (res.body === null || nullBody) {
+      void res.body?.cancel().catch(() => {});
+      end();
+      return attachTrailers(new Response(null, { status: res.status, headers }), res.trailers);
+    }
+    const reader = res.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        try {
+          const { value, done } = await reader.read();
+          if (done) {
+            end();
+            c.close();
+          } else c.enqueue(value);
+        } catch (error) {
+          end();
+          c.error(error);
+        }
+      },
+      cancel(reason) {
+        end();
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+    return attachTrailers(new Response(body, { status: res.status, headers }), res.trailers);
+  }
+
+  /** Routes, pools and backend health. */
+  status(): WraithStatus {
+    const now = Date.now();
+    return {
+      routes: this.#routes.map((r) => r.text),
+      pools: [...this.#pools.values()].map(({ pool, clients }) => ({
+        name: pool.spec.name,
+        balance: pool.spec.balance,
+        healthy: pool.healthy,
+        backends: pool.backends.map((b) => ({
+          url: b.spec.url,
+          weight: b.spec.weight,
+          state: b.draining ? "draining" : b.down ? "down" : b.ejectedUntil > now ? "ejected" : "up",
+          active: b.active,
+          requests: b.requests,
+          failures: b.failures,
+          connections: clients.get(b)?.connections ?? 0,
+        })),
+      })),
+    };
+  }
+
+  /** Writes routes and backend states into the info gauges (read by `mod.ts status`). */
+  publishStatus(): void {
+    for (const r of this.#routes) this.#m.routeInfo.set(1, { route: r.text });
+    for (const p of this.status().pools) {
+      for (const b of p.backends) {
+        for (const state of ["up", "down", "ejected", "draining"]) {
+          this.#m.backendInfo.set(b.state === state ? 1 : 0, { pool: p.name, backend: b.url, state });
+        }
+      }
+    }
+  }
+
+  /** Stops health checks and closes upstream connections. */
+  close(): void {
+    for (const t of this.#timers) clearInterval(t);
+    for (const { clients } of this.#pools.values()) for (const c of clients.values()) c.close();
+  }
+}
+
+/** Passes `body` through, failing it once more than `max` bytes went by (413 is too late by then). */
+function limitBody(body: ReadableStream<Uint8Array>, max: number): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        seen += chunk.length;
+        if (seen > max) c.error(new RangeError(`request body above ${max} bytes`));
+        else c.enqueue(chunk);
+      },
+    }),
+  );
+}

@@ -1,0 +1,49 @@
+/**
+ * Worker entry of the `wraith` service: the reverse proxy, run by the supervisor in a worker whose only
+ * permission is `net` for its listeners and its backends ({@linkcode wraithNetPermissions}). TLS arrives in the
+ * start message: the certificate it serves and the CA it trusts for TLS backends.
+ *
+ * @module
+ */
+import { MetricsRegistry, runServiceWorker } from "../core/mod.ts";
+import type { WraithConfig } from "./config.ts";
+import { WraithProxy } from "./proxy.ts";
+import { startWraithServer } from "./server.ts";
+
+runServiceWorker<WraithConfig>(async (ctx) => {
+  const registry = new MetricsRegistry();
+  const proxy = new WraithProxy(ctx.config, {
+    caCerts: ctx.tls.caPem !== "" ? [ctx.tls.caPem] : [],
+    metrics: registry,
+    log: (level, message, fields) => ctx.log[level](message, fields),
+  });
+  const server = await startWraithServer(ctx.config, proxy, ctx.tls, {
+    metrics: registry,
+    onError: (message, fields) => ctx.log.debug(message, fields),
+  }).catch((error) => {
+    proxy.close();
+    throw error;
+  });
+  const status = proxy.status();
+  for (const e of server.endpoints) ctx.log.info("listening", { name: e.name, addr: e.addr });
+  for (const r of status.routes) ctx.log.info("route", { route: r });
+  if (status.routes.length === 0) {
+    ctx.log.warn("no routes: every request gets 404; set --upstream URL or [wraith] routes and pools", {});
+  }
+  return {
+    endpoints: server.endpoints.map((e) => ({
+      name: e.name,
+      transport: e.transport,
+      addr: e.addr,
+      alpn: e.alpn,
+    })),
+    metrics: () => {
+      proxy.publishStatus();
+      return registry.snapshot();
+    },
+    drain: async (deadlineMs) => {
+      await server.close(deadlineMs - 200);
+      proxy.close();
+    },
+  };
+});
