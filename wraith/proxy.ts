@@ -75,7 +75,10 @@ function text(status: number, message: string, proxyStatus: string): Response {
 function proxyError(error: UpstreamError): string {
   switch (error.kind) {
     case "connect":
-      return /refused/i.test(error.message) ? "connection_refused" : "connection_timeout";
+      if (/refused/i.test(error.message)) return "connection_refused";
+      if (/timed out|timeout/i.test(error.message)) return "connection_timeout";
+      if (/certificate|handshake|crypto|tls/i.test(error.message)) return "tls_protocol_error";
+      return "connection_terminated";
     case "timeout":
       return "http_response_timeout";
     case "refused":
@@ -349,7 +352,11 @@ export class WraithProxy {
       if (remaining <= 0) {
         return [name, last ?? text(504, "Gateway timeout", `${via}; error=http_response_timeout`)];
       }
-      const signal = AbortSignal.timeout(Math.min(this.#config.tryTimeoutMs, remaining));
+      // The try ends at its timeout, or when the client goes away (a reset reaches the backend as a cancel).
+      const signal = AbortSignal.any([
+        request.signal,
+        AbortSignal.timeout(Math.min(this.#config.tryTimeoutMs, remaining)),
+      ]);
       live.pool.begin(backend);
       const t0 = performance.now();
       let res: UpstreamResponse;

@@ -1,5 +1,6 @@
 """grpcio client for the interop test: runs every scenario against ADDR and prints one JSON object."""
 import json
+import os
 import sys
 import threading
 import time
@@ -9,8 +10,18 @@ import grpc
 from echo_pb import OPTIONS, SERVICE, Msg
 
 
+def channel(addr):
+    """A TLS channel when GRPC_CA names a CA file (a proxy with the dev certificate), else cleartext."""
+    ca = os.environ.get("GRPC_CA")
+    if not ca:
+        return grpc.insecure_channel(addr, options=OPTIONS)
+    with open(ca, "rb") as f:
+        creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+    return grpc.secure_channel(addr, creds, options=list(OPTIONS) + [("grpc.ssl_target_name_override", "localhost")])
+
+
 def main(addr):
-    ch = grpc.insecure_channel(addr, options=OPTIONS)
+    ch = channel(addr)
     grpc.channel_ready_future(ch).result(timeout=10)
     p = "/" + SERVICE + "/"
     ser, de = Msg.SerializeToString, Msg.FromString
@@ -59,7 +70,7 @@ def main(addr):
 
 def streams(addr, count, n, workers=16):
     """`count` server streams of `n` messages each; prints how many were short, out of order, or failed."""
-    ch = grpc.insecure_channel(addr, options=OPTIONS)
+    ch = channel(addr)
     grpc.channel_ready_future(ch).result(timeout=10)
     sstream = ch.unary_stream("/" + SERVICE + "/ServerStream", request_serializer=Msg.SerializeToString,
                               response_deserializer=Msg.FromString)
