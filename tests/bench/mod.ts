@@ -1,6 +1,6 @@
 /**
  * `deno task bench [--quick] [area...]`: runs each area's benchmark side by side with its named peer and
- * prints one markdown document (a table per area). Areas: transport, wallet, cns, bridge, chain, vm.
+ * prints one markdown document (a table per area). Areas: transport, wallet, cns, bridge, chain, vm, wraith.
  *
  * Benchmarks are measurements, not tests: they assert nothing about speed and report ratios against a peer
  * measured in the same run, because these machines are shared and noisy.
@@ -21,6 +21,7 @@ const AREAS: Readonly<Record<string, () => Promise<Runner>>> = {
   bridge: async () => (await import("./bridge_bench.ts")).runBridgeBench as Runner,
   chain: async () => (await import("./chain_bench.ts")).runChainBench as Runner,
   vm: async () => (await import("./vm_bench.ts")).runVmBench as Runner,
+  wraith: async () => (await import("./wraith_bench.ts")).runWraithBench as Runner,
 };
 
 async function main(args: string[]): Promise<number> {

@@ -112,9 +112,14 @@ class H1Conn {
       if ("error" in r) throw r.error;
       return r;
     }
-    const buf = new Uint8Array(READ_SIZE);
-    return { n: await this.conn.read(buf), buf };
+    return await this.readOnce();
   }
+  /** One read into the connection's buffer; the bytes are copied out (parsed events keep them). */
+  async readOnce(): Promise<{ n: number | null; buf: Uint8Array }> {
+    const n = await this.conn.read(this.#buf);
+    return n === null ? { n, buf: this.#buf } : { n, buf: this.#buf.slice(0, n) };
+  }
+  readonly #buf = new Uint8Array(READ_SIZE);
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -198,8 +203,7 @@ export class H1Pool {
     }
     c.idleSince = Date.now();
     c.idle = true;
-    const buf = new Uint8Array(READ_SIZE);
-    const read = c.conn.read(buf).then((n) => ({ n, buf }), (error: unknown) => ({ error }));
+    const read = c.readOnce().then((r) => r, (error: unknown) => ({ error }));
     c.pendingRead = read;
     void read.then(() => {
       // Anything while idle (EOF, a reset, unasked-for bytes) ends the connection.

@@ -71,6 +71,11 @@ export interface Http3ServerOptions {
   readonly headerTimeoutMs?: number;
   /** QUIC limits (connections, concurrent request streams, idle timeout, ...). */
   readonly limits?: Partial<ServerLimits>;
+  /**
+   * Request streams one connection may open per second (and in a burst) before it is closed as a flood.
+   * Default 10,000: a busy proxy client legitimately opens thousands.
+   */
+  readonly requestsPerSecond?: number;
   readonly metrics?: MetricsRegistry;
   /** Told about connection and handler errors. */
   readonly onError?: (error: Error, remote: string) => void;
@@ -115,8 +120,10 @@ export function http3ProtocolHandler(
 ): ProtocolHandler {
   const headerTimeoutMs = options.headerTimeoutMs ?? 10_000;
   const metrics = options.metrics ? http3Metrics(options.metrics) : undefined;
+  const rate = options.requestsPerSecond ?? 10_000;
   return {
     closeCodes: H3_CLOSE_CODES,
+    limits: { streamsPerSecond: rate, streamBurst: rate },
     handle: async (conn) => {
       const session = new H3Session({
         role: "server",

@@ -79,7 +79,7 @@ export const HAS_CADDY: boolean = hasTool("caddy");
  * keep-alive to the origin, as an operator would set it up).
  */
 export async function startNginx(
-  opts: { root?: string; proxyTo?: number; port?: number },
+  opts: { root?: string; proxyTo?: number; port?: number; tls?: { certFile: string; keyFile: string } },
 ): Promise<Running> {
   const dir = await Deno.makeTempDir({ prefix: "wraith_nginx_" });
   const port = opts.port ?? freePort();
@@ -102,7 +102,11 @@ http {
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   keepalive_requests 100000;
   ${upstream}
-  server { listen 127.0.0.1:${port}; ${location} }
+  server {
+    listen 127.0.0.1:${port}${opts.tls ? " ssl" : ""};
+    ${opts.tls ? `ssl_certificate ${opts.tls.certFile}; ssl_certificate_key ${opts.tls.keyFile};` : ""}
+    ${location}
+  }
 }
 `,
   );

@@ -20,7 +20,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/lucas-clemente/quic-go/http3"
 )
@@ -32,6 +34,7 @@ func main() {
 	c := flag.Int("c", 1, "requests in flight")
 	bodyBytes := flag.Int("body", -1, "POST this many bytes (byte i = i % 251); -1 sends a GET")
 	header := flag.String("show", "", "response header to print")
+	quiet := flag.Bool("quiet", false, "no line per response; the summary adds seconds, p50_ms and p99_ms (benchmarks)")
 	flag.Parse()
 
 	pool := x509.NewCertPool()
@@ -56,6 +59,8 @@ func main() {
 	}
 	var mu sync.Mutex
 	ok, failed := 0, 0
+	latencies := make([]float64, 0, *n)
+	started := time.Now()
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < *c; w++ {
@@ -72,6 +77,7 @@ func main() {
 				}
 				if err == nil {
 					var resp *http.Response
+					t0 := time.Now()
 					resp, err = client.Do(req)
 					if err == nil {
 						data, rerr := io.ReadAll(resp.Body)
@@ -82,7 +88,10 @@ func main() {
 							line += fmt.Sprintf(" %s=%s", *header, resp.Header.Get(*header))
 						}
 						mu.Lock()
-						fmt.Println(line)
+						latencies = append(latencies, float64(time.Since(t0).Microseconds())/1000)
+						if !*quiet {
+							fmt.Println(line)
+						}
 						if rerr == nil {
 							ok++
 						} else {
@@ -105,8 +114,23 @@ func main() {
 	}
 	close(jobs)
 	wg.Wait()
-	summary, _ := json.Marshal(map[string]int{"ok": ok, "failed": failed})
-	fmt.Println(string(summary))
+	if *quiet {
+		sort.Float64s(latencies)
+		pct := func(p float64) float64 {
+			if len(latencies) == 0 {
+				return 0
+			}
+			return latencies[int(p*float64(len(latencies)-1))]
+		}
+		summary, _ := json.Marshal(map[string]any{
+			"ok": ok, "failed": failed, "seconds": time.Since(started).Seconds(),
+			"p50_ms": pct(0.50), "p99_ms": pct(0.99),
+		})
+		fmt.Println(string(summary))
+	} else {
+		summary, _ := json.Marshal(map[string]int{"ok": ok, "failed": failed})
+		fmt.Println(string(summary))
+	}
 	if failed > 0 {
 		os.Exit(1)
 	}
