@@ -22,3 +22,4 @@ export * from "./h3_message.ts";
 export * from "./h3_session.ts";
 export * from "./deno_http3.ts";
 export * from "./deno_http3_client.ts";
+export * from "./qpack_dynamic.ts";

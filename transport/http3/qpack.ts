@@ -47,8 +47,14 @@ function text(b: Uint8Array): string {
   return s;
 }
 
-/** A string literal whose length integer has a `prefixBits` prefix and the H flag just above it. */
-function encodeString(s: string, prefixBits: number, first: number, huffman: boolean, out: number[]): void {
+/** A string literal whose length integer has a `prefixBits` prefix and the H flag just above it. @internal */
+export function encodeString(
+  s: string,
+  prefixBits: number,
+  first: number,
+  huffman: boolean,
+  out: number[],
+): void {
   const raw = latin1(s);
   const h = 1 << prefixBits;
   if (huffman && huffmanEncodedLength(raw) <= raw.length) {
@@ -61,7 +67,13 @@ function encodeString(s: string, prefixBits: number, first: number, huffman: boo
   }
 }
 
-function decodeString(bytes: Uint8Array, at: number, prefixBits: number, max: number): [string, number] {
+/** A string literal at `at` (H flag above a `prefixBits` length prefix), at most `max` bytes decoded. @internal */
+export function decodeString(
+  bytes: Uint8Array,
+  at: number,
+  prefixBits: number,
+  max: number,
+): [string, number] {
   const b0 = bytes[at];
   if (b0 === undefined) throw new QpackError("Cannot decode field section: string truncated");
   const huffman = (b0 & (1 << prefixBits)) !== 0;
@@ -79,7 +91,8 @@ function decodeString(bytes: Uint8Array, at: number, prefixBits: number, max: nu
   }
 }
 
-function integer(bytes: Uint8Array, at: number, prefixBits: number): [number, number] {
+/** A prefixed integer (RFC 7541 §5.1) as a QpackError on failure. @internal */
+export function integer(bytes: Uint8Array, at: number, prefixBits: number): [number, number] {
   try {
     return decodeInteger(bytes, at, prefixBits);
   } catch (error) {
@@ -88,7 +101,12 @@ function integer(bytes: Uint8Array, at: number, prefixBits: number): [number, nu
 }
 
 /** Fields never to be indexed by an intermediary (RFC 9204 §7.1.3): the N bit. */
-const SENSITIVE = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
+export const SENSITIVE: ReadonlySet<string> = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+]);
 
 /** Options of {@linkcode encodeFieldSection}. */
 export interface QpackEncodeOptions {
