@@ -371,7 +371,8 @@ export const WRAITH_CONFIG = defineSection("wraith", {
   requests_per_second_per_connection: {
     kind: int(1, 1_000_000),
     default: 20_000,
-    help: "HTTP/3 requests one connection may start per second (burst the same) before it is closed as a flood",
+    help:
+      "HTTP/3 requests one connection may start per second (burst the same) before it is closed as a flood",
   },
   upstream_max_idle_per_backend: {
     kind: int(0, 10_000),

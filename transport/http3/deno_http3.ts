@@ -29,7 +29,8 @@ import {
 import type { HeaderField } from "../http/fields.ts";
 import { attachTrailers, trailersOf } from "../http/trailers.ts";
 import { encodeH3Goaway, H3Error, H3ErrorCode } from "./h3_frame.ts";
-import { encodeH3Data, encodeH3Headers, H3MessageReader } from "./h3_message.ts";
+import { encodeH3Data, encodeH3Headers, type H3MessageReader } from "./h3_message.ts";
+import { H3QpackLink } from "./deno_h3_qpack.ts";
 import { H3Session } from "./h3_session.ts";
 
 /** The ALPN token of HTTP/3 (RFC 9114 §3.1). */
@@ -152,11 +153,16 @@ export function http3ProtocolHandler(
         await w.write(preface);
         qpackWriters.push(w);
       }
+      const link = new H3QpackLink(
+        session,
+        qpackWriters[0] as WritableStreamDefaultWriter<Uint8Array>,
+        qpackWriters[1] as WritableStreamDefaultWriter<Uint8Array>,
+      );
       const uniLoop = (async () => {
         while (true) {
           const stream = await conn.acceptUni();
           if (!stream) return;
-          readUni(session, stream).catch(fail);
+          readUni(link, stream).catch(fail);
         }
       })();
       // Client-initiated bidirectional streams are 0, 4, 8, ... and arrive in order (RFC 9000 §2.1, §3.2), so
@@ -169,13 +175,15 @@ export function http3ProtocolHandler(
       conn.signal.addEventListener("abort", goaway, { once: true });
       try {
         await conn.forEachBidi(async (stream) => {
+          const id = Number(nextStream);
           nextStream += 4n;
           const started = performance.now();
           metrics?.active.inc();
           const status = await serveRequest(
             conn,
             stream,
-            session,
+            link,
+            id,
             handler,
             headerTimeoutMs,
             (error) =>
@@ -201,6 +209,7 @@ export function http3ProtocolHandler(
           await Promise.race([conn.closed, new Promise((r) => timer = setTimeout(r, DRAIN_GRACE_MS))]);
           clearTimeout(timer);
         }
+        link.close();
         await uniLoop.catch(() => {});
         for (const w of [controlWriter, ...qpackWriters]) w.releaseLock();
       }
@@ -213,8 +222,8 @@ export function http3ProtocolHandler(
  * and the client. Throws {@linkcode H3Error} for a connection error.
  * @internal
  */
-export async function readUni(session: H3Session, stream: Deno.QuicReceiveStream): Promise<void> {
-  const reader = session.uniStream();
+export async function readUni(link: H3QpackLink, stream: Deno.QuicReceiveStream): Promise<void> {
+  const reader = link.session.uniStream();
   const source = stream.getReader();
   try {
     while (true) {
@@ -226,7 +235,10 @@ export async function readUni(session: H3Session, stream: Deno.QuicReceiveStream
           await source.cancel().catch(() => {});
           return;
         }
+        if (e.type === "unblocked") link.unblocked(e.streams);
       }
+      // Inserts from the peer's encoder stream are acknowledged at once (Insert Count Increment).
+      link.flushDecoder();
     }
   } catch (error) {
     // A stream the connection's end took away is no protocol error of the peer's.
@@ -239,12 +251,31 @@ export async function readUni(session: H3Session, stream: Deno.QuicReceiveStream
 async function serveRequest(
   conn: QuicConnection,
   stream: Deno.QuicBidirectionalStream,
-  session: H3Session,
+  link: H3QpackLink,
+  id: number,
   handler: Http3Handler,
   headerTimeoutMs: number,
   report: (error: unknown) => void,
 ): Promise<number> {
-  const message = new H3MessageReader({ role: "server", maxFieldSectionSize: session.maxFieldSectionSize });
+  const message = link.reader(id, { role: "server" });
+  try {
+    return await serveMessage(conn, stream, link, id, message, handler, headerTimeoutMs, report);
+  } finally {
+    // A request that ended before its message did (reset, timeout, error) releases its QPACK state.
+    link.cancel(id, message);
+  }
+}
+
+async function serveMessage(
+  conn: QuicConnection,
+  stream: Deno.QuicBidirectionalStream,
+  link: H3QpackLink,
+  id: number,
+  message: H3MessageReader,
+  handler: Http3Handler,
+  headerTimeoutMs: number,
+  report: (error: unknown) => void,
+): Promise<number> {
   const source = stream.readable.getReader();
   const writer = stream.writable.getWriter();
   const respond = async (status: number, body: string) => {
@@ -264,13 +295,17 @@ async function serveRequest(
   const timer = setTimeout(() => {
     timedOut = true;
     source.cancel("header timeout").catch(() => {});
+    link.cancel(id, message);
   }, headerTimeoutMs);
   try {
     while (head === undefined) {
       const { value, done } = await source.read();
       // Slowloris: the head did not arrive in time; the cancelled read reports done.
       if (timedOut) return await respond(408, "Request headers timed out\n");
-      const events = done ? message.finish() : message.push(value);
+      const events = await link.feed(id, message, done ? null : value).catch((error) => {
+        if (timedOut) return [];
+        throw error;
+      });
       for (const e of events) {
         if (e.type === "headers") head = e.fields;
         else if (e.type === "data") early.push(e.data.slice());
@@ -315,7 +350,7 @@ async function serveRequest(
         if (ended) return;
         try {
           const { value, done } = await source.read();
-          for (const e of done ? message.finish() : message.push(value)) {
+          for (const e of await link.feed(id, message, done ? null : value)) {
             if (e.type === "data") c.enqueue(e.data.slice());
             else if (e.type === "trailers") requestTrailers.resolve(e.fields);
             else if (e.type === "end") {
@@ -363,7 +398,7 @@ async function serveRequest(
   }
   const fields: HeaderField[] = [[":status", String(response.status)]];
   for (const [name, value] of response.headers) if (!HOP_BY_HOP.has(name)) fields.push([name, value]);
-  await writer.write(encodeH3Headers(fields));
+  await writer.write(link.headersFrame(id, fields));
   if (response.body && method !== "HEAD") {
     for await (const chunk of response.body) if (chunk.length > 0) await writer.write(encodeH3Data(chunk));
   }
@@ -371,7 +406,7 @@ async function serveRequest(
   const trailers = trailersOf(response);
   if (trailers !== undefined && method !== "HEAD") {
     const tail = (await trailers).filter(([name]) => !name.startsWith(":") && !HOP_BY_HOP.has(name));
-    if (tail.length > 0) await writer.write(encodeH3Headers(tail));
+    if (tail.length > 0) await writer.write(link.headersFrame(id, tail));
   }
   await writer.close();
   if (!bodyAllowed) source.cancel().catch(() => {});

@@ -11,7 +11,8 @@
 import { connectQuic, type QuicConnection } from "../mod.ts";
 import type { HeaderField } from "../http/fields.ts";
 import { H3Error, H3ErrorCode } from "./h3_frame.ts";
-import { encodeH3Data, encodeH3Headers, H3MessageReader } from "./h3_message.ts";
+import { encodeH3Data } from "./h3_message.ts";
+import { H3QpackLink } from "./deno_h3_qpack.ts";
 import { H3Session } from "./h3_session.ts";
 import { H3_ALPN, readUni } from "./deno_http3.ts";
 
@@ -68,16 +69,35 @@ export class Http3RequestError extends Error {
 export class Http3ClientConnection {
   readonly #conn: QuicConnection;
   readonly #session: H3Session;
+  readonly #link: H3QpackLink;
   readonly #writers: WritableStreamDefaultWriter<Uint8Array>[];
+  /** Streams are opened one at a time, so the n-th request stream has id 4n (Deno does not expose ids). */
+  #opening: Promise<unknown> = Promise.resolve();
+  #nextId = 0;
   /** Resolves when the connection is closed. */
   readonly closed: Promise<void>;
 
   /** @internal */
-  constructor(conn: QuicConnection, session: H3Session, writers: WritableStreamDefaultWriter<Uint8Array>[]) {
+  constructor(
+    conn: QuicConnection,
+    session: H3Session,
+    link: H3QpackLink,
+    writers: WritableStreamDefaultWriter<Uint8Array>[],
+  ) {
     this.#conn = conn;
     this.#session = session;
+    this.#link = link;
     this.#writers = writers;
-    this.closed = conn.closed.then(() => {});
+    this.closed = conn.closed.then(() => link.close());
+  }
+
+  /** QPACK dynamic table use on this connection: inserts each side made, and ours the server acknowledged. */
+  get qpack(): { readonly ourInserts: number; readonly acknowledged: number; readonly peerInserts: number } {
+    return {
+      ourInserts: this.#session.encoder.table.insertCount,
+      acknowledged: this.#session.encoder.knownReceivedCount,
+      peerInserts: this.#session.decoder.table.insertCount,
+    };
   }
 
   /** Whether new requests may go on this connection (open, no GOAWAY). */
@@ -89,11 +109,17 @@ export class Http3ClientConnection {
   async request(req: Http3ClientRequest): Promise<Http3ClientResponse> {
     if (!this.open) throw new Http3RequestError("connection closed or going away", true);
     let stream: Deno.QuicBidirectionalStream;
+    let id: number;
     try {
-      stream = await this.#conn.openBidi({ wait: true });
+      const opened = this.#opening.then(() => this.#conn.openBidi({ wait: true }));
+      this.#opening = opened.catch(() => {});
+      stream = await opened;
+      id = this.#nextId;
+      this.#nextId += 4;
     } catch (error) {
       throw new Http3RequestError(`cannot open a stream: ${String(error)}`, true, error);
     }
+    const link = this.#link;
     const head: HeaderField[] = [
       [":method", req.method],
       [":scheme", req.scheme ?? "https"],
@@ -110,7 +136,7 @@ export class Http3ClientConnection {
     req.signal?.addEventListener("abort", abort, { once: true });
     const done = () => req.signal?.removeEventListener("abort", abort);
     const sending = (async () => {
-      await writer.write(encodeH3Headers(head));
+      await writer.write(link.headersFrame(id, head));
       const body = req.body ?? null;
       if (body instanceof Uint8Array) {
         if (body.length > 0) await writer.write(encodeH3Data(body));
@@ -118,21 +144,17 @@ export class Http3ClientConnection {
         for await (const chunk of body) if (chunk.length > 0) await writer.write(encodeH3Data(chunk));
       }
       const trailers = req.trailers ? await req.trailers : [];
-      if (trailers.length > 0) await writer.write(encodeH3Headers(trailers));
+      if (trailers.length > 0) await writer.write(link.headersFrame(id, trailers));
       await writer.close();
     })();
     sending.catch(() => {});
-    const message = new H3MessageReader({
-      role: "client",
-      maxFieldSectionSize: this.#session.maxFieldSectionSize,
-      headRequest: req.method === "HEAD",
-    });
+    const message = link.reader(id, { role: "client", headRequest: req.method === "HEAD" });
     const pending: import("./h3_message.ts").H3MessageEvent[] = [];
     let finished = false;
     const readMore = async (): Promise<void> => {
       const { value, done: eof } = await source.read();
       if (eof) finished = true;
-      pending.push(...(eof ? message.finish() : message.push(value)));
+      pending.push(...await link.feed(id, message, eof ? null : value));
     };
     let fields: HeaderField[] | undefined;
     try {
@@ -150,6 +172,7 @@ export class Http3ClientConnection {
     } catch (error) {
       done();
       abort();
+      link.cancel(id, message);
       const refused = /REQUEST_REJECTED|0x10b\b|\b267\b/.test(String(error));
       throw new Http3RequestError(
         `no response: ${error instanceof Error ? error.message : String(error)}`,
@@ -199,6 +222,7 @@ export class Http3ClientConnection {
           }
         } catch (error) {
           done();
+          link.cancel(id, message);
           trailers.reject(error);
           c.error(error);
         }
@@ -206,7 +230,10 @@ export class Http3ClientConnection {
       cancel() {
         done();
         trailers.resolve([]);
-        if (!ended) abort();
+        if (!ended) {
+          abort();
+          link.cancel(id, message);
+        }
       },
     }, { highWaterMark: 0 });
     return { status, fields: regular, body, trailers: trailers.promise };
@@ -236,6 +263,7 @@ export async function connectHttp3(opts: Http3ConnectOptions): Promise<Http3Clie
     maxFieldSectionSize: opts.maxFieldSectionSize ?? 64 * 1024,
   });
   const writers: WritableStreamDefaultWriter<Uint8Array>[] = [];
+  let link: H3QpackLink;
   try {
     const control = (await conn.openUni()).getWriter();
     await control.write(session.controlStreamPreface());
@@ -245,6 +273,11 @@ export async function connectHttp3(opts: Http3ConnectOptions): Promise<Http3Clie
       await w.write(preface);
       writers.push(w);
     }
+    link = new H3QpackLink(
+      session,
+      writers[1] as WritableStreamDefaultWriter<Uint8Array>,
+      writers[2] as WritableStreamDefaultWriter<Uint8Array>,
+    );
   } catch (error) {
     conn.close();
     throw error;
@@ -258,8 +291,8 @@ export async function connectHttp3(opts: Http3ConnectOptions): Promise<Http3Clie
     while (true) {
       const stream = await conn.acceptUni().catch(() => null);
       if (!stream) return;
-      readUni(session, stream).catch(fail);
+      readUni(link, stream).catch(fail);
     }
   })();
-  return new Http3ClientConnection(conn, session, writers);
+  return new Http3ClientConnection(conn, session, link, writers);
 }

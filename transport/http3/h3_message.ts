@@ -39,6 +39,12 @@ export interface H3MessageReaderOptions {
   readonly maxFieldSectionSize?: number;
   /** The request was HEAD (client side): a response Content-Length then describes no body (RFC 9110 §9.3.2). */
   readonly headRequest?: boolean;
+  /**
+   * Decodes a field section with the connection's QPACK state: the fields, or `undefined` when the section waits
+   * for dynamic table inserts (the reader is then {@linkcode H3MessageReader.blocked} until `resume()`).
+   * Default: the static table only.
+   */
+  readonly decode?: (section: Uint8Array) => HeaderField[] | undefined;
 }
 
 /** Largest payload of a known frame other than DATA/HEADERS on a request stream. */
@@ -61,12 +67,21 @@ export class H3MessageReader {
   /** Body octets the Content-Length still promises (undefined: none declared). */
   #bodyLeft: number | undefined;
   #failed: H3Error | undefined;
+  readonly #decode: (section: Uint8Array) => HeaderField[] | undefined;
+  /** A HEADERS payload waiting for QPACK inserts, and the frame events that came after it. */
+  #blocked: Uint8Array | undefined;
+  #queue: import("../mod.ts").FrameEvent<bigint>[] = [];
+  #finishPending = false;
+  /** A field section referenced the dynamic table (a reset must then cancel it on the decoder stream). */
+  usedDynamicTable = false;
 
   /** Creates a reader. */
   constructor(options: H3MessageReaderOptions) {
     this.#role = options.role;
     this.#maxSection = options.maxFieldSectionSize ?? 64 * 1024;
     this.#headRequest = options.headRequest ?? false;
+    this.#decode = options.decode ??
+      ((section) => decodeFieldSection(section, { maxFieldSectionSize: this.#maxSection }));
     this.#frames = new StreamingFrameDecoder(varintFrameFormat("HTTP/3 frame"), {
       maxBodyLength: (type) =>
         type === H3FrameType.HEADERS
@@ -82,6 +97,41 @@ export class H3MessageReader {
     return this.#state === "done";
   }
 
+  /** True while a field section waits for QPACK inserts; call {@linkcode H3MessageReader.resume} after them. */
+  get blocked(): boolean {
+    return this.#blocked !== undefined;
+  }
+
+  /** Retries a blocked field section and goes on with what arrived meanwhile. */
+  resume(): H3MessageEvent[] {
+    return this.#guard(() => {
+      const out: H3MessageEvent[] = [];
+      const section = this.#blocked;
+      if (section === undefined) return out;
+      const fields = this.#decode(section);
+      if (fields === undefined) return out;
+      this.#blocked = undefined;
+      this.#headersDecoded(fields, out);
+      this.#drain(this.#queue.splice(0), out);
+      if (this.#finishPending && this.#blocked === undefined) out.push(...this.#finishNow());
+      return out;
+    });
+  }
+
+  #drain(events: import("../mod.ts").FrameEvent<bigint>[], out: H3MessageEvent[]): void {
+    for (let i = 0; i < events.length; i++) {
+      if (this.#blocked !== undefined) {
+        this.#queue.push(...events.slice(i));
+        return;
+      }
+      const e = events[i];
+      if (e === undefined) continue;
+      if (e.kind === "header") this.#frameStart(e.header, e.bodyLength);
+      else if (e.kind === "body") this.#frameBody(e.bytes, out);
+      else this.#frameEnd(out);
+    }
+  }
+
   /**
    * Adds bytes of the stream and returns the events they complete.
    *
@@ -93,11 +143,13 @@ export class H3MessageReader {
         throw new H3Error(H3ErrorCode.H3_FRAME_UNEXPECTED, "Bytes after the stream end");
       }
       const out: H3MessageEvent[] = [];
-      for (const e of this.#frames.push(chunk)) {
-        if (e.kind === "header") this.#frameStart(e.header, e.bodyLength);
-        else if (e.kind === "body") this.#frameBody(e.bytes, out);
-        else this.#frameEnd(out);
+      const events = this.#frames.push(chunk);
+      if (this.#blocked !== undefined) {
+        // Frame bodies are views of `chunk`, which the caller does not reuse; QUIC flow control bounds them.
+        this.#queue.push(...events);
+        return out;
       }
+      this.#drain(events, out);
       return out;
     });
   }
@@ -110,6 +162,16 @@ export class H3MessageReader {
    */
   finish(): H3MessageEvent[] {
     return this.#guard(() => {
+      if (this.#blocked !== undefined) {
+        this.#finishPending = true;
+        return [];
+      }
+      return this.#finishNow();
+    });
+  }
+
+  #finishNow(): H3MessageEvent[] {
+    {
       if (this.#state === "done") return [];
       if (this.#frames.pending) {
         throw new H3Error(H3ErrorCode.H3_FRAME_ERROR, "The stream ended inside a frame");
@@ -130,7 +192,7 @@ export class H3MessageReader {
       }
       this.#state = "done";
       return [{ type: "end" }];
-    });
+    }
   }
 
   #guard<T>(run: () => T): T {
@@ -198,8 +260,19 @@ export class H3MessageReader {
 
   #frameEnd(out: H3MessageEvent[]): void {
     if (this.#skip || this.#type !== H3FrameType.HEADERS) return;
-    const fields = decodeFieldSection(this.#section as Uint8Array, { maxFieldSectionSize: this.#maxSection });
+    const section = this.#section as Uint8Array;
     this.#section = undefined;
+    // A Required Insert Count above 0 (the first byte) means the section uses the dynamic table.
+    if (section[0] !== 0) this.usedDynamicTable = true;
+    const fields = this.#decode(section);
+    if (fields === undefined) {
+      this.#blocked = section;
+      return;
+    }
+    this.#headersDecoded(fields, out);
+  }
+
+  #headersDecoded(fields: HeaderField[], out: H3MessageEvent[]): void {
     const malformed = (why: string): never => {
       throw new H3Error(H3ErrorCode.H3_MESSAGE_ERROR, `Malformed ${why}`, true);
     };

@@ -5,10 +5,11 @@
  * - **control** (0x00): SETTINGS first (else H3_MISSING_SETTINGS), then GOAWAY (ids never increase; a client
  *   accepts only client-initiated bidirectional ids) and MAX_PUSH_ID (from a client only); a second control
  *   stream is H3_STREAM_CREATION_ERROR, its end H3_CLOSED_CRITICAL_STREAM.
- * - **QPACK encoder** (0x02) and **decoder** (0x03) streams: we advertise a dynamic table of capacity 0 and never
- *   reference one, so the only valid encoder instruction is Set Dynamic Table Capacity 0 and the only valid
- *   decoder instruction Stream Cancellation; anything else is QPACK_ENCODER/DECODER_STREAM_ERROR (RFC 9204
- *   §4.3-§4.4). One of each; their end is H3_CLOSED_CRITICAL_STREAM.
+ * - **QPACK encoder** (0x02) and **decoder** (0x03) streams: the peer's encoder instructions feed our
+ *   {@linkcode QpackDecoder} (inserts, capacity, duplicates; blocked request streams it unblocks come back as
+ *   `unblocked`), its decoder instructions feed our {@linkcode QpackEncoder} (acknowledgements, cancellations,
+ *   insert count increments); a violation is QPACK_ENCODER/DECODER_STREAM_ERROR (RFC 9204 §4.3-§4.4). One of
+ *   each; their end is H3_CLOSED_CRITICAL_STREAM.
  * - **push** (0x01): we never send MAX_PUSH_ID, so a push stream is H3_ID_ERROR (client) or
  *   H3_STREAM_CREATION_ERROR (server).
  * - **unknown or reserved** types: `ignore`; the adapter stops reading them (§6.2, §9).
@@ -35,7 +36,8 @@ import {
   parseH3Goaway,
   parseH3Settings,
 } from "./h3_frame.ts";
-import { QpackErrorCode } from "./qpack.ts";
+import { QpackError } from "./qpack.ts";
+import { QpackDecoder, QpackEncoder } from "./qpack_dynamic.ts";
 
 /** The frames the control stream carries (RFC 9114 §7.2): bounded at 16 KiB each. */
 const CONTROL_FRAMES: ReadonlySet<bigint> = new Set<bigint>([
@@ -58,6 +60,8 @@ export type H3SessionEvent =
   | { readonly type: "settings"; readonly settings: ReadonlyMap<number, bigint> }
   | { readonly type: "goaway"; readonly id: bigint }
   | { readonly type: "maxPushId"; readonly id: bigint }
+  /** Inserts arrived on the peer's encoder stream: these blocked request streams can be decoded now. */
+  | { readonly type: "unblocked"; readonly streams: readonly number[] }
   | { readonly type: "ignore" };
 
 /** Options of {@linkcode H3Session}. */
@@ -65,6 +69,12 @@ export interface H3SessionOptions {
   readonly role: "server" | "client";
   /** SETTINGS_MAX_FIELD_SECTION_SIZE we advertise. Default 64 KiB. */
   readonly maxFieldSectionSize?: number;
+  /** SETTINGS_QPACK_MAX_TABLE_CAPACITY we advertise (the peer may insert up to it). Default 4,096; 0 turns it off. */
+  readonly qpackMaxTableCapacity?: number;
+  /** SETTINGS_QPACK_BLOCKED_STREAMS we advertise. Default 16. */
+  readonly qpackBlockedStreams?: number;
+  /** The dynamic table we use toward the peer, at most its maximum. Default 4,096; 0: static table only. */
+  readonly qpackEncoderCapacity?: number;
 }
 
 /** Our settings, the peer's, and the critical streams seen so far (see the module doc). */
@@ -75,20 +85,47 @@ export class H3Session {
   peerSettings: ReadonlyMap<number, bigint> | undefined;
   /** The lowest id the peer's GOAWAY allowed, once received. */
   goaway: bigint | undefined;
+  /** Our QPACK decoder (the peer's encoder stream feeds it). */
+  readonly decoder: QpackDecoder;
+  /** Our QPACK encoder: static table only until the peer's SETTINGS say what table it allows. */
+  encoder: QpackEncoder;
   readonly #seen = new Set<bigint>();
+  readonly #qpackCapacity: number;
+  readonly #qpackBlocked: number;
+  readonly #encoderCapacity: number;
 
   /** Creates the session state. */
   constructor(options: H3SessionOptions) {
     this.role = options.role;
     this.maxFieldSectionSize = options.maxFieldSectionSize ?? 64 * 1024;
+    this.#qpackCapacity = options.qpackMaxTableCapacity ?? 4_096;
+    this.#qpackBlocked = this.#qpackCapacity === 0 ? 0 : options.qpackBlockedStreams ?? 16;
+    this.#encoderCapacity = options.qpackEncoderCapacity ?? 4_096;
+    this.decoder = new QpackDecoder({
+      maxTableCapacity: this.#qpackCapacity,
+      maxBlockedStreams: this.#qpackBlocked,
+      maxFieldSectionSize: this.maxFieldSectionSize,
+    });
+    this.encoder = new QpackEncoder({ peerMaxTableCapacity: 0 });
   }
 
-  /** The first bytes of our control stream: its type, then SETTINGS (QPACK capacity 0, no blocked streams). */
+  /** The peer's SETTINGS arrived: our encoder may now use the table it allows. @internal */
+  settingsReceived(settings: ReadonlyMap<number, bigint>): void {
+    const peerCapacity = Number(settings.get(H3Setting.QPACK_MAX_TABLE_CAPACITY) ?? 0n);
+    if (this.#encoderCapacity > 0 && peerCapacity > 0) {
+      this.encoder = new QpackEncoder({
+        peerMaxTableCapacity: Math.min(peerCapacity, 2 ** 30),
+        capacity: this.#encoderCapacity,
+      });
+    }
+  }
+
+  /** The first bytes of our control stream: its type, then SETTINGS (our QPACK table, blocked streams, section size). */
   controlStreamPreface(): Uint8Array {
     const settings = encodeH3Settings(
       new Map([
-        [H3Setting.QPACK_MAX_TABLE_CAPACITY, 0],
-        [H3Setting.QPACK_BLOCKED_STREAMS, 0],
+        [H3Setting.QPACK_MAX_TABLE_CAPACITY, this.#qpackCapacity],
+        [H3Setting.QPACK_BLOCKED_STREAMS, this.#qpackBlocked],
         [H3Setting.MAX_FIELD_SECTION_SIZE, this.maxFieldSectionSize],
       ]),
     );
@@ -98,7 +135,7 @@ export class H3Session {
     return out;
   }
 
-  /** The empty QPACK encoder and decoder streams we open: just their types (nothing to say with capacity 0). */
+  /** The first bytes of the QPACK encoder and decoder streams we open: their types. */
   qpackStreamPrefaces(): Uint8Array[] {
     return [encodeVarint(H3StreamType.QPACK_ENCODER), encodeVarint(H3StreamType.QPACK_DECODER)];
   }
@@ -157,8 +194,7 @@ export class H3UniStreamReader {
     }
     if (!this.#critical()) return [];
     if (this.#type === H3StreamType.CONTROL) return this.#control(bytes);
-    this.#qpackInstructions(bytes);
-    return [];
+    return this.#qpackInstructions(bytes);
   }
 
   /**
@@ -234,6 +270,7 @@ export class H3UniStreamReader {
     const s = this.#session;
     if (f.type === H3FrameType.SETTINGS) {
       s.peerSettings = parseH3Settings(f.payload);
+      s.settingsReceived(s.peerSettings);
       out.push({ type: "settings", settings: s.peerSettings });
     } else if (f.type === H3FrameType.GOAWAY) {
       const id = parseH3Goaway(f.payload);
@@ -255,40 +292,18 @@ export class H3UniStreamReader {
     // CANCEL_PUSH: no push was ever promised or allowed; nothing to cancel.
   }
 
-  #qpackInstructions(chunk: Uint8Array): void {
+  #qpackInstructions(chunk: Uint8Array): H3SessionEvent[] {
     const encoder = this.#type === H3StreamType.QPACK_ENCODER;
-    const code = encoder
-      ? QpackErrorCode.QPACK_ENCODER_STREAM_ERROR
-      : QpackErrorCode.QPACK_DECODER_STREAM_ERROR;
-    const fail = (why: string): never => {
-      throw new H3Error(code, `QPACK ${encoder ? "encoder" : "decoder"} stream: ${why}`);
-    };
-    const bytes = concatBytes(this.#qpack, chunk);
-    let at = 0;
-    while (at < bytes.length) {
-      const b = bytes[at] as number;
-      let prefix: number;
-      if (encoder) {
-        // §4.3: 1xxxxxxx and 01xxxxxx insert, 000xxxxx duplicate: all need a table we gave no room for.
-        if ((b & 0xe0) !== 0x20) fail("insertion into a table of capacity 0");
-        prefix = 5;
-      } else {
-        // §4.4: Section Acknowledgement (1xxxxxxx) and Insert Count Increment (00xxxxxx) refer to dynamic
-        // state we never created; Stream Cancellation (01xxxxxx) is fine.
-        if ((b & 0xc0) !== 0x40) fail("acknowledgement of a dynamic table we never used");
-        prefix = 6;
+    try {
+      if (!encoder) {
+        this.#session.encoder.decoderStream(chunk);
+        return [];
       }
-      let value: number;
-      let next: number;
-      try {
-        [value, next] = decodeInteger(bytes, at, prefix);
-      } catch (error) {
-        if (bytes.length - at > 8) fail(error instanceof Error ? error.message : String(error));
-        break; // truncated: wait for the rest
-      }
-      if (encoder && value !== 0) fail(`Set Dynamic Table Capacity ${value} above our maximum 0`);
-      at = next;
+      const streams = this.#session.decoder.encoderStream(chunk);
+      return streams.length > 0 ? [{ type: "unblocked", streams }] : [];
+    } catch (error) {
+      if (error instanceof QpackError) throw new H3Error(error.code, `QPACK: ${error.message}`);
+      throw error;
     }
-    this.#qpack = bytes.slice(at);
   }
 }

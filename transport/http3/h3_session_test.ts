@@ -20,12 +20,13 @@ function fails(run: () => unknown, code: number): void {
 const SETTINGS = encodeH3Settings(new Map([[H3Setting.MAX_FIELD_SECTION_SIZE, 4096]]));
 const control = (...frames: Uint8Array[]) => concatBytes(encodeVarint(H3StreamType.CONTROL), ...frames);
 
-Deno.test("our control stream opens with SETTINGS: QPACK capacity 0, no blocked streams, our section limit", () => {
+Deno.test("our control stream opens with SETTINGS: our QPACK table and blocked streams, our section limit", () => {
   const preface = new H3Session({ role: "server", maxFieldSectionSize: 8192 }).controlStreamPreface();
   assert.equal(preface[0], 0x00);
   assert.equal(preface[1], 0x04);
-  const settings = parseH3Settings(preface.subarray(3));
-  assert.deepEqual([...settings], [[0x01, 0n], [0x07, 0n], [0x06, 8192n]]);
+  assert.deepEqual([...parseH3Settings(preface.subarray(3))], [[0x01, 4096n], [0x07, 16n], [0x06, 8192n]]);
+  const off = new H3Session({ role: "server", qpackMaxTableCapacity: 0 }).controlStreamPreface();
+  assert.deepEqual([...parseH3Settings(off.subarray(3))], [[0x01, 0n], [0x07, 0n], [0x06, 65536n]]);
 });
 
 Deno.test("the peer's control stream: SETTINGS, GOAWAY, unknown frames skipped, any chunking", () => {
@@ -89,29 +90,42 @@ Deno.test("control stream violations are connection errors with the RFC 9114 cod
   fails(() => s.uniStream().push(control(SETTINGS)), H3ErrorCode.H3_STREAM_CREATION_ERROR);
 });
 
-Deno.test("QPACK streams: capacity 0 and stream cancellations accepted, everything else refused (RFC 9204 §4.3-§4.4)", () => {
-  const s = new H3Session({ role: "server" });
+Deno.test("QPACK streams feed the dynamic table; what breaks RFC 9204 §4.3-§4.4 is a connection error", () => {
+  const s = new H3Session({ role: "server", qpackMaxTableCapacity: 220 });
   const enc = s.uniStream();
-  assert.deepEqual(enc.push(concatBytes(encodeVarint(H3StreamType.QPACK_ENCODER), Uint8Array.of(0x20))), []);
+  // Set Dynamic Table Capacity 220, then an Insert With Name Reference (static 0, :authority www.example.com).
+  assert.deepEqual(
+    enc.push(concatBytes(encodeVarint(H3StreamType.QPACK_ENCODER), Uint8Array.of(0x3f, 0xbd, 0x01))),
+    [],
+  );
+  enc.push(Uint8Array.of(0xc0, 0x03, 0x61, 0x62, 0x63));
+  assert.deepEqual(s.decoder.table.get(0), [":authority", "abc"]);
+  assert.deepEqual([...s.decoder.takeDecoderStream()], [0x01], "Insert Count Increment (1)");
   const dec = s.uniStream();
   assert.deepEqual(
     dec.push(concatBytes(encodeVarint(H3StreamType.QPACK_DECODER), Uint8Array.of(0x44, 0x7f))),
     [],
   );
-  assert.deepEqual(dec.push(Uint8Array.of(0x05)), []); // the rest of a multi-byte stream id
+  assert.deepEqual(dec.push(Uint8Array.of(0x05)), []); // the rest of a multi-byte stream id (Stream Cancellation)
   fails(() => dec.finish(), H3ErrorCode.H3_CLOSED_CRITICAL_STREAM);
   const one = (type: bigint, ...bytes: number[]) =>
-    new H3Session({ role: "client" }).uniStream().push(
+    new H3Session({ role: "client", qpackMaxTableCapacity: 220 }).uniStream().push(
       concatBytes(encodeVarint(type), Uint8Array.from(bytes)),
     );
-  fails(() => one(H3StreamType.QPACK_ENCODER, 0x3f, 0x01), 0x201); // capacity 32
-  fails(() => one(H3StreamType.QPACK_ENCODER, 0xc0 | 17, 0x01, 0x61), 0x201); // insert with static name ref
-  fails(() => one(H3StreamType.QPACK_ENCODER, 0x00), 0x201); // duplicate
-  fails(() => one(H3StreamType.QPACK_DECODER, 0x84), 0x202); // section acknowledgement
-  fails(() => one(H3StreamType.QPACK_DECODER, 0x01), 0x202); // insert count increment
+  fails(() => one(H3StreamType.QPACK_ENCODER, 0x3f, 0xbe, 0x01), 0x201); // capacity 221, above our 220
+  fails(() => one(H3StreamType.QPACK_ENCODER, 0xc0 | 17, 0x01, 0x61), 0x201); // insert before any capacity
+  fails(() => one(H3StreamType.QPACK_ENCODER, 0x00), 0x201); // duplicate of nothing
+  fails(() => one(H3StreamType.QPACK_DECODER, 0x84), 0x202); // acknowledgement of a section never sent
+  fails(() => one(H3StreamType.QPACK_DECODER, 0x01), 0x202); // insert count increment beyond our inserts
   fails(
     () => s.uniStream().push(encodeVarint(H3StreamType.QPACK_ENCODER)),
     H3ErrorCode.H3_STREAM_CREATION_ERROR,
+  );
+  // An endpoint that advertises capacity 0 refuses every insert.
+  const none = new H3Session({ role: "client", qpackMaxTableCapacity: 0 }).uniStream();
+  fails(
+    () => none.push(concatBytes(encodeVarint(H3StreamType.QPACK_ENCODER), Uint8Array.of(0x3f, 0x01))),
+    0x201,
   );
 });
 

@@ -1,9 +1,10 @@
 /**
- * The first pieces of the HTTP/3 layer wraith will run on: QPACK (RFC 9204) with the static table only, what an
- * endpoint needs when it advertises SETTINGS_QPACK_MAX_TABLE_CAPACITY = 0; and HTTP/3 frames (RFC 9114 §7) on
+ * HTTP/3 (RFC 9114) and QPACK (RFC 9204), the layer wraith and cns's DoH3 run on: QPACK with its static and
+ * dynamic tables (`qpack.ts`, `qpack_dynamic.ts`); HTTP/3 frames (RFC 9114 §7) on
  * `transport/`'s varint frames: which frame may go on which stream, SETTINGS and GOAWAY payloads, per-type limits;
  * and one message on a request stream (`H3MessageReader`, RFC 9114 §4.1): frame order, the field rules, a
- * Content-Length that must match the DATA frames, streamed bodies.
+ * Content-Length that must match the DATA frames, streamed bodies; the connection's control and QPACK streams
+ * (`H3Session`); and the Deno adapters, `Http3Server` and `connectHttp3`.
  *
  * @example
  * ```ts

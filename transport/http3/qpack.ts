@@ -1,8 +1,7 @@
 /**
- * QPACK (RFC 9204) with the static table only: the field-section encoder and decoder HTTP/3 needs when this side
- * advertises SETTINGS_QPACK_MAX_TABLE_CAPACITY = 0 and never inserts into the peer's table. That is a complete,
- * conforming QPACK (RFC 9204 §2.1.1: an encoder need not use the dynamic table; a decoder with capacity 0 must
- * reject references to it) with no encoder or decoder streams to keep in step. Pure.
+ * QPACK (RFC 9204) with the static table only: field sections that never reference a dynamic table (what an
+ * endpoint sends before the peer's SETTINGS, or to a peer that allows no table, and error responses), plus the
+ * string and integer primitives `qpack_dynamic.ts` builds the dynamic table on. Pure.
  *
  * The decoder bounds the decoded field section (name + value + 32 per field, RFC 9114 §4.2.2
  * SETTINGS_MAX_FIELD_SECTION_SIZE) and each string before allocating; any violation is a {@linkcode QpackError}
