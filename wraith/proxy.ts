@@ -19,7 +19,13 @@ import { latencyBuckets, type MetricsRegistry } from "../core/mod.ts";
 import type { HeaderField } from "../transport/http/mod.ts";
 import { attachTrailers, trailersOf } from "../transport/http/mod.ts";
 import { type Backend, hashKeyOf, Pool } from "./balancer.ts";
-import { effectivePools, effectiveRoutes, type RouteSpec, type WraithConfig } from "./config.ts";
+import {
+  type BackendSpec,
+  effectivePools,
+  effectiveRoutes,
+  type RouteSpec,
+  type WraithConfig,
+} from "./config.ts";
 import { forwardRequestFields, forwardResponseFields } from "./proxy_headers.ts";
 import { RetryBudget } from "./retry_budget.ts";
 import { matchRoute } from "./router.ts";
@@ -105,6 +111,8 @@ export class WraithProxy {
       caCerts: readonly string[];
       metrics: MetricsRegistry;
       log?: (level: "info" | "warn" | "debug", message: string, fields: Record<string, unknown>) => void;
+      /** Makes a backend's client (default: by its protocol, `upstreamClient`); tests and benches swap it. */
+      clients?: (spec: BackendSpec) => UpstreamClient;
     },
   ) {
     this.#config = config;
@@ -122,10 +130,11 @@ export class WraithProxy {
       connectTimeoutMs: config.connectTimeoutMs,
       maxIdle: config.upstreamMaxIdlePerBackend,
     };
+    const make = opts.clients ?? ((b: BackendSpec) => upstreamClient(b, upstreamOptions));
     for (const spec of effectivePools(config)) {
       const pool = new Pool(spec, policy);
       const clients = new Map(
-        pool.backends.map((b) => [b, upstreamClient(b.spec, upstreamOptions)] as const),
+        pool.backends.map((b) => [b, make(b.spec)] as const),
       );
       this.#pools.set(spec.name, { pool, clients });
     }
@@ -352,11 +361,18 @@ export class WraithProxy {
       if (remaining <= 0) {
         return [name, last ?? text(504, "Gateway timeout", `${via}; error=http_response_timeout`)];
       }
-      // The try ends at its timeout, or when the client goes away (a reset reaches the backend as a cancel).
-      const signal = AbortSignal.any([
-        request.signal,
-        AbortSignal.timeout(Math.min(this.#config.tryTimeoutMs, remaining)),
-      ]);
+      // The try ends at its timeout (to the response head), or when the client goes away (a reset reaches the
+      // backend as a cancel). The timer is cleared as soon as the head is in: thousands of requests a second must
+      // not leave thousands of pending timers behind.
+      const tryAbort = new AbortController();
+      const timer = setTimeout(
+        () => tryAbort.abort(new DOMException("the try timed out", "TimeoutError")),
+        Math.min(this.#config.tryTimeoutMs, remaining),
+      );
+      const onClientGone = () => tryAbort.abort(request.signal.reason);
+      if (request.signal.aborted) onClientGone();
+      else request.signal.addEventListener("abort", onClientGone, { once: true });
+      const signal = tryAbort.signal;
       live.pool.begin(backend);
       const t0 = performance.now();
       let res: UpstreamResponse;
@@ -371,6 +387,8 @@ export class WraithProxy {
           signal,
         });
       } catch (error) {
+        request.signal.removeEventListener("abort", onClientGone);
+        clearTimeout(timer);
         const e = error instanceof UpstreamError
           ? error
           : new UpstreamError("protocol", false, String(error));
@@ -391,6 +409,7 @@ export class WraithProxy {
         if (pinned !== undefined || !safe || !this.#mayRetry(name, attempt)) return [name, last];
         continue;
       }
+      clearTimeout(timer);
       this.#m.upstreamSeconds.observe((performance.now() - t0) / 1000, { pool: name });
       const failed = UNAVAILABLE.has(res.status);
       this.#m.tries.inc(1, { pool: name, outcome: failed ? `status_${res.status}` : "ok" });
@@ -398,12 +417,19 @@ export class WraithProxy {
         failed && pinned === undefined && idempotent && (replayable || !streamTouched) &&
         this.#mayRetry(name, attempt)
       ) {
+        request.signal.removeEventListener("abort", onClientGone);
         this.#finish(live, backend, false);
         await res.body?.cancel().catch(() => {});
         last = undefined;
         continue;
       }
-      return [name, this.#respond(res, info, () => this.#finish(live, backend, !failed))];
+      return [
+        name,
+        this.#respond(res, info, () => {
+          request.signal.removeEventListener("abort", onClientGone);
+          this.#finish(live, backend, !failed);
+        }),
+      ];
     }
   }
 

@@ -56,6 +56,31 @@ const encoder = new TextEncoder();
 
 class Timeout extends Error {}
 
+const TIMED_OUT = Symbol("timed out");
+/** Connections waiting on a read with a deadline; one interval checks them all. */
+const WATCHED = new Set<{ deadline: number; fire(): void }>();
+let watchdog: ReturnType<typeof setInterval> | undefined;
+
+function ensureWatchdog(): void {
+  if (watchdog !== undefined) return;
+  const id = setInterval(() => {
+    const now = Date.now();
+    for (const w of WATCHED) {
+      if (w.deadline <= now) {
+        w.deadline = Number.POSITIVE_INFINITY;
+        w.fire();
+      }
+    }
+    if (WATCHED.size === 0) {
+      clearInterval(id);
+      watchdog = undefined;
+    }
+  }, 50);
+  watchdog = id;
+  // The watchdog alone never keeps a process alive.
+  Deno.unrefTimer(id as unknown as number);
+}
+
 /** Serves `conn` until it closes; never throws. */
 export async function serveHttp1Connection(
   conn: Deno.Conn,
@@ -68,9 +93,12 @@ export async function serveHttp1Connection(
   const pending: H1RequestEvent[] = [];
   let eof = false;
   let closed = false;
+  // Deadlines are checked by one shared watchdog, not a timer per read (thousands of reads a second).
+  const watch = { deadline: Number.POSITIVE_INFINITY, fire: () => {} };
   const close = () => {
     if (closed) return;
     closed = true;
+    WATCHED.delete(watch);
     try {
       conn.close();
     } catch {
@@ -85,19 +113,21 @@ export async function serveHttp1Connection(
     let off = 0;
     while (off < bytes.length) off += await conn.write(bytes.subarray(off));
   };
-  /** Reads more bytes into the parser; false at EOF. `deadline` bounds the wait (epoch ms). */
   // One buffer per connection; what a read returns is copied out (parsed events keep references to it).
   const buf = new Uint8Array(READ_SIZE);
+  let timeout = new Promise<typeof TIMED_OUT>((r) => (watch.fire = () => r(TIMED_OUT)));
+  WATCHED.add(watch);
+  ensureWatchdog();
+  /** Reads more bytes into the parser; false at EOF. `deadline` bounds the wait (epoch ms). */
   const readMore = async (deadline?: number): Promise<boolean> => {
     if (eof) return false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const read = conn.read(buf);
-    const n = deadline === undefined ? await read : await Promise.race([
-      read,
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(() => reject(new Timeout()), Math.max(0, deadline - Date.now()))
-      ),
-    ]).finally(() => clearTimeout(timer));
+    watch.deadline = deadline ?? Number.POSITIVE_INFINITY;
+    const n = await Promise.race([conn.read(buf), timeout]);
+    watch.deadline = Number.POSITIVE_INFINITY;
+    if (n === TIMED_OUT) {
+      timeout = new Promise((r) => (watch.fire = () => r(TIMED_OUT)));
+      throw new Timeout();
+    }
     if (n === null) {
       eof = true;
       parser.finish();
