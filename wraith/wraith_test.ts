@@ -302,3 +302,56 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "[wraith] a client that resets its HTTP/2 stream (or closes its HTTP/3 connection) cancels the backend's request",
+  ...opts,
+  fn: async () => {
+    const pki = await testPki();
+    let aborted = Promise.withResolvers<string>();
+    const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      const gone = new Promise<void>((r) =>
+        req.signal.addEventListener("abort", () => {
+          aborted.resolve("aborted");
+          r();
+        })
+      );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+      clearTimeout(timer);
+      return new Response("late");
+    });
+    const w = await startWraith(pki, { GHOST_WRAITH_UPSTREAM: `http://127.0.0.1:${origin.addr.port}` });
+    const settle = () =>
+      Promise.race([aborted.promise, new Promise((r) => setTimeout(() => r("not aborted"), 3_000))]);
+    try {
+      const h2 = await connectHttp2({
+        hostname: "127.0.0.1",
+        port: w.port,
+        tls: { caCerts: [pki.caPem], serverName: "localhost" },
+      });
+      const s = h2.request([[":method", "GET"], [":scheme", "https"], [":path", "/slow"], [
+        ":authority",
+        "localhost",
+      ]], true);
+      await new Promise((r) => setTimeout(r, 300));
+      s.reset();
+      assert.equal(await settle(), "aborted", "RST_STREAM reaches the backend");
+      h2.destroy();
+      // HTTP/3: Deno reports a peer's STOP_SENDING only when the response is written, so the test closes the
+      // connection, which every request on it sees.
+      aborted = Promise.withResolvers<string>();
+      const h3 = await h3To(pki, w.port);
+      const pending = h3.request({ method: "GET", authority: "localhost", path: "/slow" });
+      await new Promise((r) => setTimeout(r, 300));
+      h3.close();
+      await pending.catch(() => {});
+      assert.equal(await settle(), "aborted", "a closed QUIC connection reaches the backend");
+    } finally {
+      await w.stop();
+      await origin.shutdown();
+      await pki.cleanup();
+    }
+  },
+});

@@ -363,6 +363,7 @@ async function serveMessage(
           bodyError = error;
           requestTrailers.reject(error);
           c.error(error);
+          gone.abort(error);
         }
       },
       cancel() {
@@ -370,6 +371,18 @@ async function serveMessage(
       },
     })
     : null;
+  // The request's signal aborts when the client goes away: its stream is reset or the connection closes. A
+  // proxy passes that on to the backend. A request without a body keeps a read pending to notice a reset.
+  const gone = new AbortController();
+  const onClosed = () => gone.abort(new DOMException("the client went away", "AbortError"));
+  void conn.closed.then(onClosed);
+  // STOP_SENDING from the client (it no longer wants the response) errors our side of the stream.
+  writer.closed.catch(onClosed);
+  if (!body && !ended) {
+    // Bytes or the FIN mean nothing here (a bodiless request's stream may still carry reserved frames); only a
+    // reset does.
+    source.read().then(() => {}, onClosed);
+  }
   let request: Request;
   try {
     request = new Request(
@@ -378,6 +391,7 @@ async function serveMessage(
         method,
         headers,
         body,
+        signal: gone.signal,
         ...(body ? { duplex: "half" } : {}),
       } as RequestInit,
     );
