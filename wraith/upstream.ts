@@ -151,51 +151,72 @@ function streamFrom(read: () => Promise<Uint8Array | null>, cancel: () => void):
   }, { highWaterMark: 0 });
 }
 
-class H2Upstream implements UpstreamClient {
-  readonly spec: BackendSpec;
-  readonly #opts: UpstreamOptions;
-  #session: Promise<Http2ClientSession> | undefined;
-  #open = 0;
-  constructor(spec: BackendSpec, opts: UpstreamOptions) {
-    this.spec = spec;
-    this.#opts = opts;
+/** A connection many requests share (HTTP/2, HTTP/3): opened on first use, replaced once closed or going away. */
+class SharedConnection<C extends { readonly open: boolean; readonly closed: Promise<void> }> {
+  readonly #dial: () => Promise<C>;
+  readonly #url: string;
+  #current: Promise<C> | undefined;
+  /** Connections open now. */
+  open = 0;
+  constructor(url: string, dial: () => Promise<C>) {
+    this.#url = url;
+    this.#dial = dial;
   }
-  get connections(): number {
-    return this.#open;
-  }
-  #connect(): Promise<Http2ClientSession> {
-    const current = this.#session;
-    if (current !== undefined) return current;
-    const session = connectHttp2({
-      hostname: this.spec.hostname,
-      port: this.spec.port,
-      connectTimeoutMs: this.#opts.connectTimeoutMs,
-      ...(this.spec.tls ? { tls: this.#opts.caCerts.length > 0 ? { caCerts: this.#opts.caCerts } : {} } : {}),
-    });
-    this.#session = session;
-    session.then((s) => {
-      this.#open++;
-      void s.closed.then(() => {
-        this.#open--;
-        if (this.#session === session) this.#session = undefined;
+  #connect(): Promise<C> {
+    const existing = this.#current;
+    if (existing !== undefined) return existing;
+    const conn = this.#dial();
+    this.#current = conn;
+    conn.then((c) => {
+      this.open++;
+      void c.closed.then(() => {
+        this.open--;
+        if (this.#current === conn) this.#current = undefined;
       });
     }, () => {
-      if (this.#session === session) this.#session = undefined;
+      if (this.#current === conn) this.#current = undefined;
     });
-    return session;
+    return conn;
+  }
+  /** An open connection; throws UpstreamError `connect` (nothing sent). */
+  async get(): Promise<C> {
+    try {
+      let conn = await this.#connect();
+      if (!conn.open) {
+        // GOAWAY arrived: new requests go on a new connection.
+        if (this.#current !== undefined && (await this.#current) === conn) this.#current = undefined;
+        conn = await this.#connect();
+      }
+      return conn;
+    } catch (error) {
+      throw new UpstreamError("connect", true, `${this.#url}: connect failed: ${String(error)}`, error);
+    }
+  }
+  /** Closes the current connection (its requests finish first where the protocol allows). */
+  close(shut: (c: C) => void): void {
+    void this.#current?.then(shut, () => {});
+    this.#current = undefined;
+  }
+}
+
+class H2Upstream implements UpstreamClient {
+  readonly spec: BackendSpec;
+  readonly #shared: SharedConnection<Http2ClientSession>;
+  constructor(spec: BackendSpec, opts: UpstreamOptions) {
+    this.spec = spec;
+    this.#shared = new SharedConnection(spec.url, () =>
+      connectHttp2({
+        hostname: spec.hostname,
+        port: spec.port,
+        connectTimeoutMs: opts.connectTimeoutMs,
+        ...(spec.tls ? { tls: opts.caCerts.length > 0 ? { caCerts: opts.caCerts } : {} } : {}),
+      }));
+  }
+  get connections(): number {
+    return this.#shared.open;
   }
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
-    let session: Http2ClientSession;
-    try {
-      session = await this.#connect();
-      if (!session.open) {
-        // GOAWAY arrived: new requests go on a new connection.
-        if (this.#session !== undefined && (await this.#session) === session) this.#session = undefined;
-        session = await this.#connect();
-      }
-    } catch (error) {
-      throw new UpstreamError("connect", true, `${this.spec.url}: connect failed: ${String(error)}`, error);
-    }
+    const session = await this.#shared.get();
     const head: HeaderField[] = [
       [":method", req.method],
       [":scheme", this.spec.tls ? "https" : "http"],
@@ -262,55 +283,28 @@ class H2Upstream implements UpstreamClient {
     return { status, fields: regular, body, trailers: trailers.promise };
   }
   close(): void {
-    void this.#session?.then((s) => s.close(), () => {});
-    this.#session = undefined;
+    this.#shared.close((s) => s.close());
   }
 }
 
 class H3Upstream implements UpstreamClient {
   readonly spec: BackendSpec;
-  readonly #opts: UpstreamOptions;
-  #conn: Promise<Http3ClientConnection> | undefined;
-  #open = 0;
+  readonly #shared: SharedConnection<Http3ClientConnection>;
   constructor(spec: BackendSpec, opts: UpstreamOptions) {
     this.spec = spec;
-    this.#opts = opts;
+    this.#shared = new SharedConnection(spec.url, () =>
+      connectHttp3({
+        hostname: spec.hostname,
+        port: spec.port,
+        caCerts: opts.caCerts,
+        connectTimeoutMs: opts.connectTimeoutMs,
+      }));
   }
   get connections(): number {
-    return this.#open;
-  }
-  #connect(): Promise<Http3ClientConnection> {
-    const current = this.#conn;
-    if (current !== undefined) return current;
-    const conn = connectHttp3({
-      hostname: this.spec.hostname,
-      port: this.spec.port,
-      caCerts: this.#opts.caCerts,
-      connectTimeoutMs: this.#opts.connectTimeoutMs,
-    });
-    this.#conn = conn;
-    conn.then((c) => {
-      this.#open++;
-      void c.closed.then(() => {
-        this.#open--;
-        if (this.#conn === conn) this.#conn = undefined;
-      });
-    }, () => {
-      if (this.#conn === conn) this.#conn = undefined;
-    });
-    return conn;
+    return this.#shared.open;
   }
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
-    let conn: Http3ClientConnection;
-    try {
-      conn = await this.#connect();
-      if (!conn.open) {
-        if (this.#conn !== undefined && (await this.#conn) === conn) this.#conn = undefined;
-        conn = await this.#connect();
-      }
-    } catch (error) {
-      throw new UpstreamError("connect", true, `${this.spec.url}: connect failed: ${String(error)}`, error);
-    }
+    const conn = await this.#shared.get();
     try {
       return await conn.request({
         method: req.method,
@@ -336,8 +330,7 @@ class H3Upstream implements UpstreamClient {
     }
   }
   close(): void {
-    void this.#conn?.then((c) => c.close(), () => {});
-    this.#conn = undefined;
+    this.#shared.close((c) => c.close());
   }
 }
 

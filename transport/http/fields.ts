@@ -13,7 +13,8 @@ export type HeaderField = readonly [name: string, value: string];
 /** What a field section is: the request head, the response head, or trailers. */
 export type FieldSectionKind = "request" | "response" | "trailers";
 
-const CONNECTION_SPECIFIC = new Set([
+/** Fields that are about one connection and never travel in HTTP/2 or HTTP/3 (RFC 9113 §8.2.2, RFC 9114 §4.2). */
+export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { HeaderField } from "../http/fields.ts";
+import { CONNECTION_SPECIFIC, type HeaderField } from "../http/fields.ts";
 import { attachTrailers, trailersOf } from "../http/trailers.ts";
 import type { Http2Stream } from "./deno_http2.ts";
 import { ErrorCode } from "./frame.ts";
@@ -16,15 +16,6 @@ export type Http2Handler = (
   request: Request,
   info: { readonly remoteAddr: { readonly hostname: string; readonly port: number } },
 ) => Response | Promise<Response>;
-
-/** Response fields HTTP/2 forbids (RFC 9113 §8.2.2). */
-const CONNECTION_SPECIFIC = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-]);
 
 function textResponse(stream: Http2Stream, status: number, body: string): void {
   stream.respond([[":status", String(status)], ["content-type", "text/plain; charset=utf-8"]]);

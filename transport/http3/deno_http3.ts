@@ -26,7 +26,7 @@ import {
   latencyBuckets,
   type MetricsRegistry,
 } from "../../core/mod.ts";
-import type { HeaderField } from "../http/fields.ts";
+import { CONNECTION_SPECIFIC, type HeaderField } from "../http/fields.ts";
 import { attachTrailers, trailersOf } from "../http/trailers.ts";
 import { encodeH3Goaway, H3Error, H3ErrorCode } from "./h3_frame.ts";
 import { encodeH3Data, encodeH3Headers, type H3MessageReader } from "./h3_message.ts";
@@ -86,7 +86,7 @@ export interface Http3ServerOptions {
 const DRAIN_GRACE_MS = 1000;
 
 /** Response headers that are connection-specific and never travel in HTTP/3 (RFC 9114 §4.2). */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+const HOP_BY_HOP = CONNECTION_SPECIFIC;
 
 /** The metrics of an HTTP/3 server. */
 export interface Http3Metrics {

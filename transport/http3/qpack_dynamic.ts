@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../core/mod.ts";
 import { encodeInteger, type HeaderField } from "../http2/hpack.ts";
 import { decodeString, encodeString, integer, QpackError, QpackErrorCode, SENSITIVE } from "./qpack.ts";
 import { QPACK_STATIC_TABLE } from "./qpack_static_table.ts";
@@ -93,18 +94,6 @@ export class QpackDynamicTable {
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 const truncated = (error: unknown): boolean => error instanceof QpackError && /truncated/.test(error.message);
 
 /** Options of {@linkcode QpackDecoder}. */
@@ -145,7 +134,7 @@ export class QpackDecoder {
    * decoded. Throws QpackError QPACK_ENCODER_STREAM_ERROR.
    */
   encoderStream(bytes: Uint8Array): number[] {
-    const buf = this.#pending.length === 0 ? bytes : concat([this.#pending, bytes]);
+    const buf = this.#pending.length === 0 ? bytes : concatBytes(this.#pending, bytes);
     let at = 0;
     const fail = (why: string): never => {
       throw new QpackError(`Encoder stream: ${why}`, QpackErrorCode.QPACK_ENCODER_STREAM_ERROR);
@@ -360,7 +349,7 @@ export class QpackDecoder {
 
   /** Decoder-stream bytes to send now (empty when there is nothing to say). */
   takeDecoderStream(): Uint8Array {
-    const bytes = concat(this.#out);
+    const bytes = concatBytes(...this.#out);
     this.#out.length = 0;
     return bytes;
   }
@@ -530,7 +519,7 @@ export class QpackEncoder {
     const fail = (why: string): never => {
       throw new QpackError(`Decoder stream: ${why}`, QpackErrorCode.QPACK_DECODER_STREAM_ERROR);
     };
-    const buf = this.#pendingDecoder.length === 0 ? bytes : concat([this.#pendingDecoder, bytes]);
+    const buf = this.#pendingDecoder.length === 0 ? bytes : concatBytes(this.#pendingDecoder, bytes);
     let at = 0;
     while (at < buf.length) {
       const b = buf[at] ?? 0;
