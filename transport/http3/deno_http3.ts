@@ -248,6 +248,23 @@ export async function readUni(link: H3QpackLink, stream: Deno.QuicReceiveStream)
   }
 }
 
+/** Per connection, the abort controllers of its requests in flight (see serveMessage). */
+const OPEN_REQUESTS = new WeakMap<QuicConnection, Set<AbortController>>();
+
+function openRequests(conn: QuicConnection): Set<AbortController> {
+  let set = OPEN_REQUESTS.get(conn);
+  if (set === undefined) {
+    const created = new Set<AbortController>();
+    set = created;
+    OPEN_REQUESTS.set(conn, created);
+    void conn.closed.then(() => {
+      for (const c of created) c.abort(new DOMException("the client went away", "AbortError"));
+      created.clear();
+    });
+  }
+  return set;
+}
+
 async function serveRequest(
   conn: QuicConnection,
   stream: Deno.QuicBidirectionalStream,
@@ -258,9 +275,15 @@ async function serveRequest(
   report: (error: unknown) => void,
 ): Promise<number> {
   const message = link.reader(id, { role: "server" });
+  // One reaction per connection aborts every request still open on it (not one per request: a long-lived
+  // connection would keep every request's closure alive).
+  const gone = new AbortController();
+  const open = openRequests(conn);
+  open.add(gone);
   try {
-    return await serveMessage(conn, stream, link, id, message, handler, headerTimeoutMs, report);
+    return await serveMessage(conn, stream, link, id, message, gone, handler, headerTimeoutMs, report);
   } finally {
+    open.delete(gone);
     // A request that ended before its message did (reset, timeout, error) releases its QPACK state.
     link.cancel(id, message);
   }
@@ -272,6 +295,7 @@ async function serveMessage(
   link: H3QpackLink,
   id: number,
   message: H3MessageReader,
+  gone: AbortController,
   handler: Http3Handler,
   headerTimeoutMs: number,
   report: (error: unknown) => void,
@@ -373,9 +397,7 @@ async function serveMessage(
     : null;
   // The request's signal aborts when the client goes away: its stream is reset or the connection closes. A
   // proxy passes that on to the backend. A request without a body keeps a read pending to notice a reset.
-  const gone = new AbortController();
   const onClosed = () => gone.abort(new DOMException("the client went away", "AbortError"));
-  void conn.closed.then(onClosed);
   // STOP_SENDING from the client (it no longer wants the response) errors our side of the stream.
   writer.closed.catch(onClosed);
   if (!body && !ended) {
