@@ -379,6 +379,22 @@ export const WRAITH_CONFIG = defineSection("wraith", {
     default: 64,
     help: "Idle keep-alive connections kept per HTTP/1.1 backend",
   },
+  cache_max_bytes: {
+    kind: int(0, 2 ** 40),
+    default: 0,
+    help: "Response cache (RFC 9111, shared) size in bytes, LRU; 0 turns the cache off",
+  },
+  cache_max_object_bytes: {
+    kind: int(0, 2 ** 40),
+    default: 1_048_576,
+    help: "Largest response the cache stores (a larger or unknown-length one streams through)",
+  },
+  admin_token: {
+    kind: string(),
+    default: "",
+    secret: true,
+    help: "Bearer token of POST /.well-known/wraith/purge; empty turns purging off",
+  },
   trust_forwarded: {
     kind: bool(),
     default: false,

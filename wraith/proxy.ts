@@ -26,7 +26,18 @@ import {
   type RouteSpec,
   type WraithConfig,
 } from "./config.ts";
-import { forwardRequestFields, forwardResponseFields } from "./proxy_headers.ts";
+import { forwardRequestFields, forwardResponseFields, withoutHopByHop } from "./proxy_headers.ts";
+import {
+  conditionalFields,
+  currentAge,
+  fieldValue,
+  mayStore,
+  parseCacheControl,
+  reuse,
+  updateFromNotModified,
+  varyValues,
+} from "./cache_policy.ts";
+import { type CacheEntry, cacheKey, ResponseCache } from "./cache_store.ts";
 import { RetryBudget } from "./retry_budget.ts";
 import { matchRoute } from "./router.ts";
 import { type UpstreamClient, upstreamClient, UpstreamError, type UpstreamResponse } from "./upstream.ts";
@@ -44,6 +55,23 @@ export interface ClientInfo {
   /** `1.1`, `2` or `3`. */
   readonly version: string;
 }
+
+/** What forwarding one request needs. */
+interface ForwardContext {
+  readonly request: Request;
+  readonly info: ClientInfo;
+  readonly url: URL;
+  /** The request's fields, lowercase. */
+  readonly fields: readonly HeaderField[];
+  readonly live: LivePool;
+  readonly name: string;
+  readonly pinned: Backend | undefined;
+}
+
+/** The outcome of forwarding: a response head (call `finish` when its body is done), or the error answer. */
+type Forwarded =
+  | { readonly ok: true; readonly res: UpstreamResponse; readonly finish: () => void }
+  | { readonly ok: false; readonly response: Response };
 
 /** A pool and its backends' clients. */
 interface LivePool {
@@ -101,6 +129,7 @@ export class WraithProxy {
   readonly #routes: RouteSpec[];
   readonly #pools = new Map<string, LivePool>();
   readonly #budget: RetryBudget;
+  readonly #cache: ResponseCache | undefined;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #log: (level: "info" | "warn" | "debug", message: string, fields: Record<string, unknown>) => void;
   readonly #m;
@@ -118,6 +147,9 @@ export class WraithProxy {
     this.#config = config;
     this.#routes = effectiveRoutes(config);
     this.#budget = new RetryBudget(config.retryBudgetPercent, config.retryBudgetMinPerS);
+    this.#cache = config.cacheMaxBytes > 0
+      ? new ResponseCache(config.cacheMaxBytes, Math.min(config.cacheMaxObjectBytes, config.cacheMaxBytes))
+      : undefined;
     this.#log = opts.log ?? (() => {});
     const policy = {
       ejectConsecutiveErrors: config.ejectConsecutiveErrors,
@@ -174,6 +206,12 @@ export class WraithProxy {
       ]),
       healthy: r.gauge("ghost_wraith_backends_healthy", "Backends taking requests, by pool", ["pool"]),
       active: r.gauge("ghost_wraith_requests_active", "Requests in flight"),
+      cache: r.counter(
+        "ghost_wraith_cache_requests_total",
+        "GET/HEAD answers through the cache, by result (hit, stale, revalidated, stale_if_error, miss, expired)",
+        ["result"],
+      ),
+      cacheBytes: r.gauge("ghost_wraith_cache_bytes", "Bytes held by the response cache"),
       routeInfo: r.gauge("ghost_wraith_route_info", "Configured routes in match order (value 1)", ["route"]),
       backendInfo: r.gauge(
         "ghost_wraith_backend_info",
@@ -268,6 +306,7 @@ export class WraithProxy {
     if (declared !== null && Number(declared) > this.#config.maxBodyBytes) {
       return ["-", text(413, "Content too large", `${via}; error=http_request_error`)];
     }
+    if (url.pathname === "/.well-known/wraith/purge") return ["-", this.#purge(request, url)];
     const route = matchRoute(this.#routes, {
       authority: url.host,
       path: url.pathname,
@@ -300,6 +339,31 @@ export class WraithProxy {
       }
     }
 
+    const ctx: ForwardContext = { request, info, url, fields, live, name, pinned };
+    const cache = this.#cache;
+    if (cache !== undefined && (request.method === "GET" || request.method === "HEAD")) {
+      const bypass = (request.headers.get("ghost-cache") ?? "").toLowerCase().split(",").some((d) =>
+        d.trim() === "bypass"
+      );
+      if (!bypass && !parseCacheControl(request.headers.get("cache-control")).noStore) {
+        return [name, await this.#viaCache(ctx, cache)];
+      }
+    }
+    const f = await this.#forward(ctx);
+    if (!f.ok) return [name, f.response];
+    const response = this.#respond(f.res, info, f.finish);
+    if (cache !== undefined) response.headers.set("cache-status", `${this.#config.via}; fwd=bypass`);
+    return [name, response];
+  }
+
+  /**
+   * Sends the request to a backend of the route's pool with retries (see the module doc); `extra` fields are
+   * added (a revalidation's validators). Returns the response head, or the error answer when no try succeeded.
+   */
+  async #forward(ctx: ForwardContext, extra: readonly HeaderField[] = []): Promise<Forwarded> {
+    const { request, info, url, fields, live, name, pinned } = ctx;
+    const via = this.#config.via;
+    const declared = request.headers.get("content-length");
     // The body: counted against the limit; small bodies of idempotent requests are buffered for retries.
     let body: ReadableStream<Uint8Array> | Uint8Array | null = request.body;
     const idempotent = IDEMPOTENT.has(request.method);
@@ -328,15 +392,18 @@ export class WraithProxy {
     };
     const upstreamBody = touch(body);
 
-    const fwd = forwardRequestFields({
-      fields,
-      client: info.client,
-      host: url.host,
-      proto: "https",
-      version: info.version,
-      pseudonym: via,
-      trustForwarded: this.#config.trustForwarded,
-    });
+    const fwd = [
+      ...forwardRequestFields({
+        fields,
+        client: info.client,
+        host: url.host,
+        proto: "https",
+        version: info.version,
+        pseudonym: via,
+        trustForwarded: this.#config.trustForwarded,
+      }),
+      ...extra,
+    ];
     const target = url.pathname + url.search;
     const requestTrailers = trailersOf(request);
     const deadline = Date.now() + this.#config.totalTimeoutMs;
@@ -350,16 +417,25 @@ export class WraithProxy {
     for (let attempt = 0;; attempt++) {
       const backend = pinned ?? live.pool.pick({ key, exclude: tried });
       if (backend === undefined) {
-        return [name, last ?? text(503, "No backend available", `${via}; error=destination_unavailable`)];
+        return {
+          ok: false,
+          response: last ?? text(503, "No backend available", `${via}; error=destination_unavailable`),
+        };
       }
       tried.add(backend);
       const client = live.clients.get(backend);
       if (client === undefined) {
-        return [name, text(500, "Backend without a client", `${via}; error=proxy_internal_error`)];
+        return {
+          ok: false,
+          response: text(500, "Backend without a client", `${via}; error=proxy_internal_error`),
+        };
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        return [name, last ?? text(504, "Gateway timeout", `${via}; error=http_response_timeout`)];
+        return {
+          ok: false,
+          response: last ?? text(504, "Gateway timeout", `${via}; error=http_response_timeout`),
+        };
       }
       // The try ends at its timeout (to the response head), or when the client goes away (a reset reaches the
       // backend as a cancel). The timer is cleared as soon as the head is in: thousands of requests a second must
@@ -406,7 +482,9 @@ export class WraithProxy {
           status === 504 ? "Gateway timeout" : "Bad gateway",
           `${via}; error=${proxyError(e)}`,
         );
-        if (pinned !== undefined || !safe || !this.#mayRetry(name, attempt)) return [name, last];
+        if (pinned !== undefined || !safe || !this.#mayRetry(name, attempt)) {
+          return { ok: false, response: last };
+        }
         continue;
       }
       clearTimeout(timer);
@@ -423,14 +501,216 @@ export class WraithProxy {
         last = undefined;
         continue;
       }
-      return [
-        name,
-        this.#respond(res, info, () => {
+      return {
+        ok: true,
+        res,
+        finish: () => {
           request.signal.removeEventListener("abort", onClientGone);
           this.#finish(live, backend, !failed);
-        }),
-      ];
+        },
+      };
     }
+  }
+
+  /** Answers a GET or HEAD through the cache (RFC 9111; see wraith/README.md "Cache"). */
+  async #viaCache(ctx: ForwardContext, cache: ResponseCache): Promise<Response> {
+    const { request } = ctx;
+    const key = cacheKey(ctx.url);
+    const field = (n: string) => request.headers.get(n);
+    // Concurrent misses of one key wait for the first one's fetch, then look again (at most twice).
+    for (let round = 0; round < 3; round++) {
+      const entry = cache.get(key, field);
+      if (entry !== undefined) {
+        const r = reuse(entry, ctx.fields, Date.now() / 1000);
+        if (r.kind === "fresh") {
+          this.#m.cache.inc(1, { result: "hit" });
+          return this.#fromCache(entry, ctx, r.age, `hit; ttl=${Math.max(0, Math.floor(r.ttl))}`);
+        }
+        if (r.kind === "stale-while-revalidate") {
+          this.#m.cache.inc(1, { result: "stale" });
+          const j = cache.join(key);
+          if (j.leader) {
+            // The stale answer goes out now; one background request refreshes the entry.
+            void this.#fetchAndStore(ctx, cache, key, entry).then((res) => res.body?.cancel(), () => {})
+              .finally(j.done);
+          }
+          return this.#fromCache(entry, ctx, r.age, "hit; detail=stale-while-revalidate");
+        }
+      } else if (parseCacheControl(request.headers.get("cache-control")).onlyIfCached) {
+        return text(
+          504,
+          "Not in the cache (only-if-cached)",
+          `${this.#config.via}; error=http_response_timeout`,
+        );
+      }
+      if (round === 2) return await this.#fetchAndStore(ctx, cache, key, entry);
+      const j = cache.join(key);
+      if (!j.leader) {
+        await j.wait;
+        continue;
+      }
+      try {
+        return await this.#fetchAndStore(ctx, cache, key, entry);
+      } finally {
+        j.done();
+      }
+    }
+    return text(502, "Bad gateway", `${this.#config.via}; error=proxy_internal_error`);
+  }
+
+  /** Fetches (or revalidates `entry`), stores what may be stored, and answers. */
+  async #fetchAndStore(
+    ctx: ForwardContext,
+    cache: ResponseCache,
+    key: string,
+    entry: CacheEntry | undefined,
+  ): Promise<Response> {
+    const { request, fields } = ctx;
+    const via = this.#config.via;
+    const clientConditional = fields.some(([n]) => n.startsWith("if-"));
+    const validators = entry !== undefined && !clientConditional ? conditionalFields(entry.fields) : [];
+    const staleOnError = () => {
+      if (entry === undefined) return false;
+      const r = reuse(entry, fields, Date.now() / 1000);
+      return r.kind !== "fresh" && r.kind !== "stale-while-revalidate" ? r.staleIfError : true;
+    };
+    const requestTime = Date.now() / 1000;
+    const f = await this.#forward(ctx, validators);
+    if (!f.ok) {
+      if (entry !== undefined && staleOnError()) {
+        this.#m.cache.inc(1, { result: "stale_if_error" });
+        return this.#fromCache(
+          entry,
+          ctx,
+          currentAge(entry, Date.now() / 1000),
+          `fwd=stale; fwd-status=${f.response.status}; detail=stale-if-error`,
+        );
+      }
+      this.#m.cache.inc(1, { result: "miss" });
+      f.response.headers.set("cache-status", `${via}; fwd=${entry ? "stale" : "miss"}; detail=no-backend`);
+      return f.response;
+    }
+    const res = f.res;
+    const responseTime = Date.now() / 1000;
+    const stored = withoutHopByHop(res.fields);
+    if (entry !== undefined && res.status === 304 && validators.length > 0) {
+      await res.body?.cancel().catch(() => {});
+      f.finish();
+      entry.fields = updateFromNotModified(entry.fields, stored);
+      entry.requestTime = requestTime;
+      entry.responseTime = responseTime;
+      this.#m.cache.inc(1, { result: "revalidated" });
+      return this.#fromCache(entry, ctx, currentAge(entry, Date.now() / 1000), "fwd=stale; fwd-status=304");
+    }
+    if (entry !== undefined && UNAVAILABLE.has(res.status) && staleOnError()) {
+      await res.body?.cancel().catch(() => {});
+      f.finish();
+      this.#m.cache.inc(1, { result: "stale_if_error" });
+      return this.#fromCache(
+        entry,
+        ctx,
+        currentAge(entry, Date.now() / 1000),
+        `fwd=stale; fwd-status=${res.status}; detail=stale-if-error`,
+      );
+    }
+    this.#m.cache.inc(1, { result: entry === undefined ? "miss" : "expired" });
+    const fwd = `fwd=${entry === undefined ? "miss" : "stale"}; fwd-status=${res.status}`;
+    const length = Number(fieldValue(res.fields, "content-length") ?? Number.NaN);
+    const decision = request.method === "GET" ? mayStore("GET", fields, res.status, res.fields) : undefined;
+    if (
+      decision?.store === true &&
+      (res.body === null || (Number.isFinite(length) && length <= cache.maxObjectBytes))
+    ) {
+      let body: Uint8Array;
+      try {
+        body = res.body === null
+          ? new Uint8Array(0)
+          : new Uint8Array(await new Response(res.body).arrayBuffer());
+      } catch {
+        f.finish();
+        return text(502, "Bad gateway: the response body failed", `${via}; error=http_response_incomplete`);
+      }
+      f.finish();
+      const vary = varyValues(stored, fields);
+      const put = cache.put({
+        key,
+        status: res.status,
+        fields: stored,
+        body,
+        requestTime,
+        responseTime,
+        vary,
+        size: ResponseCache.sizeOf(stored, body, key),
+      });
+      this.#m.cacheBytes.set(cache.stats.bytes);
+      const headers = new Headers();
+      for (const [n, v] of forwardResponseFields(stored, ctx.info.version, via)) appendSafe(headers, n, v);
+      headers.set("cache-status", `${via}; ${fwd}${put ? "; stored" : ""}`);
+      const nullBody = res.status === 204 || res.status === 304 || request.method === "HEAD";
+      return new Response(nullBody ? null : body.slice(), { status: res.status, headers });
+    }
+    const response = this.#respond(res, ctx.info, f.finish);
+    response.headers.set(
+      "cache-status",
+      `${via}; ${fwd}${
+        decision?.store === false ? `; detail=${decision.reason.replace(/[^a-z0-9-]+/gi, "-")}` : ""
+      }`,
+    );
+    return response;
+  }
+
+  /** A stored response as an answer: Age, Cache-Status, and 304 for a matching If-None-Match. */
+  #fromCache(entry: CacheEntry, ctx: ForwardContext, age: number, status: string): Response {
+    const via = this.#config.via;
+    const headers = new Headers();
+    for (const [n, v] of forwardResponseFields(entry.fields, ctx.info.version, via)) {
+      appendSafe(headers, n, v);
+    }
+    headers.set("age", String(Math.max(0, Math.floor(age))));
+    headers.set("cache-status", `${via}; ${status}`);
+    const inm = ctx.request.headers.get("if-none-match");
+    const etag = fieldValue(entry.fields, "etag");
+    if (inm !== null && etag !== null && entry.status === 200) {
+      const weak = (t: string) => t.trim().replace(/^W\//, "");
+      if (inm.trim() === "*" || inm.split(",").some((t) => weak(t) === weak(etag))) {
+        headers.delete("content-length");
+        return new Response(null, { status: 304, headers });
+      }
+    }
+    const nullBody = entry.status === 204 || entry.status === 304 || ctx.request.method === "HEAD";
+    return new Response(nullBody ? null : entry.body.slice(), { status: entry.status, headers });
+  }
+
+  /** `POST /.well-known/wraith/purge?url=URL` or `?prefix=URL`, with `authorization: Bearer <admin_token>`. */
+  #purge(request: Request, url: URL): Response {
+    const via = this.#config.via;
+    const token = this.#config.adminToken;
+    if (token === "") return text(404, "No route", `${via}; error=destination_not_found`);
+    if (request.method !== "POST" && request.method !== "PURGE") {
+      return new Response("Use POST\n", { status: 405, headers: { allow: "POST, PURGE" } });
+    }
+    const given = request.headers.get("authorization") ?? "";
+    if (!timingSafeEqual(given, `Bearer ${token}`)) {
+      return new Response("Unauthorized\n", {
+        status: 401,
+        headers: { "www-authenticate": 'Bearer realm="wraith"' },
+      });
+    }
+    const cache = this.#cache;
+    const target = url.searchParams.get("url") ?? url.searchParams.get("prefix");
+    if (cache === undefined) return Response.json({ purged: 0, cache: "off" });
+    if (target === null) return new Response("Give ?url=URL or ?prefix=URL\n", { status: 400 });
+    let parsed: URL;
+    try {
+      parsed = new URL(target);
+    } catch {
+      return new Response("Not a URL\n", { status: 400 });
+    }
+    const k = cacheKey(parsed);
+    const purged = url.searchParams.has("url") ? cache.delete(k) : cache.deletePrefix(k);
+    this.#m.cacheBytes.set(cache.stats.bytes);
+    this.#log("info", "cache purged", { target, purged });
+    return Response.json({ purged });
   }
 
   #mayRetry(pool: string, attempt: number): boolean {
@@ -537,6 +817,23 @@ export class WraithProxy {
     for (const t of this.#timers) clearInterval(t);
     for (const { clients } of this.#pools.values()) for (const c of clients.values()) c.close();
   }
+}
+
+/** Appends a field a web Headers can carry; others are dropped rather than failing the response. */
+function appendSafe(headers: Headers, name: string, value: string): void {
+  try {
+    headers.append(name, value);
+  } catch {
+    // not representable
+  }
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+function timingSafeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
 }
 
 /** Passes `body` through, failing it once more than `max` bytes went by (413 is too late by then). */

@@ -355,3 +355,104 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "[wraith] the cache: hits with Age and Cache-Status, coalesced misses, revalidation with a 304, stale-if-error, purge",
+  ...opts,
+  fn: async () => {
+    const pki = await testPki();
+    let hits = 0;
+    let down = false;
+    let version = "v1";
+    const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      hits++;
+      const path = new URL(req.url).pathname;
+      if (down) return new Response("down", { status: 503 });
+      if (path === "/slow") await new Promise((r) => setTimeout(r, 200));
+      if (path === "/private") {
+        return new Response("mine", { headers: { "cache-control": "private, max-age=60" } });
+      }
+      if (path === "/etag") {
+        if (req.headers.get("if-none-match") === `"${version}"`) {
+          return new Response(null, {
+            status: 304,
+            headers: { etag: `"${version}"`, "cache-control": "max-age=0, stale-if-error=60" },
+          });
+        }
+        return new Response(`body ${version}`, {
+          headers: { etag: `"${version}"`, "cache-control": "max-age=0, stale-if-error=60" },
+        });
+      }
+      return new Response(`cached ${path}`, { headers: { "cache-control": "max-age=60" } });
+    });
+    const w = await startWraith(pki, {
+      GHOST_WRAITH_UPSTREAM: `http://127.0.0.1:${origin.addr.port}`,
+      GHOST_WRAITH_CACHE_MAX_BYTES: "1000000",
+      GHOST_WRAITH_ADMIN_TOKEN: "s3cret",
+    });
+    try {
+      const h3 = await h3To(pki, w.port);
+      const get = async (path: string, fields: [string, string][] = []) => {
+        const r = await h3.request({ method: "GET", authority: "localhost", path, fields });
+        const field = (n: string) => r.fields.find(([k]) => k === n)?.[1];
+        return {
+          status: r.status,
+          body: td.decode(await readAll(r.body)),
+          cs: field("cache-status"),
+          age: field("age"),
+        };
+      };
+      const first = await get("/a");
+      assert.deepEqual([first.body, first.cs], ["cached /a", "wraith; fwd=miss; fwd-status=200; stored"]);
+      const second = await get("/a");
+      assert.equal(second.body, "cached /a");
+      assert.match(second.cs ?? "", /^wraith; hit; ttl=\d+$/);
+      assert.match(second.age ?? "", /^\d+$/);
+      assert.equal(hits, 1);
+      // Ten concurrent misses of a slow URL make one backend request.
+      const before = hits;
+      const all = await Promise.all(Array.from({ length: 10 }, () => get("/slow")));
+      assert.ok(all.every((r) => r.body === "cached /slow"));
+      assert.equal(hits - before, 1, "coalesced");
+      // private responses pass but are not stored.
+      await get("/private");
+      const p2 = await get("/private");
+      assert.match(p2.cs ?? "", /fwd=miss; fwd-status=200; detail=private/);
+      // Revalidation: the stored ETag goes up, a 304 refreshes the entry; then the origin fails: stale-if-error.
+      assert.equal((await get("/etag")).body, "body v1");
+      const reval = await get("/etag");
+      assert.deepEqual([reval.body, reval.cs], ["body v1", "wraith; fwd=stale; fwd-status=304"]);
+      const notModified = await get("/etag", [["if-none-match", '"v1"']]);
+      assert.equal(
+        notModified.status,
+        304,
+        "a client's own validator goes to the origin on a stale entry, and its 304 back",
+      );
+      down = true;
+      const stale = await get("/etag");
+      assert.equal(stale.body, "body v1");
+      assert.match(stale.cs ?? "", /fwd=stale; fwd-status=503; detail=stale-if-error/);
+      down = false;
+      // Purge: authenticated, by URL.
+      const purge = async (token: string) => {
+        const r = await h3.request({
+          method: "POST",
+          authority: "localhost",
+          path: `/.well-known/wraith/purge?url=${encodeURIComponent(`https://localhost/a`)}`,
+          fields: [["authorization", `Bearer ${token}`]],
+          body: new Uint8Array(0),
+        });
+        return { status: r.status, body: td.decode(await readAll(r.body)) };
+      };
+      assert.equal((await purge("wrong")).status, 401);
+      assert.deepEqual(await purge("s3cret"), { status: 200, body: '{"purged":1}' });
+      assert.match((await get("/a")).cs ?? "", /fwd=miss/);
+      h3.close();
+    } finally {
+      await w.stop();
+      await origin.shutdown();
+      await pki.cleanup();
+    }
+  },
+});

@@ -224,12 +224,18 @@ export function http3ProtocolHandler(
  */
 export async function readUni(link: H3QpackLink, stream: Deno.QuicReceiveStream): Promise<void> {
   const reader = link.session.uniStream();
-  const source = stream.getReader();
+  // These streams sit idle with a read pending for the connection's life: a BYOB read into a small buffer of
+  // our own keeps that at 4 KiB a stream instead of the default 64 KiB chunk each pending read allocates.
+  const source = stream.getReader({ mode: "byob" });
+  let buf = new Uint8Array(UNI_READ_BYTES);
   try {
     while (true) {
-      const { value, done } = await source.read();
+      const { value, done } = await source.read(buf);
       if (done) return reader.finish();
-      for (const e of reader.push(value)) {
+      // A copy goes to the parser (it may keep views of a partial frame); the buffer goes back for the next read.
+      const bytes = value.slice();
+      buf = new Uint8Array(value.buffer, 0, UNI_READ_BYTES);
+      for (const e of reader.push(bytes)) {
         if (e.type === "ignore") {
           // §6.2: an unknown stream type is read no further.
           await source.cancel().catch(() => {});
@@ -247,6 +253,9 @@ export async function readUni(link: H3QpackLink, stream: Deno.QuicReceiveStream)
     source.releaseLock();
   }
 }
+
+/** Bytes of one read on a peer's unidirectional stream (control and QPACK instructions are small). */
+const UNI_READ_BYTES = 4096;
 
 /** Per connection, the abort controllers of its requests in flight (see serveMessage). */
 const OPEN_REQUESTS = new WeakMap<QuicConnection, Set<AbortController>>();
