@@ -25,6 +25,7 @@ import {
   oneOf,
   string,
 } from "../core/mod.ts";
+import { formatRatePolicy, parseRatePolicy } from "./rate_limit.ts";
 
 /** How a pool picks a backend. */
 export type BalanceAlgorithm = "round_robin" | "least_requests" | "hash";
@@ -379,6 +380,15 @@ export const WRAITH_CONFIG = defineSection("wraith", {
     default: 64,
     help: "Idle keep-alive connections kept per HTTP/1.1 backend",
   },
+  rate_limits: {
+    kind: checkedList(
+      "a list of rate limits: NAME client|route|identity LIMIT/WINDOW [burst=N] [pool=POOL] [prefix4=] [prefix6=]",
+      parseRatePolicy,
+      formatRatePolicy,
+    ),
+    default: [],
+    help: "Rate limits (GCRA), each counted per client prefix, per route or per identity (wraith/README.md)",
+  },
   cache_max_bytes: {
     kind: int(0, 2 ** 40),
     default: 0,
@@ -417,6 +427,14 @@ export const WRAITH_CONFIG = defineSection("wraith", {
       if (!pools.has(r.pool)) {
         fail("routes", `route ${JSON.stringify(r.text)} sends to unknown pool ${r.pool}`);
       }
+    }
+    for (const r of v.rateLimits) {
+      if (r.pool !== undefined && !pools.has(r.pool)) {
+        fail("rate_limits", `rate limit ${r.name} names unknown pool ${r.pool}`);
+      }
+    }
+    if (new Set(v.rateLimits.map((r) => r.name)).size !== v.rateLimits.length) {
+      fail("rate_limits", "two rate limits have the same name");
     }
     if (v.healthPath !== "" && !/^\/[\x21-\x7e]*$/.test(v.healthPath)) {
       fail("health_path", "must start with /");

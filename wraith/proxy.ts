@@ -38,6 +38,7 @@ import {
   varyValues,
 } from "./cache_policy.ts";
 import { type CacheEntry, cacheKey, ResponseCache } from "./cache_store.ts";
+import { addressPrefix, Gcra, rateLimitFields } from "./rate_limit.ts";
 import { RetryBudget } from "./retry_budget.ts";
 import { matchRoute } from "./router.ts";
 import { type UpstreamClient, upstreamClient, UpstreamError, type UpstreamResponse } from "./upstream.ts";
@@ -130,6 +131,7 @@ export class WraithProxy {
   readonly #pools = new Map<string, LivePool>();
   readonly #budget: RetryBudget;
   readonly #cache: ResponseCache | undefined;
+  readonly #limits: Gcra[];
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #log: (level: "info" | "warn" | "debug", message: string, fields: Record<string, unknown>) => void;
   readonly #m;
@@ -147,6 +149,7 @@ export class WraithProxy {
     this.#config = config;
     this.#routes = effectiveRoutes(config);
     this.#budget = new RetryBudget(config.retryBudgetPercent, config.retryBudgetMinPerS);
+    this.#limits = config.rateLimits.map((p) => new Gcra(p));
     this.#cache = config.cacheMaxBytes > 0
       ? new ResponseCache(config.cacheMaxBytes, Math.min(config.cacheMaxObjectBytes, config.cacheMaxBytes))
       : undefined;
@@ -212,6 +215,13 @@ export class WraithProxy {
         ["result"],
       ),
       cacheBytes: r.gauge("ghost_wraith_cache_bytes", "Bytes held by the response cache"),
+      limited: r.counter(
+        "ghost_wraith_rate_limited_total",
+        "Requests refused with 429, by rate limit policy",
+        [
+          "policy",
+        ],
+      ),
       routeInfo: r.gauge("ghost_wraith_route_info", "Configured routes in match order (value 1)", ["route"]),
       backendInfo: r.gauge(
         "ghost_wraith_backend_info",
@@ -339,7 +349,42 @@ export class WraithProxy {
       }
     }
 
+    // Rate limits of this route (before the cache: a cache hit counts too).
+    let quota: [string, string][] = [];
+    if (this.#limits.length > 0) {
+      const now = Date.now();
+      let tightest: { remaining: number; fields: [string, string][] } | undefined;
+      for (const g of this.#limits) {
+        const p = g.policy;
+        if (p.pool !== undefined && p.pool !== name) continue;
+        // identity: the verified caller once signed requests are required on the route; until then the client.
+        const key = p.scope === "route" ? name : addressPrefix(info.client, p.prefix4, p.prefix6);
+        const d = g.check(key, now);
+        if (!d.allowed) {
+          this.#m.limited.inc(1, { policy: p.name });
+          const res = text(429, "Too many requests", `${via}; error=http_request_denied`);
+          res.headers.set("retry-after", String(d.retryAfterS));
+          for (const [n, v] of rateLimitFields(p, d)) res.headers.set(n, v);
+          return [name, res];
+        }
+        if (tightest === undefined || d.remaining < tightest.remaining) {
+          tightest = { remaining: d.remaining, fields: rateLimitFields(p, d) };
+        }
+      }
+      quota = tightest?.fields ?? [];
+    }
     const ctx: ForwardContext = { request, info, url, fields, live, name, pinned };
+    if (quota.length > 0) {
+      const [answered, response] = await this.#route(ctx);
+      for (const [n, v] of quota) response.headers.set(n, v);
+      return [answered, response];
+    }
+    return await this.#route(ctx);
+  }
+
+  /** The route's answer: through the cache for GET/HEAD when it is on, else straight from a backend. */
+  async #route(ctx: ForwardContext): Promise<[string, Response]> {
+    const { request, info, name } = ctx;
     const cache = this.#cache;
     if (cache !== undefined && (request.method === "GET" || request.method === "HEAD")) {
       const bypass = (request.headers.get("ghost-cache") ?? "").toLowerCase().split(",").some((d) =>

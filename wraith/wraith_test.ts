@@ -456,3 +456,47 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "[wraith] rate limits: 429 with Retry-After and RateLimit fields past the burst; other routes and clients unaffected",
+  ...opts,
+  fn: async () => {
+    const pki = await testPki();
+    const a = echoOrigin("a");
+    const w = await startWraith(pki, {
+      GHOST_WRAITH_POOLS: `api http://127.0.0.1:${a.port}; web http://127.0.0.1:${a.port}`,
+      GHOST_WRAITH_ROUTES: "/api/ -> api; / -> web",
+      GHOST_WRAITH_RATE_LIMITS: "per-client client 1/10s burst=3 pool=api",
+    });
+    try {
+      const h3 = await h3To(pki, w.port);
+      const get = async (path: string) => {
+        const r = await h3.request({ method: "GET", authority: "localhost", path });
+        await readAll(r.body);
+        return { status: r.status, f: Object.fromEntries(r.fields) as Record<string, string> };
+      };
+      const answers = [await get("/api/1"), await get("/api/2"), await get("/api/3"), await get("/api/4")];
+      assert.deepEqual(answers.map((x) => x.status), [200, 200, 200, 429]);
+      assert.equal(answers[0]?.f["ratelimit-policy"], '"per-client";q=1;w=10');
+      assert.equal(answers[2]?.f.ratelimit, '"per-client";r=0;t=30');
+      const limited = answers[3]?.f ?? {};
+      assert.equal(limited["retry-after"], "10");
+      assert.equal(limited.ratelimit, '"per-client";r=0;t=30');
+      assert.equal((await get("/other")).status, 200, "another route is not limited");
+      h3.close();
+      // Over HTTP/1.1 the same client address shares the quota.
+      const raw = await rawH1(
+        pki,
+        w.port,
+        "GET /api/5 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(raw, /^HTTP\/1\.1 429 /);
+      assert.match(raw, /retry-after: \d+/i);
+    } finally {
+      await w.stop();
+      await a.stop();
+      await pki.cleanup();
+    }
+  },
+});
