@@ -190,6 +190,30 @@ export function parsePool(text: string): PoolConfig {
   return { name, backends, balance, hashOn, healthPath, expect };
 }
 
+/** A route policy of `auth`: the pool's requests must be signed, optionally by one of `allow`. */
+export interface AuthPolicy {
+  readonly pool: string;
+  readonly allow: readonly string[];
+}
+
+/** Parses `POOL signed [allow=ghost1...,ghost1...]`. */
+export function parseAuthPolicy(text: string): AuthPolicy {
+  const [pool, kind, ...opts] = text.trim().split(/\s+/);
+  const bad = (why: string): never => {
+    throw new ConfigValueError(`auth ${JSON.stringify(text)}: ${why}`);
+  };
+  if (pool === undefined || !/^[a-z0-9][a-z0-9_-]*$/.test(pool)) bad("starts with a pool name");
+  if (kind !== "signed") bad('the policy is "signed"');
+  let allow: string[] = [];
+  for (const o of opts) {
+    const m = /^allow=(.+)$/.exec(o);
+    if (m === null) bad(`${o} is not allow=ghost1...,ghost1...`);
+    allow = (m?.[1] ?? "").split(",").filter((a) => a !== "");
+    if (!allow.every((a) => /^ghost1[02-9ac-hj-np-z]{38}$/.test(a))) bad("allow lists ghost1 addresses");
+  }
+  return { pool: pool as string, allow };
+}
+
 /** Parses a route string (see the module doc). */
 export function parseRoute(text: string): RouteSpec {
   const m = /^(.*?)\s*->\s*([a-z0-9][a-z0-9_-]*)\s*$/.exec(text.trim());
@@ -380,6 +404,26 @@ export const WRAITH_CONFIG = defineSection("wraith", {
     default: 64,
     help: "Idle keep-alive connections kept per HTTP/1.1 backend",
   },
+  auth: {
+    kind: checkedList(
+      "a list of route policies: POOL signed [allow=ghost1...,ghost1...]",
+      parseAuthPolicy,
+      (a) => [a.pool, "signed", ...(a.allow.length > 0 ? [`allow=${a.allow.join(",")}`] : [])].join(" "),
+    ),
+    default: [],
+    help:
+      "Routes (by pool) that admit only requests signed by wallet identities (ghost-auth, wraith/README.md)",
+  },
+  signature_window_s: {
+    kind: int(1, 86_400),
+    default: 300,
+    help: "How far a signature's created time may be from now, seconds (also how long nonces are remembered)",
+  },
+  signed_body_max_bytes: {
+    kind: int(0, 64 * 1024 * 1024),
+    default: 1_048_576,
+    help: "Largest body of a signed request (it is read whole to check its Content-Digest): 413 above it",
+  },
   rate_limits: {
     kind: checkedList(
       "a list of rate limits: NAME client|route|identity LIMIT/WINDOW [burst=N] [pool=POOL] [prefix4=] [prefix6=]",
@@ -427,6 +471,9 @@ export const WRAITH_CONFIG = defineSection("wraith", {
       if (!pools.has(r.pool)) {
         fail("routes", `route ${JSON.stringify(r.text)} sends to unknown pool ${r.pool}`);
       }
+    }
+    for (const a of v.auth) {
+      if (!pools.has(a.pool)) fail("auth", `auth names unknown pool ${a.pool}`);
     }
     for (const r of v.rateLimits) {
       if (r.pool !== undefined && !pools.has(r.pool)) {

@@ -15,11 +15,12 @@
  *
  * @module
  */
-import { latencyBuckets, type MetricsRegistry } from "../core/mod.ts";
+import { concatBytes, latencyBuckets, type MetricsRegistry } from "../core/mod.ts";
 import type { HeaderField } from "../transport/http/mod.ts";
 import { attachTrailers, trailersOf } from "../transport/http/mod.ts";
 import { type Backend, hashKeyOf, Pool } from "./balancer.ts";
 import {
+  type AuthPolicy,
   type BackendSpec,
   effectivePools,
   effectiveRoutes,
@@ -39,6 +40,7 @@ import {
 } from "./cache_policy.ts";
 import { type CacheEntry, cacheKey, ResponseCache } from "./cache_store.ts";
 import { addressPrefix, Gcra, rateLimitFields } from "./rate_limit.ts";
+import { NonceCache, verifyRequestSignature } from "./http_signatures.ts";
 import { RetryBudget } from "./retry_budget.ts";
 import { matchRoute } from "./router.ts";
 import { type UpstreamClient, upstreamClient, UpstreamError, type UpstreamResponse } from "./upstream.ts";
@@ -67,6 +69,10 @@ interface ForwardContext {
   readonly live: LivePool;
   readonly name: string;
   readonly pinned: Backend | undefined;
+  /** The verified signer (ghost-auth), sent on as `ghost-identity`. */
+  readonly identity?: string;
+  /** The request body when it was read whole already (a signed request's, for its digest). */
+  readonly bodyBytes?: Uint8Array;
 }
 
 /** The outcome of forwarding: a response head (call `finish` when its body is done), or the error answer. */
@@ -132,6 +138,8 @@ export class WraithProxy {
   readonly #budget: RetryBudget;
   readonly #cache: ResponseCache | undefined;
   readonly #limits: Gcra[];
+  readonly #auth: Map<string, AuthPolicy>;
+  readonly #nonces = new NonceCache();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #log: (level: "info" | "warn" | "debug", message: string, fields: Record<string, unknown>) => void;
   readonly #m;
@@ -150,6 +158,7 @@ export class WraithProxy {
     this.#routes = effectiveRoutes(config);
     this.#budget = new RetryBudget(config.retryBudgetPercent, config.retryBudgetMinPerS);
     this.#limits = config.rateLimits.map((p) => new Gcra(p));
+    this.#auth = new Map(config.auth.map((a) => [a.pool, a]));
     this.#cache = config.cacheMaxBytes > 0
       ? new ResponseCache(config.cacheMaxBytes, Math.min(config.cacheMaxObjectBytes, config.cacheMaxBytes))
       : undefined;
@@ -215,6 +224,9 @@ export class WraithProxy {
         ["result"],
       ),
       cacheBytes: r.gauge("ghost_wraith_cache_bytes", "Bytes held by the response cache"),
+      auth: r.counter("ghost_wraith_signed_requests_total", "Requests to signed routes, by outcome", [
+        "outcome",
+      ]),
       limited: r.counter(
         "ghost_wraith_rate_limited_total",
         "Requests refused with 429, by rate limit policy",
@@ -349,6 +361,58 @@ export class WraithProxy {
       }
     }
 
+    // ghost-auth: a signed route admits only requests signed by a wallet identity (allowed ones, if listed).
+    let identity: string | undefined;
+    let bodyBytes: Uint8Array | undefined;
+    const policy = this.#auth.get(name);
+    if (policy !== undefined) {
+      const hasBody = request.body !== null;
+      if (hasBody) {
+        if (declared !== null && Number(declared) > this.#config.signedBodyMaxBytes) {
+          this.#m.auth.inc(1, { outcome: "too_large" });
+          return [name, text(413, "Signed request body too large", `${via}; error=http_request_error`)];
+        }
+        try {
+          bodyBytes = await readBounded(request.body, this.#config.signedBodyMaxBytes);
+        } catch {
+          this.#m.auth.inc(1, { outcome: "too_large" });
+          return [name, text(413, "Signed request body too large", `${via}; error=http_request_error`)];
+        }
+      }
+      try {
+        const who = await verifyRequestSignature({
+          method: request.method,
+          targetUri: url.href,
+          field: (n) => request.headers.get(n),
+        }, {
+          windowS: this.#config.signatureWindowS,
+          nonces: this.#nonces,
+          now: Date.now() / 1000,
+          body: bodyBytes ?? null,
+        });
+        if (policy.allow.length > 0 && !policy.allow.includes(who.address)) {
+          this.#m.auth.inc(1, { outcome: "forbidden" });
+          return [
+            name,
+            text(403, `${who.address} is not allowed on this route`, `${via}; error=http_request_denied`),
+          ];
+        }
+        identity = who.address;
+        this.#m.auth.inc(1, { outcome: "verified" });
+      } catch (error) {
+        this.#m.auth.inc(1, { outcome: "refused" });
+        const res = text(
+          401,
+          `Signature required: ${error instanceof Error ? error.message : String(error)}`,
+          `${via}; error=http_request_denied`,
+        );
+        res.headers.set(
+          "accept-signature",
+          'sig1=("@method" "@target-uri" "@authority" "content-digest");alg="ed25519";keyid;created;nonce',
+        );
+        return [name, res];
+      }
+    }
     // Rate limits of this route (before the cache: a cache hit counts too).
     let quota: [string, string][] = [];
     if (this.#limits.length > 0) {
@@ -358,7 +422,11 @@ export class WraithProxy {
         const p = g.policy;
         if (p.pool !== undefined && p.pool !== name) continue;
         // identity: the verified caller once signed requests are required on the route; until then the client.
-        const key = p.scope === "route" ? name : addressPrefix(info.client, p.prefix4, p.prefix6);
+        const key = p.scope === "route"
+          ? name
+          : p.scope === "identity" && identity !== undefined
+          ? `id:${identity}`
+          : addressPrefix(info.client, p.prefix4, p.prefix6);
         const d = g.check(key, now);
         if (!d.allowed) {
           this.#m.limited.inc(1, { policy: p.name });
@@ -373,7 +441,17 @@ export class WraithProxy {
       }
       quota = tightest?.fields ?? [];
     }
-    const ctx: ForwardContext = { request, info, url, fields, live, name, pinned };
+    const ctx: ForwardContext = {
+      request,
+      info,
+      url,
+      fields,
+      live,
+      name,
+      pinned,
+      ...(identity !== undefined ? { identity } : {}),
+      ...(bodyBytes !== undefined ? { bodyBytes } : {}),
+    };
     if (quota.length > 0) {
       const [answered, response] = await this.#route(ctx);
       for (const [n, v] of quota) response.headers.set(n, v);
@@ -386,7 +464,11 @@ export class WraithProxy {
   async #route(ctx: ForwardContext): Promise<[string, Response]> {
     const { request, info, name } = ctx;
     const cache = this.#cache;
-    if (cache !== undefined && (request.method === "GET" || request.method === "HEAD")) {
+    // Signed routes answer someone in particular: they are not cached.
+    if (
+      cache !== undefined && ctx.identity === undefined &&
+      (request.method === "GET" || request.method === "HEAD")
+    ) {
       const bypass = (request.headers.get("ghost-cache") ?? "").toLowerCase().split(",").some((d) =>
         d.trim() === "bypass"
       );
@@ -409,10 +491,13 @@ export class WraithProxy {
     const { request, info, url, fields, live, name, pinned } = ctx;
     const via = this.#config.via;
     const declared = request.headers.get("content-length");
+    if (ctx.identity !== undefined) extra = [...extra, ["ghost-identity", ctx.identity]];
     // The body: counted against the limit; small bodies of idempotent requests are buffered for retries.
-    let body: ReadableStream<Uint8Array> | Uint8Array | null = request.body;
+    let body: ReadableStream<Uint8Array> | Uint8Array | null = ctx.bodyBytes ?? request.body;
     const idempotent = IDEMPOTENT.has(request.method);
-    if (body !== null && idempotent && declared !== null && Number(declared) <= REPLAY_BUFFER) {
+    if (body instanceof Uint8Array) {
+      // Read whole already.
+    } else if (body !== null && idempotent && declared !== null && Number(declared) <= REPLAY_BUFFER) {
       body = new Uint8Array(await request.arrayBuffer());
     } else if (body !== null) {
       body = limitBody(body, this.#config.maxBodyBytes);
@@ -862,6 +947,19 @@ export class WraithProxy {
     for (const t of this.#timers) clearInterval(t);
     for (const { clients } of this.#pools.values()) for (const c of clients.values()) c.close();
   }
+}
+
+/** Reads a body whole, failing once it passes `max` bytes. */
+async function readBounded(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    n += chunk.length;
+    if (n > max) throw new RangeError(`body above ${max} bytes`);
+    parts.push(chunk);
+  }
+  return concatBytes(...parts);
 }
 
 /** Appends a field a web Headers can carry; others are dropped rather than failing the response. */

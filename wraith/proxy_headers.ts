@@ -26,8 +26,11 @@ const HOP_BY_HOP = new Set([
 
 const FORWARDED = new Set(["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]);
 
-/** Request fields wraith reads and removes (the seed's `:ghost-*` pseudo-headers, as regular fields). */
-export const GHOST_REQUEST_FIELDS: ReadonlySet<string> = new Set(["ghost-backend"]);
+/**
+ * Request fields wraith reads and removes (the seed's `:ghost-*` pseudo-headers, as regular fields), and
+ * `ghost-identity`, which only wraith may set: a client's copy never reaches a backend.
+ */
+export const GHOST_REQUEST_FIELDS: ReadonlySet<string> = new Set(["ghost-backend", "ghost-identity"]);
 
 /** The fields named by `connection` (lowercase). */
 function connectionNamed(fields: Iterable<HeaderField>): Set<string> {

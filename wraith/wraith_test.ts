@@ -500,3 +500,84 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "[wraith] ghost-auth: a request signed by a wallet key is admitted with its identity; unsigned, foreign and replayed ones are not",
+  ...opts,
+  fn: async () => {
+    const { signRequest } = await import("./http_signatures.ts");
+    const { addressFromPublicKey, ed25519PublicKey, parsePublicKey } = await import("../crypto/mod.ts");
+    const pki = await testPki();
+    const origin = echoOrigin("o");
+    const seed = new Uint8Array(32).fill(7);
+    const me = addressFromPublicKey(parsePublicKey("ed25519", ed25519PublicKey(seed)));
+    const w = await startWraith(pki, {
+      GHOST_WRAITH_POOLS: `app http://127.0.0.1:${origin.port}; open http://127.0.0.1:${origin.port}`,
+      GHOST_WRAITH_ROUTES: "/app/ -> app; /admin/ -> open",
+      GHOST_WRAITH_AUTH: `app signed allow=${me}`,
+    });
+    try {
+      const h3 = await h3To(pki, w.port);
+      const authority = `localhost:${w.port}`;
+      const send = async (
+        method: string,
+        path: string,
+        fields: [string, string][],
+        body: Uint8Array | null = null,
+      ) => {
+        const r = await h3.request({ method, authority, path, fields, body });
+        return {
+          status: r.status,
+          f: Object.fromEntries(r.fields) as Record<string, string>,
+          text: td.decode(await readAll(r.body)),
+        };
+      };
+      const url = `https://${authority}/app/data`;
+      const signed = await signRequest({ method: "GET", url, seed });
+      const ok = await send("GET", "/app/data", [...signed, ["ghost-identity", "ghost1forged"]]);
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(
+        JSON.parse(ok.text).headers["ghost-identity"],
+        me,
+        "the verified identity, not the client's copy",
+      );
+      const replay = await send("GET", "/app/data", signed);
+      assert.equal(replay.status, 401);
+      assert.match(replay.text, /replay/);
+      const unsigned = await send("GET", "/app/data", []);
+      assert.equal(unsigned.status, 401);
+      assert.match(unsigned.f["accept-signature"] ?? "", /alg="ed25519"/);
+      const stranger = await send(
+        "GET",
+        "/app/data",
+        await signRequest({ method: "GET", url, seed: new Uint8Array(32).fill(8) }),
+      );
+      assert.equal(stranger.status, 403);
+      const body = new TextEncoder().encode("pay 5");
+      const post = await send(
+        "POST",
+        "/app/pay",
+        await signRequest({ method: "POST", url: `https://${authority}/app/pay`, seed, body }),
+        body,
+      );
+      assert.equal(post.status, 200, post.text);
+      assert.equal(JSON.parse(post.text).length, 5);
+      const swapped = await send(
+        "POST",
+        "/app/pay",
+        await signRequest({ method: "POST", url: `https://${authority}/app/pay`, seed, body }),
+        new TextEncoder().encode("pay 500"),
+      );
+      assert.equal(swapped.status, 401);
+      // A route without the policy passes, and strips a client's ghost-identity.
+      const open = await send("GET", "/admin/x", [["ghost-identity", me]]);
+      assert.equal(JSON.parse(open.text).headers["ghost-identity"], undefined);
+      h3.close();
+    } finally {
+      await w.stop();
+      await origin.stop();
+      await pki.cleanup();
+    }
+  },
+});
