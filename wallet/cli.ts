@@ -25,6 +25,7 @@ import {
   cmdMultisig,
   cmdNew,
   cmdSign,
+  cmdSignRequest,
   cmdVerify,
   type Ctx,
   kdfLabel,
@@ -137,6 +138,8 @@ export async function walletCli(
         return await cmdAddress(ctx);
       case "sign":
         return await cmdSign(ctx);
+      case "sign-request":
+        return await cmdSignRequest(ctx);
       case "verify":
         return await cmdVerify(ctx);
       case "export-v3":

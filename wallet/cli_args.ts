@@ -161,6 +161,7 @@ Subcommands:
   list                     list accounts (no passphrase needed)
   address [ACCOUNT]        show an account's address
   sign [ACCOUNT]           sign a message (WALLET_MESSAGE domain)
+  sign-request             sign an HTTP request for wraith's ghost-auth (RFC 9421, ed25519)
   verify [SIGNED-HEX]      verify a signed message
   export-v3 [ACCOUNT]      export a secp256k1 account as Ethereum keystore v3 JSON
   multisig create|sign|combine|verify   M-of-N signing bundles
@@ -213,6 +214,21 @@ Signs in the WALLET_MESSAGE domain. Prints the signature and the signed message 
 
 Example:
   mod.ts wallet sign --account dev --message "hello"
+
+${COMMON}`,
+  "sign-request":
+    `Usage: mod.ts wallet sign-request --url URL [--method METHOD] [--body-file FILE] [--account ACCOUNT] [--curl]
+
+Signs an HTTP request for wraith's ghost-auth with an ed25519 account: HTTP Message Signatures (RFC 9421,
+alg "ed25519", keyid = the account's ghost1 address) over @method, @target-uri, @authority and, with a body, its
+Content-Digest (RFC 9530), with a created time and a fresh nonce. Prints the fields to add, one "name: value"
+per line (curl reads them with -H @FILE). A signature is good for one request within wraith's window
+(signature_window_s, default 300 s); the body sent must be the file's bytes exactly.
+
+Examples:
+  mod.ts wallet sign-request --account dev --url https://localhost:4443/app/data > sig.txt
+  curl --cacert data/pki/ca.pem -H @sig.txt https://localhost:4443/app/data
+  mod.ts wallet sign-request --account dev --method POST --url https://localhost:4443/app/pay --body-file pay.json
 
 ${COMMON}`,
   verify: `Usage: mod.ts wallet verify (SIGNED-HEX | --in FILE)
@@ -298,6 +314,12 @@ export const SUB_FLAGS: Readonly<Record<string, Readonly<Record<string, FlagSpec
   list: {},
   address: { account: { value: true } },
   sign: { message: { value: true }, file: { value: true }, out: { value: true }, account: { value: true } },
+  "sign-request": {
+    account: { value: true },
+    method: { value: true },
+    url: { value: true },
+    "body-file": { value: true },
+  },
   verify: { in: { value: true } },
   "export-v3": {
     out: { value: true },

@@ -8,6 +8,7 @@ import { type CliIo, TEST_KDF } from "./cli_io.ts";
 import { toHex, tryFromHex, utf8, utf8Strict } from "../core/mod.ts";
 import { DenoWalletStore } from "./deno_wallet_store.ts";
 import { readFileBounded, writeFileAtomic } from "./deno_keystore.ts";
+import { prepareRequestSignature } from "../transport/http/mod.ts";
 import type { EthKeystoreEncryptOptions } from "./eth_keystore_v3.ts";
 import type { ScryptParams } from "./keystore_file.ts";
 import { Secret, wipeBytes } from "../crypto/mod.ts";
@@ -344,6 +345,46 @@ export async function cmdSign(ctx: Ctx): Promise<number> {
       signedMessage: toHex(res.signedMessage),
     },
   );
+  return 0;
+}
+
+export async function cmdSignRequest(ctx: Ctx): Promise<number> {
+  const p = ctx.parsed;
+  const url = flag(p, "url");
+  if (url === undefined) throw new CliUsageError("--url URL is required");
+  try {
+    if (!/^https?:$/.test(new URL(url).protocol)) throw new Error("not http(s)");
+  } catch {
+    throw new CliUsageError(`--url ${url} is not an http(s) URL`);
+  }
+  const method = (flag(p, "method") ?? "GET").toUpperCase();
+  if (!/^[A-Z]{1,16}$/.test(method)) throw new CliUsageError(`--method ${method} is not a method`);
+  const bodyFile = flag(p, "body-file");
+  let body: Uint8Array | null = null;
+  if (bodyFile !== undefined) {
+    try {
+      body = await readFileBounded(bodyFile, 64 * 1024 * 1024);
+    } catch (error) {
+      throw new CliUsageError(
+        `cannot read ${bodyFile}: ${error instanceof Error ? error.message : "error"}`,
+        1,
+      );
+    }
+  }
+  const account = await accountByRef(ctx, onePositional(p, "ACCOUNT"));
+  const prepared = await prepareRequestSignature({ method, url, body }, account.address);
+  const signed = await ctx.service.signHttpRequest({
+    wallet: ctx.wallet,
+    account: account.id,
+    base: prepared.base,
+  });
+  const fields = prepared.fields(signed.signature, signed.publicKey);
+  out(ctx, fields.map(([n, v]) => `${n}: ${v}`).join("\n"), {
+    address: signed.address,
+    method,
+    url,
+    fields: Object.fromEntries(fields),
+  });
   return 0;
 }
 

@@ -45,7 +45,8 @@ import {
   verifySigningBundle,
 } from "./multisig_bundle.ts";
 import { type KeyType, parsePublicKey, type SigningKey } from "../crypto/mod.ts";
-import { Secret } from "../crypto/mod.ts";
+import { ed25519Sign, Secret } from "../crypto/mod.ts";
+import { isRequestSignatureBase } from "../transport/http/mod.ts";
 import {
   decodeSignedMessage,
   encodeSignedMessage,
@@ -398,6 +399,41 @@ export class WalletService {
         signer: signerOf(signed.signer),
         address: account.address,
         signedMessage: encodeSignedMessage(signed),
+      };
+    });
+  }
+
+  /**
+   * Signs an HTTP request for wraith's `ghost-auth` (RFC 9421, ed25519): the bytes must be an RFC 9421 signature
+   * base whose `@signature-params` name this account's address as `keyid` and `alg="ed25519"`. Such text (a
+   * quoted line per component) cannot be mistaken for the binary payloads of the other signing domains.
+   */
+  async signHttpRequest(
+    req: { wallet?: unknown; account?: unknown; base?: unknown },
+  ): Promise<{ signature: Uint8Array; publicKey: Uint8Array; address: string }> {
+    const wallet = parseWalletName(req.wallet);
+    const ref = optString(req.account, "account");
+    if (typeof req.base !== "string" || req.base.length > 8_192) {
+      throw new WalletServiceError(
+        "INVALID_ARGUMENT",
+        "base must be a signature base of at most 8192 characters",
+      );
+    }
+    const base = req.base;
+    return await this.#withKey(wallet, ref, (key, account) => {
+      if (key.type !== "ed25519") {
+        throw new WalletServiceError(
+          "FAILED_PRECONDITION",
+          "HTTP request signatures need an ed25519 account",
+        );
+      }
+      if (!isRequestSignatureBase(base, account.address)) {
+        throw new WalletServiceError("INVALID_ARGUMENT", "not an RFC 9421 signature base for this account");
+      }
+      return {
+        signature: ed25519Sign(key.secretKey, new TextEncoder().encode(base)),
+        publicKey: account.publicKey,
+        address: account.address,
       };
     });
   }

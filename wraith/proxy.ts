@@ -40,7 +40,7 @@ import {
 } from "./cache_policy.ts";
 import { type CacheEntry, cacheKey, ResponseCache } from "./cache_store.ts";
 import { addressPrefix, Gcra, rateLimitFields } from "./rate_limit.ts";
-import { NonceCache, verifyRequestSignature } from "./http_signatures.ts";
+import { NonceCache, verifyRequestSignature } from "../transport/http/mod.ts";
 import { RetryBudget } from "./retry_budget.ts";
 import { matchRoute } from "./router.ts";
 import { type UpstreamClient, upstreamClient, UpstreamError, type UpstreamResponse } from "./upstream.ts";

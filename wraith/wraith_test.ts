@@ -506,7 +506,7 @@ Deno.test({
     "[wraith] ghost-auth: a request signed by a wallet key is admitted with its identity; unsigned, foreign and replayed ones are not",
   ...opts,
   fn: async () => {
-    const { signRequest } = await import("./http_signatures.ts");
+    const { signRequest } = await import("../transport/http/mod.ts");
     const { addressFromPublicKey, ed25519PublicKey, parsePublicKey } = await import("../crypto/mod.ts");
     const pki = await testPki();
     const origin = echoOrigin("o");

@@ -16,3 +16,4 @@
  */
 export * from "./fields.ts";
 export * from "./trailers.ts";
+export * from "./signatures.ts";

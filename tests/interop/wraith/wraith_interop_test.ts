@@ -398,3 +398,84 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "interop wraith: `mod.ts wallet sign-request` signs, curl sends it (-H @file), wraith admits it and tells the origin who; unsigned is 401",
+  ignore: !hasTool("curl"),
+  ...opts,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "wraith_sign_" });
+    const env = {
+      GHOST_WALLET_PASSPHRASE: "correct horse battery staple",
+      GHOST_WALLET_KDF: "test",
+      NO_COLOR: "1",
+    };
+    const mod = new URL("../../../mod.ts", import.meta.url).pathname;
+    const wallet = (...args: string[]) =>
+      run(Deno.execPath(), ["run", "-A", mod, "wallet", ...args, "--wallet-dir", `${dir}/wallet`], { env });
+    await Deno.writeTextFile(`${dir}/dev.key`, "11".repeat(32));
+    const imported = await wallet(
+      "import",
+      "--key-file",
+      `${dir}/dev.key`,
+      "--type",
+      "ed25519",
+      "--label",
+      "dev",
+    );
+    assert.equal(imported.code, 0, imported.stderr);
+    const address = (await wallet("address", "--account", "dev")).stdout.trim();
+    assert.match(address, /^ghost1/);
+    const origin = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (req) => new Response(`hello ${req.headers.get("ghost-identity")}`),
+    );
+    const port = freePort();
+    const wraith = await startWraithProcess(["--listen", `127.0.0.1:${port}`], {
+      GHOST_WRAITH_POOLS: `app http://127.0.0.1:${origin.addr.port}`,
+      GHOST_WRAITH_ROUTES: "/app/ -> app",
+      GHOST_WRAITH_AUTH: `app signed allow=${address}`,
+    });
+    try {
+      const url = `https://localhost:${port}/app/data`;
+      const sig = await wallet("sign-request", "--account", "dev", "--url", url);
+      assert.equal(sig.code, 0, sig.stderr);
+      assert.match(
+        sig.stdout,
+        /^signature-input: sig1=\("@method" "@target-uri" "@authority"\);created=\d+;keyid="ghost1[a-z0-9]+";alg="ed25519";nonce="[^"]+"$/m,
+      );
+      await Deno.writeTextFile(`${dir}/sig.txt`, sig.stdout);
+      const ok = await run("curl", ["-sS", "--cacert", wraith.caFile, "-H", `@${dir}/sig.txt`, url]);
+      assert.equal(ok.stdout, `hello ${address}`, ok.stderr + wraith.output().slice(-1000));
+      const again = await run("curl", [
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--cacert",
+        wraith.caFile,
+        "-H",
+        `@${dir}/sig.txt`,
+        url,
+      ]);
+      assert.equal(again.stdout, "401", "the same signature twice is a replay");
+      const none = await run("curl", [
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--cacert",
+        wraith.caFile,
+        url,
+      ]);
+      assert.equal(none.stdout, "401");
+    } finally {
+      await wraith.stop();
+      await origin.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -16,7 +16,7 @@ import {
   ed25519Sign,
   ed25519Verify,
   parsePublicKey,
-} from "../crypto/mod.ts";
+} from "../../crypto/mod.ts";
 
 const te = new TextEncoder();
 
@@ -31,10 +31,10 @@ export interface SignatureParams {
 }
 
 /** A signature that cannot be used, and why. */
-export class SignatureError extends Error {
+export class HttpSignatureError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = "SignatureError";
+    this.name = "HttpSignatureError";
   }
 }
 
@@ -60,12 +60,12 @@ class SfReader {
     return this.#s[this.#i];
   }
   expect(c: string): void {
-    if (this.#s[this.#i] !== c) throw new SignatureError(`expected ${c} at ${this.#i}`);
+    if (this.#s[this.#i] !== c) throw new HttpSignatureError(`expected ${c} at ${this.#i}`);
     this.#i++;
   }
   key(): string {
     const m = KEY.exec(this.#s.slice(this.#i));
-    if (m === null) throw new SignatureError(`expected a key at ${this.#i}`);
+    if (m === null) throw new HttpSignatureError(`expected a key at ${this.#i}`);
     this.#i += m[0].length;
     return m[0];
   }
@@ -74,27 +74,27 @@ class SfReader {
     let out = "";
     while (true) {
       const c = this.#s[this.#i++];
-      if (c === undefined) throw new SignatureError("unterminated string");
+      if (c === undefined) throw new HttpSignatureError("unterminated string");
       if (c === "\\") {
         const n = this.#s[this.#i++];
-        if (n !== '"' && n !== "\\") throw new SignatureError("bad escape in string");
+        if (n !== '"' && n !== "\\") throw new HttpSignatureError("bad escape in string");
         out += n;
       } else if (c === '"') return out;
-      else if (c < " " || c > "~") throw new SignatureError("bad character in string");
+      else if (c < " " || c > "~") throw new HttpSignatureError("bad character in string");
       else out += c;
     }
   }
   bytes(): Uint8Array {
     this.expect(":");
     const end = this.#s.indexOf(":", this.#i);
-    if (end < 0) throw new SignatureError("unterminated byte sequence");
+    if (end < 0) throw new HttpSignatureError("unterminated byte sequence");
     const b64 = this.#s.slice(this.#i, end);
     this.#i = end + 1;
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new SignatureError("bad base64 in byte sequence");
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new HttpSignatureError("bad base64 in byte sequence");
     try {
       return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     } catch {
-      throw new SignatureError("bad base64 in byte sequence");
+      throw new HttpSignatureError("bad base64 in byte sequence");
     }
   }
   bareItem(): SfParam {
@@ -103,7 +103,7 @@ class SfReader {
     if (c === "?") {
       this.#i++;
       const v = this.#s[this.#i++];
-      if (v !== "0" && v !== "1") throw new SignatureError("bad boolean");
+      if (v !== "0" && v !== "1") throw new HttpSignatureError("bad boolean");
       return v === "1";
     }
     const num = /^-?\d{1,15}/.exec(this.#s.slice(this.#i));
@@ -112,7 +112,7 @@ class SfReader {
       return Number(num[0]);
     }
     const tok = /^[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*/.exec(this.#s.slice(this.#i));
-    if (tok === null) throw new SignatureError(`unexpected ${JSON.stringify(c)} at ${this.#i}`);
+    if (tok === null) throw new HttpSignatureError(`unexpected ${JSON.stringify(c)} at ${this.#i}`);
     this.#i += tok[0].length;
     return { token: tok[0] };
   }
@@ -143,8 +143,8 @@ class SfReader {
       if (this.done) break;
       this.expect(",");
       this.ows();
-      if (this.done) throw new SignatureError("trailing comma");
-      if (out.size > 16) throw new SignatureError("too many members");
+      if (this.done) throw new HttpSignatureError("trailing comma");
+      if (out.size > 16) throw new HttpSignatureError("too many members");
     }
     return out;
   }
@@ -159,10 +159,10 @@ class SfReader {
       }
       components.push(this.string());
       // Component parameters (;sf, ;key=, ;req) are not supported by this verifier.
-      if (this.peek() === ";") throw new SignatureError("component parameters are not supported");
-      if (components.length > 32) throw new SignatureError("too many components");
+      if (this.peek() === ";") throw new HttpSignatureError("component parameters are not supported");
+      if (components.length > 32) throw new HttpSignatureError("too many components");
       const c = this.peek();
-      if (c !== " " && c !== ")") throw new SignatureError("bad inner list");
+      if (c !== " " && c !== ")") throw new HttpSignatureError("bad inner list");
     }
     return { components, params: this.params() };
   }
@@ -170,14 +170,14 @@ class SfReader {
 
 /** Parses `Signature-Input` into its signatures by label. */
 export function parseSignatureInput(value: string): Map<string, SignatureParams> {
-  if (value.length > 8_192) throw new SignatureError("Signature-Input too long");
+  if (value.length > 8_192) throw new HttpSignatureError("Signature-Input too long");
   const r = new SfReader(value);
   return r.dictionary(() => r.innerList());
 }
 
 /** Parses `Signature` (or `Content-Digest`): byte sequences by label. */
 export function parseByteDictionary(value: string): Map<string, Uint8Array> {
-  if (value.length > 8_192) throw new SignatureError("field too long");
+  if (value.length > 8_192) throw new HttpSignatureError("field too long");
   const r = new SfReader(value);
   return r.dictionary(() => {
     const b = r.bytes();
@@ -208,13 +208,13 @@ export interface MessageComponents {
   field(name: string): string | null;
 }
 
-/** The signature base (RFC 9421 §2.5); throws SignatureError for a component it cannot produce. */
+/** The signature base (RFC 9421 §2.5); throws HttpSignatureError for a component it cannot produce. */
 export function signatureBase(m: MessageComponents, p: SignatureParams): string {
   const url = new URL(m.targetUri);
   const lines: string[] = [];
   const seen = new Set<string>();
   for (const c of p.components) {
-    if (seen.has(c)) throw new SignatureError(`component ${c} listed twice`);
+    if (seen.has(c)) throw new HttpSignatureError(`component ${c} listed twice`);
     seen.add(c);
     let value: string | null;
     switch (c) {
@@ -241,13 +241,13 @@ export function signatureBase(m: MessageComponents, p: SignatureParams): string 
         break;
       default:
         if (c.startsWith("@") || c !== c.toLowerCase()) {
-          throw new SignatureError(`component ${c} is not supported`);
+          throw new HttpSignatureError(`component ${c} is not supported`);
         }
         value = m.field(c);
         if (value !== null) value = value.trim();
     }
-    if (value === null) throw new SignatureError(`component ${c} is missing from the message`);
-    if (/[\r\n]/.test(value)) throw new SignatureError(`component ${c} has a line break`);
+    if (value === null) throw new HttpSignatureError(`component ${c} is missing from the message`);
+    if (/[\r\n]/.test(value)) throw new HttpSignatureError(`component ${c} has a line break`);
     lines.push(`"${c}": ${value}`);
   }
   lines.push(`"@signature-params": ${serializeSignatureParams(p)}`);
@@ -313,23 +313,23 @@ export interface VerifyOptions {
   readonly body: Uint8Array | null;
 }
 
-/** Verifies a request signed as the module doc says; throws SignatureError saying why not. */
+/** Verifies a request signed as the module doc says; throws HttpSignatureError saying why not. */
 export async function verifyRequestSignature(
   m: MessageComponents,
   o: VerifyOptions,
 ): Promise<VerifiedSigner> {
   const input = m.field("signature-input");
   const sigField = m.field("signature");
-  if (input === null || sigField === null) throw new SignatureError("no Signature-Input and Signature");
+  if (input === null || sigField === null) throw new HttpSignatureError("no Signature-Input and Signature");
   const inputs = parseSignatureInput(input);
   const signatures = parseByteDictionary(sigField);
   const keyB64 = m.field("ghost-public-key");
-  if (keyB64 === null) throw new SignatureError("no ghost-public-key field");
+  if (keyB64 === null) throw new HttpSignatureError("no ghost-public-key field");
   let publicKey: Uint8Array;
   try {
     publicKey = Uint8Array.from(atob(keyB64.trim()), (c) => c.charCodeAt(0));
   } catch {
-    throw new SignatureError("ghost-public-key is not base64");
+    throw new HttpSignatureError("ghost-public-key is not base64");
   }
   let lastError = "no usable signature";
   for (const [label, p] of inputs) {
@@ -363,46 +363,46 @@ export async function verifyRequestSignature(
       continue;
     }
     if (typeof created !== "number" || Math.abs(o.now - created) > o.windowS) {
-      throw new SignatureError(`${label}: created is missing or outside the ${o.windowS} s window`);
+      throw new HttpSignatureError(`${label}: created is missing or outside the ${o.windowS} s window`);
     }
     const expires = params.get("expires");
-    if (typeof expires === "number" && expires < o.now) throw new SignatureError(`${label}: expired`);
+    if (typeof expires === "number" && expires < o.now) throw new HttpSignatureError(`${label}: expired`);
     if (typeof nonce !== "string" || nonce.length < 8 || nonce.length > 128) {
-      throw new SignatureError(`${label}: a nonce of 8-128 characters is required`);
+      throw new HttpSignatureError(`${label}: a nonce of 8-128 characters is required`);
     }
     let address: string;
     try {
       address = addressFromPublicKey(parsePublicKey("ed25519", publicKey));
     } catch {
-      throw new SignatureError("ghost-public-key is not an Ed25519 public key");
+      throw new HttpSignatureError("ghost-public-key is not an Ed25519 public key");
     }
-    if (address !== keyid) throw new SignatureError(`${label}: ghost-public-key is not the key of ${keyid}`);
+    if (address !== keyid) {
+      throw new HttpSignatureError(`${label}: ghost-public-key is not the key of ${keyid}`);
+    }
     if (p.components.includes("content-digest")) {
       const digest = m.field("content-digest");
       if (digest === null || !(await digestMatches(digest, o.body ?? new Uint8Array(0)))) {
-        throw new SignatureError("content-digest does not match the body");
+        throw new HttpSignatureError("content-digest does not match the body");
       }
     }
     const base = signatureBase(m, p);
     if (!(await ed25519Verify(publicKey, te.encode(base), signature))) {
-      throw new SignatureError(`${label}: the signature does not verify`);
+      throw new HttpSignatureError(`${label}: the signature does not verify`);
     }
     // Only a valid signature spends its nonce (an attacker cannot burn someone's nonce with garbage).
     if (!o.nonces.add(`${keyid} ${nonce}`, o.now, created + o.windowS)) {
-      throw new SignatureError(`${label}: nonce already used (replay)`);
+      throw new HttpSignatureError(`${label}: nonce already used (replay)`);
     }
     return { address, label };
   }
-  throw new SignatureError(lastError);
+  throw new HttpSignatureError(lastError);
 }
 
-/** Options of {@linkcode signRequest}. */
-export interface SignRequestOptions {
+/** What a request signature is made from (besides the key). */
+export interface RequestToSign {
   readonly method: string;
   readonly url: string;
   readonly body?: Uint8Array | null;
-  /** The Ed25519 seed (32 bytes) of the signing account. */
-  readonly seed: Uint8Array;
   /** Seconds; default now. */
   readonly created?: number;
   /** Default 16 random bytes, base64url. */
@@ -410,17 +410,21 @@ export interface SignRequestOptions {
   readonly label?: string;
 }
 
+/** A prepared signature: the base to sign, and how to turn the signature into the request's fields. */
+export interface PreparedSignature {
+  /** The RFC 9421 signature base; sign its UTF-8 bytes with Ed25519. */
+  readonly base: string;
+  /** The fields to add, given the signature and the signer's public key. */
+  fields(signature: Uint8Array, publicKey: Uint8Array): [string, string][];
+}
+
 /**
- * The fields that sign a request for wraith's `ghost-auth`: `content-digest` (with a body), `signature-input`,
- * `signature` and `ghost-public-key`. Add them to the request as they are.
+ * Prepares the signature of a request by the account with `address` (`ghost1...`), for a signer that holds the key
+ * elsewhere (the wallet service): covers `@method`, `@target-uri`, `@authority` and, with a body, `content-digest`.
  */
-export async function signRequest(o: SignRequestOptions): Promise<[string, string][]> {
-  const publicKey = ed25519PublicKey(o.seed);
-  const address = addressFromPublicKey(parsePublicKey("ed25519", publicKey));
+export async function prepareRequestSignature(o: RequestToSign, address: string): Promise<PreparedSignature> {
   const body = o.body ?? null;
-  const out: [string, string][] = [];
   const digest = body !== null && body.length > 0 ? await contentDigest(body) : undefined;
-  if (digest !== undefined) out.push(["content-digest", digest]);
   const nonce = o.nonce ?? btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
     .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   const params: SignatureParams = {
@@ -432,16 +436,46 @@ export async function signRequest(o: SignRequestOptions): Promise<[string, strin
       ["nonce", nonce],
     ],
   };
-  const fields = new Map(out);
   const base = signatureBase({
     method: o.method.toUpperCase(),
     targetUri: new URL(o.url).href,
-    field: (n) => fields.get(n) ?? null,
+    field: (n) => (n === "content-digest" ? digest ?? null : null),
   }, params);
-  const signature = ed25519Sign(o.seed, te.encode(base));
   const label = o.label ?? "sig1";
-  out.push(["signature-input", `${label}=${serializeSignatureParams(params)}`]);
-  out.push(["signature", `${label}=:${btoa(String.fromCharCode(...signature))}:`]);
-  out.push(["ghost-public-key", btoa(String.fromCharCode(...publicKey))]);
-  return out;
+  return {
+    base,
+    fields: (signature, publicKey) => [
+      ...(digest !== undefined ? [["content-digest", digest] as [string, string]] : []),
+      ["signature-input", `${label}=${serializeSignatureParams(params)}`],
+      ["signature", `${label}=:${btoa(String.fromCharCode(...signature))}:`],
+      ["ghost-public-key", btoa(String.fromCharCode(...publicKey))],
+    ],
+  };
+}
+
+/** Whether `base` is an RFC 9421 signature base for an ed25519 signature by `address` (what a wallet may sign). */
+export function isRequestSignatureBase(base: string, address: string): boolean {
+  const lines = base.split("\n");
+  const last = lines.at(-1) ?? "";
+  if (lines.length < 2 || lines.length > 34 || base.length > 8_192) return false;
+  if (!lines.slice(0, -1).every((l) => /^"[@a-z0-9_.-]+": [^\r\n]*$/.test(l))) return false;
+  if (!last.startsWith('"@signature-params": (')) return false;
+  return last.includes(`;keyid="${address}"`) && last.includes(';alg="ed25519"');
+}
+
+/** Options of {@linkcode signRequest}. */
+export interface SignRequestOptions extends RequestToSign {
+  /** The Ed25519 seed (32 bytes) of the signing account. */
+  readonly seed: Uint8Array;
+}
+
+/**
+ * The fields that sign a request for wraith's `ghost-auth`: `content-digest` (with a body), `signature-input`,
+ * `signature` and `ghost-public-key`. Add them to the request as they are.
+ */
+export async function signRequest(o: SignRequestOptions): Promise<[string, string][]> {
+  const publicKey = ed25519PublicKey(o.seed);
+  const address = addressFromPublicKey(parsePublicKey("ed25519", publicKey));
+  const prepared = await prepareRequestSignature(o, address);
+  return prepared.fields(ed25519Sign(o.seed, te.encode(prepared.base)), publicKey);
 }

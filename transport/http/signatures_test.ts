@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ed25519Sign } from "../crypto/mod.ts";
+import { ed25519Sign } from "../../crypto/mod.ts";
 import {
   contentDigest,
   digestMatches,
+  HttpSignatureError,
   NonceCache,
   parseByteDictionary,
   parseSignatureInput,
   serializeSignatureParams,
   signatureBase,
-  SignatureError,
   signRequest,
   verifyRequestSignature,
-} from "./http_signatures.ts";
+} from "./signatures.ts";
 
 const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
 const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
@@ -135,14 +135,14 @@ Deno.test("signRequest and verifyRequestSignature: a wallet key signs, wraith ve
   );
 });
 
-Deno.test("the structured-field readers give only SignatureError on any input (property)", () => {
+Deno.test("the structured-field readers give only HttpSignatureError on any input (property)", () => {
   fc.assert(
     fc.property(fc.string({ maxLength: 200 }), (text) => {
       for (const parse of [parseSignatureInput, parseByteDictionary]) {
         try {
           parse(text);
         } catch (error) {
-          assert.ok(error instanceof SignatureError, String(error));
+          assert.ok(error instanceof HttpSignatureError, String(error));
         }
       }
     }),
