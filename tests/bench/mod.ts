@@ -1,6 +1,6 @@
 /**
  * `deno task bench [--quick] [area...]`: runs each area's benchmark side by side with its named peer and
- * prints one markdown document (a table per area). Areas: transport, wallet, cns, bridge, chain, vm, wraith.
+ * prints one markdown document (a table per area). Areas: transport, wallet, cns, bridge, chain, vm, wraith, wraith-edge.
  *
  * Benchmarks are measurements, not tests: they assert nothing about speed and report ratios against a peer
  * measured in the same run, because these machines are shared and noisy.
@@ -22,6 +22,7 @@ const AREAS: Readonly<Record<string, () => Promise<Runner>>> = {
   chain: async () => (await import("./chain_bench.ts")).runChainBench as Runner,
   vm: async () => (await import("./vm_bench.ts")).runVmBench as Runner,
   wraith: async () => (await import("./wraith_bench.ts")).runWraithBench as Runner,
+  "wraith-edge": async () => (await import("./wraith_edge_bench.ts")).runWraithEdgeBench as Runner,
 };
 
 async function main(args: string[]): Promise<number> {

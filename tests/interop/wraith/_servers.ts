@@ -79,13 +79,25 @@ export const HAS_CADDY: boolean = hasTool("caddy");
  * keep-alive to the origin, as an operator would set it up).
  */
 export async function startNginx(
-  opts: { root?: string; proxyTo?: number; port?: number; tls?: { certFile: string; keyFile: string } },
+  opts: {
+    root?: string;
+    proxyTo?: number;
+    port?: number;
+    tls?: { certFile: string; keyFile: string };
+    /** A Cache-Control header added to static answers. */
+    cacheControl?: string;
+    /** With proxyTo: nginx's proxy_cache in front of the origin (what wraith's cache is measured against). */
+    proxyCache?: boolean;
+  },
 ): Promise<Running> {
   const dir = await Deno.makeTempDir({ prefix: "wraith_nginx_" });
   const port = opts.port ?? freePort();
+  const cache = opts.proxyCache === true
+    ? "proxy_buffering on; proxy_cache wraithbench; proxy_cache_lock on; proxy_cache_valid 200 1h;"
+    : "proxy_buffering off;";
   const location = opts.proxyTo !== undefined
-    ? `location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }`
-    : `location / { root ${opts.root}; }`;
+    ? `location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; ${cache} }`
+    : `location / { root ${opts.root}; ${opts.cacheControl ? `add_header Cache-Control "${opts.cacheControl}";` : ""} }`;
   const upstream = opts.proxyTo !== undefined
     ? `upstream origin { server 127.0.0.1:${opts.proxyTo}; keepalive 64; }`
     : "";
@@ -101,6 +113,7 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   keepalive_requests 100000;
+  ${opts.proxyCache === true ? `proxy_cache_path ${dir}/cache keys_zone=wraithbench:10m max_size=100m;` : ""}
   ${upstream}
   server {
     listen 127.0.0.1:${port}${opts.tls ? " ssl" : ""};
