@@ -89,7 +89,7 @@ export async function runWraithEdgeBench(opts: { quick: boolean }): Promise<Benc
     what: "rate limit check (GCRA, 1000 keys)",
     wraith: `${(1e9 / gcra).toFixed(0)} ns per check`,
     peer: `Map.get + Map.set: ${(1e9 / floor).toFixed(0)} ns`,
-    ratio: `${(floor / gcra).toFixed(2)}x of the floor`,
+    ratio: `${(floor / gcra).toFixed(2)}x the floor's cost`,
   });
 
   const root = await Deno.makeTempDir({ prefix: "wraith_edge_site_" });

@@ -295,6 +295,23 @@ export class NonceCache {
   }
 }
 
+/** Addresses of recently seen keys (hashing a key to its address costs more than the rest of a check). */
+const ADDRESSES = new Map<string, string>();
+
+function addressOfKey(b64: string, publicKey: Uint8Array): string {
+  const known = ADDRESSES.get(b64);
+  if (known !== undefined) return known;
+  let address: string;
+  try {
+    address = addressFromPublicKey(parsePublicKey("ed25519", publicKey));
+  } catch {
+    throw new HttpSignatureError("ghost-public-key is not an Ed25519 public key");
+  }
+  if (ADDRESSES.size >= 10_000) ADDRESSES.delete(ADDRESSES.keys().next().value ?? "");
+  ADDRESSES.set(b64, address);
+  return address;
+}
+
 /** What a verified request proves. */
 export interface VerifiedSigner {
   /** The signer's `ghost1...` address. */
@@ -370,12 +387,7 @@ export async function verifyRequestSignature(
     if (typeof nonce !== "string" || nonce.length < 8 || nonce.length > 128) {
       throw new HttpSignatureError(`${label}: a nonce of 8-128 characters is required`);
     }
-    let address: string;
-    try {
-      address = addressFromPublicKey(parsePublicKey("ed25519", publicKey));
-    } catch {
-      throw new HttpSignatureError("ghost-public-key is not an Ed25519 public key");
-    }
+    const address = addressOfKey(keyB64.trim(), publicKey);
     if (address !== keyid) {
       throw new HttpSignatureError(`${label}: ghost-public-key is not the key of ${keyid}`);
     }

@@ -91,13 +91,21 @@ export async function startNginx(
   },
 ): Promise<Running> {
   const dir = await Deno.makeTempDir({ prefix: "wraith_nginx_" });
+  // nginx's worker runs as an unprivileged user: its cache and temp dirs must be writable to it.
+  await Deno.chmod(dir, 0o755);
+  for (const sub of ["cache", "proxy", "body"]) {
+    await Deno.mkdir(`${dir}/${sub}`);
+    await Deno.chmod(`${dir}/${sub}`, 0o777);
+  }
   const port = opts.port ?? freePort();
   const cache = opts.proxyCache === true
     ? "proxy_buffering on; proxy_cache wraithbench; proxy_cache_lock on; proxy_cache_valid 200 1h;"
     : "proxy_buffering off;";
   const location = opts.proxyTo !== undefined
     ? `location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; ${cache} }`
-    : `location / { root ${opts.root}; ${opts.cacheControl ? `add_header Cache-Control "${opts.cacheControl}";` : ""} }`;
+    : `location / { root ${opts.root}; ${
+      opts.cacheControl ? `add_header Cache-Control "${opts.cacheControl}";` : ""
+    } }`;
   const upstream = opts.proxyTo !== undefined
     ? `upstream origin { server 127.0.0.1:${opts.proxyTo}; keepalive 64; }`
     : "";
