@@ -81,6 +81,8 @@ export type ToWorker =
     readonly mesh?: MeshAssignment;
   }
   | { readonly t: "metrics"; readonly id: number }
+  /** A new config section to apply in place (live reload); answered with `reloaded`. */
+  | { readonly t: "reload"; readonly id: number; readonly config: unknown }
   | { readonly t: "drain"; readonly deadlineMs: number };
 
 /** Worker -> supervisor. */
@@ -89,6 +91,8 @@ export type FromWorker =
   | { readonly t: "log"; readonly rec: LogRecord }
   | { readonly t: "metrics"; readonly id: number; readonly snapshot: unknown }
   | { readonly t: "drained" }
+  /** The answer to `reload`: applied, or why not (the old config keeps serving). */
+  | { readonly t: "reloaded"; readonly id: number; readonly error?: string }
   | { readonly t: "fatal"; readonly message: string };
 
 function parseEndpoint(v: unknown): Endpoint | undefined {
@@ -123,6 +127,12 @@ export function parseFromWorker(data: unknown): FromWorker | undefined {
     }
     case "metrics":
       return typeof data.id === "number" ? { t: "metrics", id: data.id, snapshot: data.snapshot } : undefined;
+    case "reloaded":
+      if (typeof data.id !== "number") return undefined;
+      if (data.error !== undefined && typeof data.error !== "string") return undefined;
+      return data.error === undefined
+        ? { t: "reloaded", id: data.id }
+        : { t: "reloaded", id: data.id, error: data.error };
     case "drained":
       return { t: "drained" };
     case "fatal":

@@ -32,6 +32,11 @@ export interface RunningService {
   metrics(): unknown;
   /** Stop accepting, finish in-flight work before `deadlineMs` (epoch ms), release everything. */
   drain(deadlineMs: number): Promise<void>;
+  /**
+   * Applies a new config section in place, without dropping connections (live reload); throws to refuse, and the
+   * old config keeps serving. Absent: the service reloads only by a restart.
+   */
+  reload?(config: unknown): Promise<void>;
 }
 
 /** The worker global, narrowed to what we use. */
@@ -67,6 +72,17 @@ export function runServiceWorker<C>(start: (ctx: ServiceContext<C>) => Promise<R
       } catch (err) {
         post({ t: "fatal", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
         scope.close();
+      }
+    } else if (msg.t === "reload") {
+      if (running?.reload === undefined) {
+        post({ t: "reloaded", id: msg.id, error: "this service applies a new config only when it restarts" });
+      } else {
+        try {
+          await running.reload(msg.config);
+          post({ t: "reloaded", id: msg.id });
+        } catch (err) {
+          post({ t: "reloaded", id: msg.id, error: err instanceof Error ? err.message : String(err) });
+        }
       }
     } else if (msg.t === "metrics") {
       post({ t: "metrics", id: msg.id, snapshot: running?.metrics() ?? null });

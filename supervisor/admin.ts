@@ -1,5 +1,6 @@
 /**
- * The supervisor's admin endpoint: `GET /status` (JSON), `GET /metrics` (Prometheus text), `GET /healthz`.
+ * The supervisor's admin endpoint: `GET /status` (JSON), `GET /metrics` (Prometheus text), `GET /healthz`, and
+ * `POST /reload` (live reload, as SIGHUP).
  * A Web-standard `handle(request)` core so it is tested without a socket; bound to loopback by default.
  *
  * @module
@@ -24,10 +25,17 @@ export interface AdminSource {
   status(): Promise<StatusDocument>;
   /** Prometheus text exposition of the supervisor's and every worker's metrics. */
   metricsText(): Promise<string>;
+  /** Live reload (`POST /reload`): re-reads the config and applies it; absent in tests that do not need it. */
+  reload?(): Promise<{ readonly ok: boolean; readonly report: unknown }>;
 }
 
-/** Handles one admin request. Only GET and HEAD; anything else is 405, unknown paths 404. */
+/** Handles one admin request. GET and HEAD, and `POST /reload`; anything else is 405, unknown paths 404. */
 export async function handleAdmin(req: Request, source: AdminSource): Promise<Response> {
+  if (req.method === "POST" && new URL(req.url).pathname === "/reload" && source.reload !== undefined) {
+    // The same as SIGHUP: the config file and environment are read again; a bad config changes nothing.
+    const r = await source.reload();
+    return Response.json(r.report, { status: r.ok ? 200 : 409, headers: { "cache-control": "no-store" } });
+  }
   if (req.method !== "GET" && req.method !== "HEAD") {
     return new Response("Method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
   }

@@ -112,6 +112,31 @@ export async function runServices(names: readonly string[], global: GlobalOption
     }
   };
 
+  // Live reload (SIGHUP, POST /reload): the same sources read again; a config that does not parse changes
+  // nothing; each service whose section changed applies it in place or says why not.
+  let reloading: Promise<{ ok: boolean; report: unknown }> | undefined;
+  const reload = (): Promise<{ ok: boolean; report: unknown }> => {
+    reloading ??= (async () => {
+      try {
+        const next = await loadConfig({ path: global.configPath, env: ghostEnv(), flags: global.flags });
+        const results = await sup.reload(next);
+        for (const r of results) {
+          if (r.outcome === "unchanged") continue;
+          if (r.outcome === "refused") log.warn("reload refused", { service: r.service, error: r.error });
+          else log.info("reload", { service: r.service, outcome: r.outcome });
+        }
+        return { ok: results.every((r) => r.outcome !== "refused"), report: { services: results } };
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log.error("reload refused: the new config is not valid; the running one stays", { error: message });
+        return { ok: false, report: { error: message } };
+      } finally {
+        reloading = undefined;
+      }
+    })();
+    return reloading;
+  };
+
   let admin: Deno.HttpServer;
   let adminClosing = false;
   const serveAdmin = (): Deno.HttpServer => {
@@ -119,7 +144,7 @@ export async function runServices(names: readonly string[], global: GlobalOption
       hostname: config.admin.listen.hostname,
       port: config.admin.listen.port,
       onListen: () => log.info("admin listening", { addr: `http://${formatHostPort(config.admin.listen)}` }),
-    }, (req) => handleAdmin(req, { status, metricsText }));
+    }, (req) => handleAdmin(req, { status, metricsText, reload }));
     // Deno.serve's accept loop ends on an accept error (EMFILE): serve the address again, with backoff.
     server.finished.catch(async (error) => {
       if (adminClosing) return;
@@ -161,10 +186,11 @@ export async function runServices(names: readonly string[], global: GlobalOption
       return admin.shutdown();
     }).then(() => stopped.resolve(0));
   };
-  const handlers: [Deno.Signal, () => void][] = [["SIGINT", () => onSignal("SIGINT")], [
-    "SIGTERM",
-    () => onSignal("SIGTERM"),
-  ]];
+  const handlers: [Deno.Signal, () => void][] = [
+    ["SIGINT", () => onSignal("SIGINT")],
+    ["SIGTERM", () => onSignal("SIGTERM")],
+    ["SIGHUP", () => void reload()],
+  ];
   for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
 
   await sup.start();

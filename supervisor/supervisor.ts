@@ -47,6 +47,28 @@ export interface ServiceStatus {
   readonly endpoints: readonly Endpoint[];
 }
 
+/** What a live reload did to one service. */
+export interface ReloadResult {
+  readonly service: string;
+  readonly outcome: "unchanged" | "reloaded" | "applied at its next start" | "refused";
+  readonly error?: string;
+}
+
+/** Permission entries `next` has that `current` does not (a running worker cannot gain them). */
+export function permissionsMissing(current: PermissionSet, next: PermissionSet): string[] {
+  const out: string[] = [];
+  for (const kind of ["net", "read", "write", "env", "sys"] as const) {
+    const have = current[kind], want = next[kind];
+    if (have === true) continue;
+    if (want === true) {
+      out.push(`${kind} (all)`);
+      continue;
+    }
+    for (const entry of want) if (!have.includes(entry)) out.push(`${kind} ${entry}`);
+  }
+  return out;
+}
+
 /** Creates the Worker for a service; replaced in tests. */
 export type SpawnWorker = (def: ServiceDef, permissions: PermissionSet) => Worker;
 
@@ -89,6 +111,9 @@ class ServiceRunner {
   readonly #pendingMetrics = new Map<number, (snapshot: unknown) => void>();
   #onDrained: (() => void) | undefined;
   readonly #settled: PromiseWithResolvers<void> = Promise.withResolvers();
+  /** The config the worker runs with (a reload replaces it; a restart uses it). */
+  #config: Config;
+  readonly #pendingReloads = new Map<number, (error: string | undefined) => void>();
 
   constructor(def: ServiceDef, opts: SupervisorOptions) {
     this.def = def;
@@ -96,6 +121,7 @@ class ServiceRunner {
     this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
     this.#since = this.#now();
+    this.#config = opts.config;
     const s = opts.config.supervisor;
     this.#policy = new RestartPolicy({
       initialMs: s.restartBackoffInitialMs,
@@ -133,7 +159,7 @@ class ServiceRunner {
   start(): void {
     this.#attempt++;
     this.#setState("starting");
-    const cfg = this.#opts.config;
+    const cfg = this.#config;
     const permissions = servicePermissions(this.def, cfg);
     let worker: Worker;
     try {
@@ -202,6 +228,10 @@ class ServiceRunner {
       case "drained":
         this.#onDrained?.();
         break;
+      case "reloaded":
+        this.#pendingReloads.get(msg.id)?.(msg.error);
+        this.#pendingReloads.delete(msg.id);
+        break;
       case "fatal":
         this.#crashed(msg.message);
         break;
@@ -215,6 +245,8 @@ class ServiceRunner {
     this.#endpoints = [];
     for (const resolve of this.#pendingMetrics.values()) resolve(null);
     this.#pendingMetrics.clear();
+    for (const resolve of this.#pendingReloads.values()) resolve("the worker stopped before answering");
+    this.#pendingReloads.clear();
     this.#lastError = reason;
     if (this.#state === "draining" || this.#state === "stopped") {
       this.#onDrained?.();
@@ -254,6 +286,52 @@ class ServiceRunner {
       const msg: ToWorker = { t: "metrics", id };
       worker.postMessage(msg);
     });
+  }
+
+  /**
+   * Applies `next` to this service in place when its section changed: the worker gets the new section and keeps
+   * its listeners and connections. Refused (the old config keeps serving) when the worker says no, or when the new
+   * section needs permissions the running worker was not given (a restart applies it then).
+   */
+  async reload(next: Config, timeoutMs: number): Promise<ReloadResult> {
+    const name = this.def.name;
+    const before = JSON.stringify(this.#config.services[name] ?? null);
+    const after = JSON.stringify(next.services[name] ?? null);
+    if (before === after) return { service: name, outcome: "unchanged" };
+    const worker = this.#worker;
+    if (worker === undefined || this.#state !== "running") {
+      this.#config = next;
+      return { service: name, outcome: "applied at its next start" };
+    }
+    const missing = permissionsMissing(
+      servicePermissions(this.def, this.#config),
+      servicePermissions(this.def, next),
+    );
+    if (missing.length > 0) {
+      return {
+        service: name,
+        outcome: "refused",
+        error: `needs permissions the running worker does not have (${
+          missing.join(", ")
+        }); restart it to apply`,
+      };
+    }
+    const id = ++this.#metricsId;
+    const error = await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pendingReloads.delete(id);
+        resolve(`no answer within ${timeoutMs} ms`);
+      }, timeoutMs);
+      this.#pendingReloads.set(id, (e) => {
+        clearTimeout(timer);
+        resolve(e);
+      });
+      const msg: ToWorker = { t: "reload", id, config: next.services[name] ?? null };
+      worker.postMessage(msg);
+    });
+    if (error !== undefined) return { service: name, outcome: "refused", error };
+    this.#config = next;
+    return { service: name, outcome: "reloaded" };
   }
 
   /** Asks the worker to drain; terminates it at the deadline whatever it is doing. */
@@ -322,6 +400,12 @@ export class Supervisor {
     return await Promise.all(
       this.#runners.map(async (r) => ({ service: r.def.name, snapshot: await r.metrics(timeout) })),
     );
+  }
+
+  /** Live reload: applies `next` to every service whose section changed (see ServiceRunner.reload). */
+  async reload(next: Config): Promise<ReloadResult[]> {
+    const timeout = Math.min(10_000, next.supervisor.workerTimeoutMs);
+    return await Promise.all(this.#runners.map((r) => r.reload(next, timeout)));
   }
 
   /** Drains every worker in parallel; each is terminated at the configured deadline. Idempotent. */

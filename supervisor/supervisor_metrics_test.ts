@@ -55,3 +55,16 @@ Deno.test("summarizeMetrics() sums series per family and skips bad snapshots", (
     },
   );
 });
+
+Deno.test("permissionsMissing() names what a reload would need beyond the running worker's set", async () => {
+  const { permissionsMissing } = await import("./supervisor.ts");
+  const { permissionSet } = await import("../core/mod.ts");
+  const have = permissionSet({ net: ["127.0.0.1:4443", "127.0.0.1"], read: ["/d"] });
+  assert.deepEqual(permissionsMissing(have, permissionSet({ net: ["127.0.0.1"], read: ["/d"] })), []);
+  assert.deepEqual(permissionsMissing(have, permissionSet({ net: ["10.0.0.7"], write: ["/d"] })), [
+    "net 10.0.0.7",
+    "write /d",
+  ]);
+  assert.deepEqual(permissionsMissing(have, permissionSet({ net: true })), ["net (all)"]);
+  assert.deepEqual(permissionsMissing(permissionSet({ net: true }), permissionSet({ net: ["x"] })), []);
+});

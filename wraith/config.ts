@@ -24,6 +24,7 @@ import {
   type Kind,
   oneOf,
   string,
+  strings,
 } from "../core/mod.ts";
 import { formatRatePolicy, parseRatePolicy } from "./rate_limit.ts";
 
@@ -433,6 +434,11 @@ export const WRAITH_CONFIG = defineSection("wraith", {
     default: [],
     help: "Rate limits (GCRA), each counted per client prefix, per route or per identity (wraith/README.md)",
   },
+  reload_hosts: {
+    kind: strings(),
+    default: [],
+    help: "Extra backend hosts (names or IPs) the worker may reach, so a live reload can add backends there",
+  },
   cache_max_bytes: {
     kind: int(0, 2 ** 40),
     default: 0,
@@ -524,6 +530,10 @@ export function effectiveRoutes(config: WraithConfig): RouteSpec[] {
 export function wraithNetPermissions(config: WraithConfig): string[] {
   const out = new Set<string>();
   for (const l of config.listen) out.add(formatHostPort(l));
-  for (const p of effectivePools(config)) for (const b of p.backends) out.add(formatHostPort(b));
+  // Backends by host, any port: a live reload may then move a route to another port of a host the worker
+  // reaches already (a new host needs a restart, unless `reload_hosts` named it up front).
+  const host = (h: string) => (h.includes(":") ? `[${h}]` : h);
+  for (const p of effectivePools(config)) for (const b of p.backends) out.add(host(b.hostname));
+  for (const h of config.reloadHosts) out.add(host(h));
   return [...out];
 }

@@ -39,7 +39,7 @@ import {
   varyValues,
 } from "./cache_policy.ts";
 import { type CacheEntry, cacheKey, ResponseCache } from "./cache_store.ts";
-import { addressPrefix, Gcra, rateLimitFields } from "./rate_limit.ts";
+import { addressPrefix, formatRatePolicy, Gcra, rateLimitFields } from "./rate_limit.ts";
 import { NonceCache, verifyRequestSignature } from "../transport/http/mod.ts";
 import { RetryBudget } from "./retry_budget.ts";
 import { matchRoute } from "./router.ts";
@@ -132,16 +132,17 @@ function proxyError(error: UpstreamError): string {
 
 /** The proxy (see the module doc). */
 export class WraithProxy {
-  readonly #config: WraithConfig;
-  readonly #routes: RouteSpec[];
-  readonly #pools = new Map<string, LivePool>();
+  #config: WraithConfig;
+  #routes: RouteSpec[];
+  #pools = new Map<string, LivePool>();
   readonly #budget: RetryBudget;
-  readonly #cache: ResponseCache | undefined;
-  readonly #limits: Gcra[];
-  readonly #auth: Map<string, AuthPolicy>;
+  #cache: ResponseCache | undefined;
+  #limits: Gcra[];
+  #auth: Map<string, AuthPolicy>;
   readonly #nonces = new NonceCache();
-  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  #timers: ReturnType<typeof setInterval>[] = [];
   readonly #log: (level: "info" | "warn" | "debug", message: string, fields: Record<string, unknown>) => void;
+  readonly #make: (spec: BackendSpec, config: WraithConfig) => UpstreamClient;
   readonly #m;
 
   constructor(
@@ -155,33 +156,20 @@ export class WraithProxy {
     },
   ) {
     this.#config = config;
-    this.#routes = effectiveRoutes(config);
     this.#budget = new RetryBudget(config.retryBudgetPercent, config.retryBudgetMinPerS);
-    this.#limits = config.rateLimits.map((p) => new Gcra(p));
-    this.#auth = new Map(config.auth.map((a) => [a.pool, a]));
-    this.#cache = config.cacheMaxBytes > 0
-      ? new ResponseCache(config.cacheMaxBytes, Math.min(config.cacheMaxObjectBytes, config.cacheMaxBytes))
-      : undefined;
     this.#log = opts.log ?? (() => {});
-    const policy = {
-      ejectConsecutiveErrors: config.ejectConsecutiveErrors,
-      ejectMs: config.ejectMs,
-      healthyThreshold: config.healthyThreshold,
-      unhealthyThreshold: config.unhealthyThreshold,
-    };
-    const upstreamOptions = {
-      caCerts: opts.caCerts,
-      connectTimeoutMs: config.connectTimeoutMs,
-      maxIdle: config.upstreamMaxIdlePerBackend,
-    };
-    const make = opts.clients ?? ((b: BackendSpec) => upstreamClient(b, upstreamOptions));
-    for (const spec of effectivePools(config)) {
-      const pool = new Pool(spec, policy);
-      const clients = new Map(
-        pool.backends.map((b) => [b, make(b.spec)] as const),
-      );
-      this.#pools.set(spec.name, { pool, clients });
-    }
+    const custom = opts.clients;
+    this.#make = custom !== undefined ? (spec) => custom(spec) : (spec, c) =>
+      upstreamClient(spec, {
+        caCerts: opts.caCerts,
+        connectTimeoutMs: c.connectTimeoutMs,
+        maxIdle: c.upstreamMaxIdlePerBackend,
+      });
+    this.#routes = [];
+    this.#limits = [];
+    this.#auth = new Map();
+    this.#cache = undefined;
+    this.#build(config, undefined);
     const r = opts.metrics;
     this.#m = {
       requests: r.counter(
@@ -243,6 +231,111 @@ export class WraithProxy {
     };
     this.#updateHealthGauge();
     for (const live of this.#pools.values()) this.#startHealthChecks(live);
+  }
+
+  /**
+   * Builds routes, pools, limits, auth and cache from `config`. On a reload (`previous` given) a pool whose spec did
+   * not change is kept whole (backend health, connections); a changed pool keeps the clients of backends it still
+   * lists; clients of removed backends are closed once their requests are done (connection draining); counters of
+   * unchanged rate limits and the cache (when its sizes did not change) are kept.
+   */
+  #build(config: WraithConfig, previous: WraithConfig | undefined): void {
+    const policy = {
+      ejectConsecutiveErrors: config.ejectConsecutiveErrors,
+      ejectMs: config.ejectMs,
+      healthyThreshold: config.healthyThreshold,
+      unhealthyThreshold: config.unhealthyThreshold,
+    };
+    const healthSame = previous !== undefined &&
+      [
+        "ejectConsecutiveErrors",
+        "ejectMs",
+        "healthyThreshold",
+        "unhealthyThreshold",
+        "connectTimeoutMs",
+        "upstreamMaxIdlePerBackend",
+      ]
+        .every((k) => (previous as Record<string, unknown>)[k] === (config as Record<string, unknown>)[k]);
+    const old = this.#pools;
+    const pools = new Map<string, LivePool>();
+    const kept = new Set<UpstreamClient>();
+    for (const spec of effectivePools(config)) {
+      const before = old.get(spec.name);
+      if (before !== undefined && healthSame && JSON.stringify(before.pool.spec) === JSON.stringify(spec)) {
+        pools.set(spec.name, before);
+        for (const c of before.clients.values()) kept.add(c);
+        continue;
+      }
+      const pool = new Pool(spec, policy);
+      const reuse = new Map<string, UpstreamClient>();
+      if (before !== undefined && healthSame) {
+        for (const [b, c] of before.clients) reuse.set(b.spec.url, c);
+      }
+      const clients = new Map(pool.backends.map((b) => {
+        const c = reuse.get(b.spec.url) ?? this.#make(b.spec, config);
+        kept.add(c);
+        return [b, c] as const;
+      }));
+      pools.set(spec.name, { pool, clients });
+    }
+    // Connection draining: a removed backend takes no new requests; its connections close as they finish.
+    const drainMs = config.totalTimeoutMs;
+    for (const live of old.values()) {
+      for (const [b, c] of live.clients) {
+        if (kept.has(c)) continue;
+        live.pool.drain(b);
+        // HTTP/1.1 pools close idle connections now and busy ones when done; HTTP/2 sends GOAWAY and closes
+        // when its streams end. An HTTP/3 connection closes at once, so it is given the requests' time first.
+        if (c.spec.protocol === "h3") setTimeout(() => c.close(), drainMs);
+        else c.close();
+      }
+    }
+    const oldLimits = new Map(this.#limits.map((g) => [formatRatePolicy(g.policy), g]));
+    this.#limits = config.rateLimits.map((p) => oldLimits.get(formatRatePolicy(p)) ?? new Gcra(p));
+    this.#auth = new Map(config.auth.map((a) => [a.pool, a]));
+    const cacheSame = previous !== undefined && previous.cacheMaxBytes === config.cacheMaxBytes &&
+      previous.cacheMaxObjectBytes === config.cacheMaxObjectBytes;
+    if (!cacheSame) {
+      this.#cache = config.cacheMaxBytes > 0
+        ? new ResponseCache(config.cacheMaxBytes, Math.min(config.cacheMaxObjectBytes, config.cacheMaxBytes))
+        : undefined;
+    }
+    this.#routes = effectiveRoutes(config);
+    this.#pools = pools;
+    this.#config = config;
+  }
+
+  /**
+   * Live reload: applies a new `[wraith]` section without dropping connections or requests in flight. Listener
+   * settings (addresses, HTTP/3, client limits and timeouts) are bound to the sockets: changing them is refused
+   * (restart wraith); so is any change while the config does not parse (the supervisor already checked it).
+   */
+  reload(next: WraithConfig): void {
+    const fixed = [
+      "listen",
+      "http3",
+      "altSvcMaxAgeS",
+      "maxHeaderBytes",
+      "maxHeaders",
+      "headerTimeoutMs",
+      "idleTimeoutMs",
+      "maxConnections",
+      "maxStreamsPerConnection",
+      "requestsPerSecondPerConnection",
+    ];
+    const changed = fixed.filter((k) =>
+      JSON.stringify((this.#config as Record<string, unknown>)[k]) !==
+        JSON.stringify((next as Record<string, unknown>)[k])
+    );
+    if (changed.length > 0) {
+      throw new Error(`${changed.join(", ")} belong to the listeners: restart wraith to change them`);
+    }
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.#build(next, this.#config);
+    this.#updateHealthGauge();
+    for (const live of this.#pools.values()) this.#startHealthChecks(live);
+    this.#log("info", "config reloaded", { routes: this.#routes.length, pools: this.#pools.size });
   }
 
   #updateHealthGauge(): void {

@@ -41,6 +41,10 @@ runServiceWorker<WraithConfig>(async (ctx) => {
       proxy.publishStatus();
       return registry.snapshot();
     },
+    reload: (next) => {
+      proxy.reload(next as WraithConfig);
+      return Promise.resolve();
+    },
     drain: async (deadlineMs) => {
       await server.close(deadlineMs - 200);
       proxy.close();

@@ -192,7 +192,7 @@ https://127.0.0.1:${port}, https://localhost:${port} {
 export async function startWraithProcess(
   args: string[],
   env: Record<string, string> = {},
-): Promise<Running & { dataDir: string; caFile: string; admin: string }> {
+): Promise<Running & { dataDir: string; caFile: string; admin: string; signal(sig: Deno.Signal): void }> {
   const dataDir = await Deno.makeTempDir({ prefix: "wraith_proc_" });
   const port = Number(args[args.indexOf("--listen") + 1]?.split(":").pop());
   const adminPort = freePort();
@@ -218,6 +218,7 @@ export async function startWraithProcess(
     caFile: `${dataDir}/pki/ca.pem`,
     admin: `http://127.0.0.1:${adminPort}`,
     output: p.output,
+    signal: (sig) => p.child.kill(sig),
     stop: async () => {
       await p.stop();
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});

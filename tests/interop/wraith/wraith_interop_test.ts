@@ -479,3 +479,72 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "interop wraith: live reload (SIGHUP and POST /reload) moves a route to another origin without dropping a request in flight; bad configs are refused",
+  ...opts,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "wraith_reload_" });
+    let slowDone = false;
+    const a = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      if (new URL(req.url).pathname === "/slow") {
+        await new Promise((r) => setTimeout(r, 1_500));
+        slowDone = true;
+      }
+      return new Response("from a");
+    });
+    const b = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("from b"));
+    const file = `${dir}/ghost.toml`;
+    const write = (pools: string, extra = "") =>
+      Deno.writeTextFile(
+        file,
+        `[wraith]\npools = [${JSON.stringify(pools)}]\nroutes = ["/ -> site"]\n${extra}`,
+      );
+    await write(`site http://127.0.0.1:${a.addr.port}`);
+    const port = freePort();
+    const wraith = await startWraithProcess(["-c", file, "--listen", `127.0.0.1:${port}`]);
+    const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(wraith.caFile)] });
+    const get = async (path: string) => {
+      const r = await fetch(`https://localhost:${port}${path}`, { client });
+      return { status: r.status, text: await r.text() };
+    };
+    try {
+      assert.equal((await get("/")).text, "from a");
+      const inFlight = get("/slow");
+      await new Promise((r) => setTimeout(r, 300));
+      await write(`site http://127.0.0.1:${b.addr.port}`, 'rate_limits = ["tiny client 1/60s"]\n');
+      wraith.signal("SIGHUP");
+      const end = Date.now() + 5_000;
+      while ((await get("/")).text !== "from b" && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal((await inFlight).text, "from a", "the request in flight to the old origin finished");
+      assert.ok(slowDone);
+      const limitedNow = await get("/");
+      assert.equal(
+        limitedNow.status,
+        429,
+        `the new rate limit is in force: ${JSON.stringify(limitedNow)} ${wraith.output().slice(-1500)}`,
+      );
+      // A config that does not parse changes nothing, and says why.
+      await Deno.writeTextFile(file, `[wraith]\nroutes = ["/ -> nowhere"]\n`);
+      const bad = await fetch(`${wraith.admin}/reload`, { method: "POST" });
+      assert.equal(bad.status, 409);
+      assert.match(JSON.stringify(await bad.json()), /unknown pool nowhere/);
+      // A listener change is refused by wraith: it needs a restart.
+      await write(`site http://127.0.0.1:${b.addr.port}`, "http3 = false\n");
+      const refused = await fetch(`${wraith.admin}/reload`, { method: "POST" });
+      assert.equal(refused.status, 409);
+      assert.match(JSON.stringify(await refused.json()), /http3 belong to the listeners: restart wraith/);
+      assert.equal((await get("/")).status, 429, "still the last good config");
+      assert.match(wraith.output(), /reload refused/);
+    } finally {
+      client.close();
+      await wraith.stop();
+      await a.shutdown();
+      await b.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
