@@ -3,7 +3,7 @@
  * short strings (so the same value works in `ghost.toml`, in `GHOST_WRAITH_*` and as a flag), and every limit.
  *
  * A pool: `"NAME URL[*WEIGHT] URL... [balance=ALGO] [hash_on=header:NAME|cookie:NAME|client] [health=/PATH]
- * [expect=LOW-HIGH]"`. A backend URL's scheme picks the protocol wraith speaks to it: `http://` and `https://`
+ * [expect=LOW-HIGH] [sni=NAME]"`. A backend URL's scheme picks the protocol wraith speaks to it: `http://` and `https://`
  * HTTP/1.1, `h2c://` HTTP/2 in cleartext with prior knowledge, `h2://` HTTP/2 over TLS (ALPN h2), `h3://` HTTP/3.
  *
  * A route: `"[HOST][/PREFIX] [header:NAME=VALUE]... -> POOL"`; the first route that matches wins. `HOST` may start
@@ -51,6 +51,8 @@ export interface BackendSpec {
   readonly port: number;
   /** Relative weight, 1-1000. */
   readonly weight: number;
+  /** TLS server name (SNI and the name the certificate must carry), when not the URL's host (pool `sni=`). */
+  readonly serverName?: string;
 }
 
 /** A pool of backends and how traffic is spread over them. */
@@ -162,6 +164,7 @@ export function parsePool(text: string): PoolConfig {
   let hashOn: HashKey = { kind: "client" };
   let healthPath = "";
   let expect: readonly [number, number] = [200, 399];
+  let sni: string | undefined;
   for (const token of tokens) {
     const eq = token.indexOf("=");
     if (token.includes("://") && (eq < 0 || eq > token.indexOf("://"))) {
@@ -174,15 +177,19 @@ export function parsePool(text: string): PoolConfig {
     } else if (key === "hash_on") hashOn = parseHashKey(value);
     else if (key === "health" && (value === "" || /^\/[\x21-\x7e]*$/.test(value))) healthPath = value;
     else if (key === "expect") expect = parseRange(value);
+    else if (key === "sni" && /^[a-z0-9]([a-z0-9.-]{0,252})$/i.test(value)) sni = value.toLowerCase();
     else {
       throw new ConfigValueError(
         `pool ${name}: ${JSON.stringify(token)} is not a backend URL or balance=${
           ALGOS.join("|")
-        }, hash_on=, health=/PATH, expect=`,
+        }, hash_on=, health=/PATH, expect=, sni=NAME`,
       );
     }
   }
   if (backends.length === 0) throw new ConfigValueError(`pool ${name}: no backends`);
+  if (sni !== undefined) {
+    backends.splice(0, backends.length, ...backends.map((b) => ({ ...b, serverName: sni })));
+  }
   const seen = new Set<string>();
   for (const b of backends) {
     if (seen.has(b.url)) throw new ConfigValueError(`pool ${name}: backend ${b.url} is listed twice`);
@@ -284,6 +291,8 @@ function showPool(p: PoolConfig): string {
     parts.push(`hash_on=${p.hashOn.kind === "client" ? "client" : `${p.hashOn.kind}:${p.hashOn.name}`}`);
   }
   if (p.healthPath !== "") parts.push(`health=${p.healthPath}`);
+  const sni = p.backends[0]?.serverName;
+  if (sni !== undefined) parts.push(`sni=${sni}`);
   parts.push(`expect=${p.expect[0]}-${p.expect[1]}`);
   return parts.join(" ");
 }

@@ -95,6 +95,8 @@ Deno.test("[wraith] config errors name the key, where it came from and what is w
     );
   }
   assert.throws(() => parseBackend("http://u:p@x:1"), /only scheme:\/\/host:port/);
+  const sni = parsePool("tls h2://10.0.0.1:443 h3://10.0.0.2 sni=Origin.Example");
+  assert.deepEqual(sni.backends.map((b) => b.serverName), ["origin.example", "origin.example"]);
 });
 
 Deno.test("[wraith] routes: first match wins; host, wildcard, port, path prefix on segment boundaries, headers", () => {

@@ -78,6 +78,17 @@ export interface UpstreamOptions {
   readonly maxIdle: number;
 }
 
+/** TLS client options of a backend: the trusted CAs and, with `sni=`, the server name. */
+function tlsOptions(
+  spec: BackendSpec,
+  opts: UpstreamOptions,
+): { caCerts?: readonly string[]; serverName?: string } {
+  return {
+    ...(opts.caCerts.length > 0 ? { caCerts: opts.caCerts } : {}),
+    ...(spec.serverName !== undefined ? { serverName: spec.serverName } : {}),
+  };
+}
+
 function timedOut(signal: AbortSignal): boolean {
   return signal.aborted && signal.reason instanceof DOMException && signal.reason.name === "TimeoutError";
 }
@@ -92,7 +103,7 @@ class H1Upstream implements UpstreamClient {
       port: spec.port,
       maxIdle: opts.maxIdle,
       connectTimeoutMs: opts.connectTimeoutMs,
-      ...(spec.tls ? { tls: opts.caCerts.length > 0 ? { caCerts: opts.caCerts } : {} } : {}),
+      ...(spec.tls ? { tls: tlsOptions(spec, opts) } : {}),
     });
   }
   get connections(): number {
@@ -209,7 +220,7 @@ class H2Upstream implements UpstreamClient {
         hostname: spec.hostname,
         port: spec.port,
         connectTimeoutMs: opts.connectTimeoutMs,
-        ...(spec.tls ? { tls: opts.caCerts.length > 0 ? { caCerts: opts.caCerts } : {} } : {}),
+        ...(spec.tls ? { tls: tlsOptions(spec, opts) } : {}),
       }));
   }
   get connections(): number {
@@ -298,6 +309,7 @@ class H3Upstream implements UpstreamClient {
         port: spec.port,
         caCerts: opts.caCerts,
         connectTimeoutMs: opts.connectTimeoutMs,
+        ...(spec.serverName !== undefined ? { serverName: spec.serverName } : {}),
       }));
   }
   get connections(): number {

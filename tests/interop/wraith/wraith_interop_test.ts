@@ -245,12 +245,14 @@ Deno.test({
     const port = freePort();
     // wraith's data dir gets the same dev CA, so it trusts caddy's certificate.
     const wraith = await startWraithProcess(
-      // By name: the certificate is checked against it (and caddy wants a name in the TLS SNI).
-      ["--upstream", `h3://localhost:${caddy.port}`, "--listen", `127.0.0.1:${port}`],
+      // By IP, with the TLS name given (caddy wants a name in the SNI; the certificate is checked against it).
+      ["--listen", `127.0.0.1:${port}`],
       {
         GHOST_TLS_CERT_FILE: `${dir}/cert.pem`,
         GHOST_TLS_KEY_FILE: `${dir}/key.pem`,
         GHOST_TLS_CA_FILE: `${dir}/ca.pem`,
+        GHOST_WRAITH_POOLS: `caddy h3://127.0.0.1:${caddy.port} sni=localhost`,
+        GHOST_WRAITH_ROUTES: "/ -> caddy",
       },
     );
     try {
