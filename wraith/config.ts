@@ -453,6 +453,12 @@ export const WRAITH_CONFIG = defineSection("wraith", {
     default: 0,
     help: "Response cache (RFC 9111, shared) size in bytes, LRU; 0 turns the cache off",
   },
+  cache_disk_bytes: {
+    kind: int(0, 2 ** 44),
+    default: 0,
+    help:
+      "Disk tier of the cache under wraith's data dir (survives restarts), bytes; 0 keeps the cache in memory",
+  },
   cache_max_object_bytes: {
     kind: int(0, 2 ** 40),
     default: 1_048_576,

@@ -39,6 +39,7 @@ import {
   varyValues,
 } from "./cache_policy.ts";
 import { type CacheEntry, cacheKey, ResponseCache } from "./cache_store.ts";
+import type { DiskCache } from "./deno_cache_disk.ts";
 import { addressPrefix, formatRatePolicy, Gcra, rateLimitFields } from "./rate_limit.ts";
 import { NonceCache, verifyRequestSignature } from "../transport/http/mod.ts";
 import { RetryBudget } from "./retry_budget.ts";
@@ -137,6 +138,7 @@ export class WraithProxy {
   #pools = new Map<string, LivePool>();
   readonly #budget: RetryBudget;
   #cache: ResponseCache | undefined;
+  #disk: DiskCache | undefined;
   #limits: Gcra[];
   #auth: Map<string, AuthPolicy>;
   readonly #nonces = new NonceCache();
@@ -421,7 +423,7 @@ export class WraithProxy {
     if (declared !== null && Number(declared) > this.#config.maxBodyBytes) {
       return ["-", text(413, "Content too large", `${via}; error=http_request_error`)];
     }
-    if (url.pathname === "/.well-known/wraith/purge") return ["-", this.#purge(request, url)];
+    if (url.pathname === "/.well-known/wraith/purge") return ["-", await this.#purge(request, url)];
     const route = matchRoute(this.#routes, {
       authority: url.host,
       path: url.pathname,
@@ -742,7 +744,12 @@ export class WraithProxy {
     const field = (n: string) => request.headers.get(n);
     // Concurrent misses of one key wait for the first one's fetch, then look again (at most twice).
     for (let round = 0; round < 3; round++) {
-      const entry = cache.get(key, field);
+      let entry = cache.get(key, field);
+      if (entry === undefined && this.#disk !== undefined) {
+        // The disk tier: a hit there comes back into memory.
+        entry = await this.#disk.get(key, field);
+        if (entry !== undefined) cache.put(entry);
+      }
       if (entry !== undefined) {
         const r = reuse(entry, ctx.fields, Date.now() / 1000);
         if (r.kind === "fresh") {
@@ -822,6 +829,7 @@ export class WraithProxy {
       entry.fields = updateFromNotModified(entry.fields, stored);
       entry.requestTime = requestTime;
       entry.responseTime = responseTime;
+      void this.#disk?.put(entry).catch(() => {});
       this.#m.cache.inc(1, { result: "revalidated" });
       return this.#fromCache(entry, ctx, currentAge(entry, Date.now() / 1000), "fwd=stale; fwd-status=304");
     }
@@ -855,7 +863,7 @@ export class WraithProxy {
       }
       f.finish();
       const vary = varyValues(stored, fields);
-      const put = cache.put({
+      const fresh: CacheEntry = {
         key,
         status: res.status,
         fields: stored,
@@ -864,7 +872,9 @@ export class WraithProxy {
         responseTime,
         vary,
         size: ResponseCache.sizeOf(stored, body, key),
-      });
+      };
+      const put = cache.put(fresh);
+      if (put) void this.#disk?.put(fresh).catch(() => {});
       this.#m.cacheBytes.set(cache.stats.bytes);
       const headers = new Headers();
       for (const [n, v] of forwardResponseFields(stored, ctx.info.version, via)) appendSafe(headers, n, v);
@@ -905,7 +915,7 @@ export class WraithProxy {
   }
 
   /** `POST /.well-known/wraith/purge?url=URL` or `?prefix=URL`, with `authorization: Bearer <admin_token>`. */
-  #purge(request: Request, url: URL): Response {
+  async #purge(request: Request, url: URL): Promise<Response> {
     const via = this.#config.via;
     const token = this.#config.adminToken;
     if (token === "") return text(404, "No route", `${via}; error=destination_not_found`);
@@ -931,9 +941,12 @@ export class WraithProxy {
     }
     const k = cacheKey(parsed);
     const purged = url.searchParams.has("url") ? cache.delete(k) : cache.deletePrefix(k);
+    const disk = this.#disk === undefined
+      ? undefined
+      : await this.#disk.delete(k, !url.searchParams.has("url"));
     this.#m.cacheBytes.set(cache.stats.bytes);
     this.#log("info", "cache purged", { target, purged });
-    return Response.json({ purged });
+    return Response.json(disk === undefined ? { purged } : { purged, disk });
   }
 
   #mayRetry(pool: string, attempt: number): boolean {
@@ -1021,6 +1034,11 @@ export class WraithProxy {
         })),
       })),
     };
+  }
+
+  /** Adds the cache's disk tier: memory misses are looked up there, stored entries written there. */
+  useDisk(disk: DiskCache): void {
+    this.#disk = disk;
   }
 
   /** Writes routes and backend states into the info gauges (read by `mod.ts status`). */

@@ -1,6 +1,6 @@
 /**
  * The `wraith` service's descriptor: the HTTP/3 reverse proxy. Its permissions are `net` for its listeners and
- * its backends, nothing else (no disk, no env).
+ * its backends' hosts, and its data directory only when the cache has a disk tier.
  *
  * @module
  */
@@ -29,5 +29,12 @@ export const wraithService: ServiceDescriptor<WraithConfig> = {
     "deno run -A --unstable-net mod.ts wraith --upstream http://127.0.0.1:8081,http://127.0.0.1:8082 \\",
     "  --listen 127.0.0.1:8443  # with GHOST_WRAITH_BALANCE=least_requests GHOST_WRAITH_HEALTH_PATH=/healthz",
   ],
-  permissions: (config) => permissionSet({ net: wraithNetPermissions(config) }),
+  // The cache's disk tier (cache_disk_bytes) is the only use of the disk: its data dir, nothing else.
+  permissions: (config, ctx) =>
+    permissionSet({
+      net: wraithNetPermissions(config),
+      ...(config.cacheDiskBytes > 0 && config.cacheMaxBytes > 0
+        ? { read: [ctx.dataDir], write: [ctx.dataDir] }
+        : {}),
+    }),
 };

@@ -9,6 +9,7 @@ import { MetricsRegistry, runServiceWorker } from "../core/mod.ts";
 import type { WraithConfig } from "./config.ts";
 import { WraithProxy } from "./proxy.ts";
 import { startWraithServer } from "./server.ts";
+import { DiskCache } from "./deno_cache_disk.ts";
 
 runServiceWorker<WraithConfig>(async (ctx) => {
   const registry = new MetricsRegistry();
@@ -17,6 +18,16 @@ runServiceWorker<WraithConfig>(async (ctx) => {
     metrics: registry,
     log: (level, message, fields) => ctx.log[level](message, fields),
   });
+  if (ctx.config.cacheDiskBytes > 0 && ctx.config.cacheMaxBytes > 0) {
+    const disk = await DiskCache.open(`${ctx.dataDir}/cache`, ctx.config.cacheDiskBytes);
+    proxy.useDisk(disk);
+    ctx.log.info("cache disk tier", {
+      dir: disk.dir,
+      entries: disk.entries,
+      bytes: disk.bytes,
+      torn_removed: disk.torn,
+    });
+  }
   const server = await startWraithServer(ctx.config, proxy, ctx.tls, {
     metrics: registry,
     onError: (message, fields) => ctx.log.debug(message, fields),

@@ -192,8 +192,9 @@ https://127.0.0.1:${port}, https://localhost:${port} {
 export async function startWraithProcess(
   args: string[],
   env: Record<string, string> = {},
+  opts: { dataDir?: string; keepDataDir?: boolean } = {},
 ): Promise<Running & { dataDir: string; caFile: string; admin: string; signal(sig: Deno.Signal): void }> {
-  const dataDir = await Deno.makeTempDir({ prefix: "wraith_proc_" });
+  const dataDir = opts.dataDir ?? await Deno.makeTempDir({ prefix: "wraith_proc_" });
   const port = Number(args[args.indexOf("--listen") + 1]?.split(":").pop());
   const adminPort = freePort();
   const p = spawn(
@@ -221,7 +222,7 @@ export async function startWraithProcess(
     signal: (sig) => p.child.kill(sig),
     stop: async () => {
       await p.stop();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      if (opts.keepDataDir !== true) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
 }

@@ -550,3 +550,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "interop wraith: the cache's disk tier answers a hit right after wraith restarts",
+  ignore: !hasTool("curl"),
+  ...opts,
+  fn: async () => {
+    let hits = 0;
+    const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+      hits++;
+      return new Response("kept across restarts", { headers: { "cache-control": "max-age=600" } });
+    });
+    const dataDir = await Deno.makeTempDir({ prefix: "wraith_disk_proc_" });
+    const env = { GHOST_WRAITH_CACHE_MAX_BYTES: "1000000", GHOST_WRAITH_CACHE_DISK_BYTES: "1000000" };
+    const port = freePort();
+    const args = ["--upstream", `http://127.0.0.1:${origin.addr.port}`, "--listen", `127.0.0.1:${port}`];
+    const curl = (caFile: string) =>
+      run("curl", ["-sS", "--cacert", caFile, "-D", "-", `https://localhost:${port}/doc`]);
+    try {
+      const first = await startWraithProcess(args, env, { dataDir, keepDataDir: true });
+      const miss = await curl(first.caFile);
+      assert.match(
+        miss.stdout,
+        /cache-status: wraith; fwd=miss; fwd-status=200; stored/i,
+        miss.stdout + miss.stderr,
+      );
+      await new Promise((r) => setTimeout(r, 300)); // the disk write is in the background
+      await first.stop();
+      const second = await startWraithProcess(args, env, { dataDir, keepDataDir: true });
+      const hit = await curl(second.caFile);
+      assert.match(
+        hit.stdout,
+        /cache-status: wraith; hit; ttl=\d+/i,
+        hit.stdout + second.output().slice(-1000),
+      );
+      assert.ok(hit.stdout.endsWith("kept across restarts"));
+      assert.equal(hits, 1);
+      await second.stop();
+    } finally {
+      await origin.shutdown();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
