@@ -53,3 +53,4 @@ export * from "./config.ts";
 export * from "./deno_node.ts";
 export * from "./proto.ts";
 export { chainCli } from "./cli.ts";
+export * from "./name_index.ts";
