@@ -18,10 +18,16 @@ function of(plan: Record<string, MeshAssignment>, name: string): MeshAssignment 
 
 Deno.test("planMesh() lets each service's node be called only by the services that call it", () => {
   const plan = planMesh(parseConfig(), KEYS);
-  assert.deepEqual([...of(plan, "chain").allowList].sort(), ["bridge-pub", "cns-pub", "wallet-pub"]);
+  assert.deepEqual([...of(plan, "chain").allowList].sort(), [
+    "bridge-pub",
+    "cns-pub",
+    "wallet-pub",
+    "wraith-pub",
+  ]);
   assert.deepEqual(of(plan, "wallet").allowList, ["bridge-pub"]);
   assert.deepEqual(of(plan, "cns").allowList, []);
   assert.deepEqual(of(plan, "bridge").allowList, []);
+  assert.deepEqual(of(plan, "wraith").allowList, [], "wraith calls the chain; nobody calls wraith");
 });
 
 Deno.test("planMesh() pins every peer to its key and address", () => {

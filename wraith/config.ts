@@ -443,6 +443,16 @@ export const WRAITH_CONFIG = defineSection("wraith", {
     default: [],
     help: "Rate limits (GCRA), each counted per client prefix, per route or per identity (wraith/README.md)",
   },
+  ghost_sites: {
+    kind: bool(),
+    default: false,
+    help: "Serve https://NAME.ghost/ from the backend the name's on-chain TXT ghost-backend=URL names",
+  },
+  ghost_site_hosts: {
+    kind: strings(),
+    default: ["127.0.0.1", "::1"],
+    help: "Hosts .ghost site backends may be on (the worker's net permission covers them, any port)",
+  },
   reload_hosts: {
     kind: strings(),
     default: [],
@@ -550,5 +560,6 @@ export function wraithNetPermissions(config: WraithConfig): string[] {
   const host = (h: string) => (h.includes(":") ? `[${h}]` : h);
   for (const p of effectivePools(config)) for (const b of p.backends) out.add(host(b.hostname));
   for (const h of config.reloadHosts) out.add(host(h));
+  if (config.ghostSites) { for (const h of config.ghostSiteHosts) out.add(host(h)); }
   return [...out];
 }

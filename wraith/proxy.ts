@@ -24,6 +24,7 @@ import {
   type BackendSpec,
   effectivePools,
   effectiveRoutes,
+  parseBackend,
   type RouteSpec,
   type WraithConfig,
 } from "./config.ts";
@@ -43,7 +44,7 @@ import type { DiskCache } from "./deno_cache_disk.ts";
 import { addressPrefix, formatRatePolicy, Gcra, rateLimitFields } from "./rate_limit.ts";
 import { NonceCache, verifyRequestSignature } from "../transport/http/mod.ts";
 import { RetryBudget } from "./retry_budget.ts";
-import { matchRoute } from "./router.ts";
+import { hostOf, matchRoute } from "./router.ts";
 import { type UpstreamClient, upstreamClient, UpstreamError, type UpstreamResponse } from "./upstream.ts";
 
 /** Methods whose retry cannot do harm twice (RFC 9110 §9.2.2). */
@@ -139,6 +140,8 @@ export class WraithProxy {
   readonly #budget: RetryBudget;
   #cache: ResponseCache | undefined;
   #disk: DiskCache | undefined;
+  #sites: { lookup: (name: string) => readonly string[] | undefined; hosts: Set<string> } | undefined;
+  readonly #sitePools = new Map<string, LivePool>();
   #limits: Gcra[];
   #auth: Map<string, AuthPolicy>;
   readonly #nonces = new NonceCache();
@@ -424,17 +427,28 @@ export class WraithProxy {
       return ["-", text(413, "Content too large", `${via}; error=http_request_error`)];
     }
     if (url.pathname === "/.well-known/wraith/purge") return ["-", await this.#purge(request, url)];
-    const route = matchRoute(this.#routes, {
-      authority: url.host,
-      path: url.pathname,
-      header: (n) => request.headers.get(n),
-    });
-    if (route === undefined) return ["-", text(404, "No route", `${via}; error=destination_not_found`)];
-    const live = this.#pools.get(route.pool);
-    if (live === undefined) {
-      return ["-", text(500, "Route to a missing pool", `${via}; error=proxy_configuration_error`)];
+    let live: LivePool | undefined;
+    let name: string;
+    const host = hostOf(url.host);
+    if (this.#sites !== undefined && host.endsWith(".ghost")) {
+      // A .ghost site: the backend its on-chain records name (TXT ghost-backend=URL).
+      const site = this.#site(host);
+      if ("error" in site) return [`site`, site.error];
+      live = site.live;
+      name = site.live.pool.spec.name;
+    } else {
+      const route = matchRoute(this.#routes, {
+        authority: url.host,
+        path: url.pathname,
+        header: (n) => request.headers.get(n),
+      });
+      if (route === undefined) return ["-", text(404, "No route", `${via}; error=destination_not_found`)];
+      live = this.#pools.get(route.pool);
+      if (live === undefined) {
+        return ["-", text(500, "Route to a missing pool", `${via}; error=proxy_configuration_error`)];
+      }
+      name = route.pool;
     }
-    const name = route.pool;
 
     // ghost-backend: a backend of this route's pool only.
     let pinned: Backend | undefined;
@@ -1036,6 +1050,91 @@ export class WraithProxy {
     };
   }
 
+  /**
+   * Serves `.ghost` names from the chain: `lookup(name)` gives a live name's TXT records (from the chain's name
+   * index), whose `ghost-backend=URL` names the site's backend; `hosts` are the backend hosts the worker may reach.
+   */
+  useGhostSites(lookup: (name: string) => readonly string[] | undefined, hosts: readonly string[]): void {
+    this.#sites = { lookup, hosts: new Set(hosts.map((h) => h.toLowerCase())) };
+  }
+
+  #site(host: string): { live: LivePool } | { error: Response } {
+    const via = this.#config.via;
+    const sites = this.#sites;
+    const txt = sites?.lookup(host);
+    if (sites === undefined || txt === undefined) {
+      return { error: text(404, `${host} is not a registered name`, `${via}; error=destination_not_found`) };
+    }
+    const record = txt.map((t) => /^ghost-backend=(.+)$/.exec(t.trim())?.[1]).find((u) => u !== undefined);
+    if (record === undefined) {
+      return {
+        error: text(
+          404,
+          `${host} names no backend (TXT ghost-backend=URL)`,
+          `${via}; error=destination_not_found`,
+        ),
+      };
+    }
+    let spec: BackendSpec;
+    try {
+      spec = parseBackend(record);
+    } catch (error) {
+      return {
+        error: text(
+          502,
+          `${host}: bad ghost-backend record: ${error instanceof Error ? error.message : error}`,
+          `${via}; error=proxy_configuration_error`,
+        ),
+      };
+    }
+    if (!sites.hosts.has(spec.hostname.toLowerCase())) {
+      return {
+        error: text(
+          502,
+          `${host}: backend host ${spec.hostname} is not in ghost_site_hosts`,
+          `${via}; error=destination_ip_prohibited`,
+        ),
+      };
+    }
+    const key = `${host} ${spec.url}`;
+    let live = this.#sitePools.get(key);
+    if (live === undefined) {
+      // A record that changed leaves its old pool behind: drop the pools of this name that no longer match.
+      for (const [k, old] of this.#sitePools) {
+        if (k.startsWith(`${host} `)) {
+          for (const c of old.clients.values()) c.close();
+          this.#sitePools.delete(k);
+        }
+      }
+      if (this.#sitePools.size >= 1_000) {
+        const [k, old] = this.#sitePools.entries().next().value ?? [];
+        if (k !== undefined && old !== undefined) {
+          for (const c of old.clients.values()) c.close();
+          this.#sitePools.delete(k);
+        }
+      }
+      const pool = new Pool({
+        name: `site-${host}`,
+        backends: [spec],
+        balance: "round_robin",
+        hashOn: { kind: "client" },
+        healthPath: "",
+        expect: [200, 399],
+      }, {
+        ejectConsecutiveErrors: this.#config.ejectConsecutiveErrors,
+        ejectMs: this.#config.ejectMs,
+        healthyThreshold: this.#config.healthyThreshold,
+        unhealthyThreshold: this.#config.unhealthyThreshold,
+      });
+      live = {
+        pool,
+        clients: new Map(pool.backends.map((b) => [b, this.#make(b.spec, this.#config)] as const)),
+      };
+      this.#sitePools.set(key, live);
+    }
+    return { live };
+  }
+
   /** Adds the cache's disk tier: memory misses are looked up there, stored entries written there. */
   useDisk(disk: DiskCache): void {
     this.#disk = disk;
@@ -1057,6 +1156,7 @@ export class WraithProxy {
   close(): void {
     for (const t of this.#timers) clearInterval(t);
     for (const { clients } of this.#pools.values()) for (const c of clients.values()) c.close();
+    for (const { clients } of this.#sitePools.values()) for (const c of clients.values()) c.close();
   }
 }
 

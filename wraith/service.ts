@@ -14,6 +14,8 @@ export const wraithService: ServiceDescriptor<WraithConfig> = {
   config: WRAITH_CONFIG,
   entry: new URL("./worker.ts", import.meta.url),
   tls: "server",
+  // .ghost sites (ghost_sites) follow the chain's name registry through the bridge.
+  mesh: { calls: ["chain"], listen: "127.0.0.1:4454" },
   flags: {
     "--upstream": { key: "upstream", help: "backend URL(s) of the default route, comma-separated" },
     "--listen": {
@@ -32,7 +34,7 @@ export const wraithService: ServiceDescriptor<WraithConfig> = {
   // The cache's disk tier (cache_disk_bytes) is the only use of the disk: its data dir, nothing else.
   permissions: (config, ctx) =>
     permissionSet({
-      net: wraithNetPermissions(config),
+      net: [...new Set([...wraithNetPermissions(config), ...(config.ghostSites ? ctx.meshNet : [])])],
       ...(config.cacheDiskBytes > 0 && config.cacheMaxBytes > 0
         ? { read: [ctx.dataDir], write: [ctx.dataDir] }
         : {}),

@@ -10,6 +10,8 @@ import type { WraithConfig } from "./config.ts";
 import { WraithProxy } from "./proxy.ts";
 import { startWraithServer } from "./server.ts";
 import { DiskCache } from "./deno_cache_disk.ts";
+import { type GhostBridge, startMeshNode } from "../bridge/mod.ts";
+import { BlockchainClient, chainFeedFromClient, ChainNameIndex } from "../chain/mod.ts";
 
 runServiceWorker<WraithConfig>(async (ctx) => {
   const registry = new MetricsRegistry();
@@ -27,6 +29,20 @@ runServiceWorker<WraithConfig>(async (ctx) => {
       bytes: disk.bytes,
       torn_removed: disk.torn,
     });
+  }
+  // .ghost sites: the chain's name registry, mirrored through this worker's mesh node.
+  let mesh: GhostBridge | undefined;
+  let index: ChainNameIndex | undefined;
+  if (ctx.config.ghostSites) {
+    if (ctx.mesh === undefined) {
+      throw new Error("ghost_sites needs the service mesh (the chain through the bridge)");
+    }
+    mesh = await startMeshNode({ ...ctx.mesh, tls: ctx.tls, onEvent: (e, f) => ctx.log.debug(e, f) });
+    const client = new BlockchainClient(mesh, { timeoutMs: ctx.mesh.callTimeoutMs });
+    const names = new ChainNameIndex(chainFeedFromClient(client), { onEvent: (e, f) => ctx.log.info(e, f) });
+    names.start();
+    index = names;
+    proxy.useGhostSites((name) => names.get(name)?.records.txt, ctx.config.ghostSiteHosts);
   }
   const server = await startWraithServer(ctx.config, proxy, ctx.tls, {
     metrics: registry,
@@ -59,6 +75,8 @@ runServiceWorker<WraithConfig>(async (ctx) => {
     drain: async (deadlineMs) => {
       await server.close(deadlineMs - 200);
       proxy.close();
+      await index?.close();
+      await mesh?.close();
     },
   };
 });

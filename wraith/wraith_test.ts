@@ -581,3 +581,47 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "[wraith] .ghost sites: the name's on-chain ghost-backend record picks the backend, and a changed record moves it",
+  ...opts,
+  fn: async () => {
+    const pki = await testPki();
+    const a = echoOrigin("a");
+    const b = echoOrigin("b");
+    const records = new Map<string, string[]>([
+      ["app.ghost", [`ghost-backend=http://127.0.0.1:${a.port}`, "hello"]],
+      ["bare.ghost", ["no backend here"]],
+      ["far.ghost", ["ghost-backend=http://10.9.9.9:80"]],
+    ]);
+    const w = await startWraith(pki, {});
+    w.proxy.useGhostSites((name) => records.get(name), ["127.0.0.1"]);
+    try {
+      const h3 = await h3To(pki, w.port);
+      const get = async (authority: string) => {
+        const r = await h3.request({ method: "GET", authority, path: "/" });
+        return { status: r.status, text: td.decode(await readAll(r.body)) };
+      };
+      assert.equal(JSON.parse((await get(`app.ghost:${w.port}`)).text).id, "a");
+      records.set("app.ghost", [`ghost-backend=http://127.0.0.1:${b.port}`]);
+      assert.equal(JSON.parse((await get("APP.ghost")).text).id, "b", "follows the record");
+      assert.equal((await get("nope.ghost")).status, 404);
+      assert.match((await get("bare.ghost")).text, /names no backend/);
+      const far = await get("far.ghost");
+      assert.equal(far.status, 502);
+      assert.match(far.text, /not in ghost_site_hosts/);
+      assert.equal(
+        (await get("localhost")).status,
+        404,
+        "other hosts still go through the routes (none here)",
+      );
+      h3.close();
+    } finally {
+      await w.stop();
+      await a.stop();
+      await b.stop();
+      await pki.cleanup();
+    }
+  },
+});
