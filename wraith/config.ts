@@ -210,7 +210,10 @@ export function parseAuthPolicy(text: string): AuthPolicy {
   const bad = (why: string): never => {
     throw new ConfigValueError(`auth ${JSON.stringify(text)}: ${why}`);
   };
-  if (pool === undefined || !/^[a-z0-9][a-z0-9_-]*$/.test(pool)) bad("starts with a pool name");
+  // A pool of the config, or `site-NAME.ghost` for a .ghost site.
+  if (pool === undefined || !/^(?:[a-z0-9][a-z0-9_-]*|site-[a-z0-9][a-z0-9.-]*\.ghost)$/.test(pool)) {
+    bad("starts with a pool name (or site-NAME.ghost)");
+  }
   if (kind !== "signed") bad('the policy is "signed"');
   let allow: string[] = [];
   for (const o of opts) {
@@ -504,7 +507,7 @@ export const WRAITH_CONFIG = defineSection("wraith", {
       }
     }
     for (const a of v.auth) {
-      if (!pools.has(a.pool)) fail("auth", `auth names unknown pool ${a.pool}`);
+      if (!pools.has(a.pool) && !a.pool.startsWith("site-")) fail("auth", `auth names unknown pool ${a.pool}`);
     }
     for (const r of v.rateLimits) {
       if (r.pool !== undefined && !pools.has(r.pool)) {

@@ -44,6 +44,7 @@ function cnsEnv(port: number): Record<string, string> {
     GHOST_MESH_CHAIN: `127.0.0.1:${freePort("udp")}`,
     GHOST_MESH_WALLET: `127.0.0.1:${freePort("udp")}`,
     GHOST_MESH_CNS: `127.0.0.1:${freePort("udp")}`,
+    GHOST_MESH_WRAITH: `127.0.0.1:${freePort("udp")}`,
     GHOST_CNS_LISTEN: `[::1]:${port}`,
     GHOST_CNS_DOQ_LISTEN: `[::1]:${freePort("udp")}`,
     GHOST_CNS_DOH_LISTEN: `[::1]:${freePort("tcp")}`,

@@ -28,6 +28,8 @@ export interface Devnet {
 /** How the devnet is started: `mod.ts up` directly, or the README's `./deno task start` in a process group. */
 export interface DevnetOptions {
   readonly via?: "mod" | "task";
+  /** Extra settings (GHOST_*) for the devnet. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Starts `mod.ts up` (see the module comment). */
@@ -47,11 +49,14 @@ export async function startDevnet(prefix: string, options: DevnetOptions = {}): 
     GHOST_MESH_CHAIN: at(freePort()),
     GHOST_MESH_WALLET: at(freePort()),
     GHOST_MESH_CNS: at(freePort()),
+    GHOST_MESH_WRAITH: at(freePort()),
+    GHOST_WRAITH_LISTEN: at(freePort()),
     GHOST_CNS_LISTEN: at(dnsPort),
     GHOST_CNS_DOQ_LISTEN: at(doqPort),
     GHOST_CNS_DOH_LISTEN: at(freePort()),
     GHOST_WALLET_KDF: "test",
     GHOST_WALLET_PASSPHRASE: "devnet journey",
+    ...options.env,
   };
   const adminAddr = env.GHOST_ADMIN_LISTEN ?? "";
   // `setsid` makes the task the leader of a new process group, as a shell does for a foreground job, so a

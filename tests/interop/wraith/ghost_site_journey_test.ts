@@ -1,0 +1,171 @@
+// The edge journey, end to end through real processes and real clients: `mod.ts up` runs the devnet with wraith's
+// .ghost sites on; the wallet CLI registers app.ghost (open) and vault.ghost (signed requests only), each with a
+// TXT ghost-backend=URL; the chain commits them; cns answers app.ghost over DNS-over-QUIC (the quic-go client);
+// headless Chromium loads https://app.ghost/ over HTTP/3 from wraith; a second request is a cache hit; a request
+// signed with the wallet (`mod.ts wallet sign-request`) is admitted to vault.ghost while an unsigned one is not.
+import assert from "node:assert/strict";
+import { X509Certificate } from "@peculiar/x509";
+import { buildDoqClient, freePort, hasTool, run } from "../dns/_tools.ts";
+import { modCli, startDevnet } from "../_devnet.ts";
+
+const HAS_CLIENTS = hasTool("chromium") && hasTool("curl") && hasTool("go");
+
+async function until(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} not seen within ${ms} ms`);
+}
+
+Deno.test({
+  name:
+    "journey: a .ghost site registered with the wallet is served by wraith over HTTP/3 (Chromium), cached, and guarded by wallet signatures",
+  ignore: !HAS_CLIENTS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const doq = await buildDoqClient();
+    let originHits = 0;
+    const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+      originHits++;
+      const who = req.headers.get("ghost-identity");
+      return new Response(`<!doctype html><title>app</title><p id=msg>welcome ${who ?? "guest"}</p>`, {
+        headers: { "content-type": "text/html", "cache-control": "max-age=300" },
+      });
+    });
+    const wport = freePort();
+    const net = await startDevnet("ghost-site-", {
+      env: {
+        GHOST_WRAITH_LISTEN: `127.0.0.1:${wport}`,
+        GHOST_WRAITH_GHOST_SITES: "true",
+        GHOST_WRAITH_CACHE_MAX_BYTES: "1000000",
+        GHOST_WRAITH_AUTH: "site-vault.ghost signed",
+        GHOST_TLS_NAMES: "app.ghost,vault.ghost",
+      },
+    });
+    const { dataDir, env } = net;
+    const profile = await Deno.makeTempDir({ prefix: "ghost_site_chromium_" });
+    try {
+      await until(
+        async () => (await fetch(`${net.admin}/healthz`).then((r) => r.text(), () => "")) === "ok\n",
+        60_000,
+        "devnet",
+      );
+      assert.equal(
+        (await modCli([
+          "wallet",
+          "import",
+          "--key-file",
+          `${dataDir}/chain/dev.key`,
+          "--type",
+          "ed25519",
+          "--label",
+          "dev",
+        ], env)).code,
+        0,
+      );
+      const backend = `ghost-backend=http://127.0.0.1:${origin.addr.port}`;
+      for (const name of ["app.ghost", "vault.ghost"]) {
+        const reg = await modCli([
+          "wallet",
+          "name",
+          "register",
+          name,
+          "--account",
+          "dev",
+          "--aaaa",
+          "::1",
+          "--txt",
+          backend,
+          "--json",
+        ], env);
+        assert.equal(reg.code, 0, reg.err);
+      }
+      // cns answers the name over DNS-over-QUIC once the chain has it.
+      await until(
+        async () => {
+          const r = await run(doq, [
+            "-addr",
+            `127.0.0.1:${net.doqPort}`,
+            "-ca",
+            `${dataDir}/pki/ca.pem`,
+            "-name",
+            "app.ghost",
+            "-type",
+            "TXT",
+          ]);
+          return r.code === 0 && r.stdout.includes(backend);
+        },
+        20_000,
+        "app.ghost TXT over DoQ",
+      );
+
+      // Chromium over QUIC: the host resolver maps app.ghost to wraith (as cns's AAAA ::1 would, on this box).
+      const cert = new X509Certificate(await Deno.readTextFile(`${dataDir}/pki/cert.pem`));
+      const spki = btoa(
+        String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", cert.publicKey.rawData))),
+      );
+      const origin443 = `app.ghost:${wport}`;
+      await until(
+        async () => {
+          const r = await run("chromium", [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            `--user-data-dir=${profile}`,
+            "--enable-quic",
+            `--origin-to-force-quic-on=${origin443}`,
+            "--host-resolver-rules=MAP app.ghost 127.0.0.1",
+            `--ignore-certificate-errors-spki-list=${spki}`,
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            `https://${origin443}/`,
+          ], { timeoutMs: 60_000 });
+          return r.stdout.includes("welcome guest");
+        },
+        30_000,
+        "https://app.ghost/ in Chromium over HTTP/3 (wraith follows the chain's names)",
+      );
+
+      // A second request is a cache hit.
+      const resolve = (
+        name: string,
+      ) => ["--resolve", `${name}:${wport}:127.0.0.1`, "--cacert", `${dataDir}/pki/ca.pem`];
+      const again = await run("curl", [
+        "-sS",
+        "-D",
+        "-",
+        ...resolve("app.ghost"),
+        `https://app.ghost:${wport}/`,
+      ]);
+      assert.match(again.stdout, /cache-status: wraith; hit; ttl=\d+/i, again.stdout);
+      const hitsAfter = originHits;
+
+      // vault.ghost admits only signed requests.
+      const url = `https://vault.ghost:${wport}/`;
+      const unsigned = await run("curl", [
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        ...resolve("vault.ghost"),
+        url,
+      ]);
+      assert.equal(unsigned.stdout, "401");
+      const sig = await modCli(["wallet", "sign-request", "--account", "dev", "--url", url], env);
+      assert.equal(sig.code, 0, sig.err);
+      await Deno.writeTextFile(`${dataDir}/sig.txt`, sig.out);
+      const signed = await run("curl", ["-sS", ...resolve("vault.ghost"), "-H", `@${dataDir}/sig.txt`, url]);
+      const dev = (await modCli(["wallet", "address", "--account", "dev"], env)).out.trim();
+      assert.match(signed.stdout, new RegExp(`welcome ${dev}`), signed.stdout + signed.stderr);
+      assert.equal(originHits, hitsAfter + 1, "only the signed request reached the origin");
+    } finally {
+      await net.stop();
+      await origin.shutdown();
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+});
