@@ -15,6 +15,8 @@ import { decodeSignedTransaction } from "./transaction.ts";
 /** One name as the chain holds it. */
 export interface ChainName {
   readonly records: NameRecords;
+  /** The owner's address (`ghost1...`), when the feed reports it. */
+  readonly owner?: string;
   /** .zns: the 20-byte contract address; empty otherwise. */
   readonly znsContract: Uint8Array;
   /** Last height at which the name resolves. */
@@ -191,7 +193,9 @@ export function chainFeedFromClient(client: BlockchainClient): ChainNameFeed {
     listNames: (startAfter, signal) => client.listNames("", { startAfter, limit: 1000, signal }),
     resolveName: async (name, signal) => {
       const r = decodeResolvedName(await client.resolveName(name, signal));
-      return r.found ? { records: r.records, znsContract: r.znsContract, expiry: r.expiry } : undefined;
+      return r.found
+        ? { records: r.records, owner: r.owner, znsContract: r.znsContract, expiry: r.expiry }
+        : undefined;
     },
     streamBlocks: async function* (fromHeight, signal) {
       for await (const bytes of client.streamBlocks(fromHeight, signal)) {

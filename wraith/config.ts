@@ -202,6 +202,8 @@ export function parsePool(text: string): PoolConfig {
 export interface AuthPolicy {
   readonly pool: string;
   readonly allow: readonly string[];
+  /** .ghost names whose current owners are allowed too (with ghost_sites on). */
+  readonly allowHolders: readonly string[];
 }
 
 /** Parses `POOL signed [allow=ghost1...,ghost1...]`. */
@@ -216,13 +218,22 @@ export function parseAuthPolicy(text: string): AuthPolicy {
   }
   if (kind !== "signed") bad('the policy is "signed"');
   let allow: string[] = [];
+  let allowHolders: string[] = [];
   for (const o of opts) {
-    const m = /^allow=(.+)$/.exec(o);
-    if (m === null) bad(`${o} is not allow=ghost1...,ghost1...`);
-    allow = (m?.[1] ?? "").split(",").filter((a) => a !== "");
-    if (!allow.every((a) => /^ghost1[02-9ac-hj-np-z]{38}$/.test(a))) bad("allow lists ghost1 addresses");
+    const m = /^(allow|allow_holders)=(.+)$/.exec(o);
+    if (m === null) bad(`${o} is not allow=ghost1...,ghost1... or allow_holders=NAME.ghost,...`);
+    const list = (m?.[2] ?? "").split(",").filter((a) => a !== "");
+    if (m?.[1] === "allow") {
+      allow = list;
+      if (!allow.every((a) => /^ghost1[02-9ac-hj-np-z]{38}$/.test(a))) bad("allow lists ghost1 addresses");
+    } else {
+      allowHolders = list.map((n) => n.toLowerCase());
+      if (!allowHolders.every((n) => /^[a-z0-9][a-z0-9.-]*\.ghost$/.test(n))) {
+        bad("allow_holders lists .ghost names");
+      }
+    }
   }
-  return { pool: pool as string, allow };
+  return { pool: pool as string, allow, allowHolders };
 }
 
 /** Parses a route string (see the module doc). */
@@ -419,9 +430,15 @@ export const WRAITH_CONFIG = defineSection("wraith", {
   },
   auth: {
     kind: checkedList(
-      "a list of route policies: POOL signed [allow=ghost1...,ghost1...]",
+      "a list of route policies: POOL signed [allow=ghost1...,...] [allow_holders=NAME.ghost,...]",
       parseAuthPolicy,
-      (a) => [a.pool, "signed", ...(a.allow.length > 0 ? [`allow=${a.allow.join(",")}`] : [])].join(" "),
+      (a) =>
+        [
+          a.pool,
+          "signed",
+          ...(a.allow.length > 0 ? [`allow=${a.allow.join(",")}`] : []),
+          ...(a.allowHolders.length > 0 ? [`allow_holders=${a.allowHolders.join(",")}`] : []),
+        ].join(" "),
     ),
     default: [],
     help:
@@ -507,7 +524,9 @@ export const WRAITH_CONFIG = defineSection("wraith", {
       }
     }
     for (const a of v.auth) {
-      if (!pools.has(a.pool) && !a.pool.startsWith("site-")) fail("auth", `auth names unknown pool ${a.pool}`);
+      if (!pools.has(a.pool) && !a.pool.startsWith("site-")) {
+        fail("auth", `auth names unknown pool ${a.pool}`);
+      }
     }
     for (const r of v.rateLimits) {
       if (r.pool !== undefined && !pools.has(r.pool)) {

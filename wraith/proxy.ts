@@ -140,7 +140,12 @@ export class WraithProxy {
   readonly #budget: RetryBudget;
   #cache: ResponseCache | undefined;
   #disk: DiskCache | undefined;
-  #sites: { lookup: (name: string) => readonly string[] | undefined; hosts: Set<string> } | undefined;
+  #sites:
+    | {
+      lookup: (name: string) => { readonly txt: readonly string[]; readonly owner?: string } | undefined;
+      hosts: Set<string>;
+    }
+    | undefined;
   readonly #sitePools = new Map<string, LivePool>();
   #limits: Gcra[];
   #auth: Map<string, AuthPolicy>;
@@ -499,7 +504,9 @@ export class WraithProxy {
           now: Date.now() / 1000,
           body: bodyBytes ?? null,
         });
-        if (policy.allow.length > 0 && !policy.allow.includes(who.address)) {
+        const listed = policy.allow.length > 0 || policy.allowHolders.length > 0;
+        const holder = policy.allowHolders.some((n) => this.#sites?.lookup(n)?.owner === who.address);
+        if (listed && !policy.allow.includes(who.address) && !holder) {
           this.#m.auth.inc(1, { outcome: "forbidden" });
           return [
             name,
@@ -1054,14 +1061,17 @@ export class WraithProxy {
    * Serves `.ghost` names from the chain: `lookup(name)` gives a live name's TXT records (from the chain's name
    * index), whose `ghost-backend=URL` names the site's backend; `hosts` are the backend hosts the worker may reach.
    */
-  useGhostSites(lookup: (name: string) => readonly string[] | undefined, hosts: readonly string[]): void {
+  useGhostSites(
+    lookup: (name: string) => { readonly txt: readonly string[]; readonly owner?: string } | undefined,
+    hosts: readonly string[],
+  ): void {
     this.#sites = { lookup, hosts: new Set(hosts.map((h) => h.toLowerCase())) };
   }
 
   #site(host: string): { live: LivePool } | { error: Response } {
     const via = this.#config.via;
     const sites = this.#sites;
-    const txt = sites?.lookup(host);
+    const txt = sites?.lookup(host)?.txt;
     if (sites === undefined || txt === undefined) {
       return { error: text(404, `${host} is not a registered name`, `${via}; error=destination_not_found`) };
     }

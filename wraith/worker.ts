@@ -42,7 +42,12 @@ runServiceWorker<WraithConfig>(async (ctx) => {
     const names = new ChainNameIndex(chainFeedFromClient(client), { onEvent: (e, f) => ctx.log.info(e, f) });
     names.start();
     index = names;
-    proxy.useGhostSites((name) => names.get(name)?.records.txt, ctx.config.ghostSiteHosts);
+    proxy.useGhostSites((name) => {
+      const n = names.get(name);
+      return n === undefined
+        ? undefined
+        : { txt: n.records.txt, ...(n.owner !== undefined ? { owner: n.owner } : {}) };
+    }, ctx.config.ghostSiteHosts);
   }
   const server = await startWraithServer(ctx.config, proxy, ctx.tls, {
     metrics: registry,

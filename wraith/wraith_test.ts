@@ -596,7 +596,10 @@ Deno.test({
       ["far.ghost", ["ghost-backend=http://10.9.9.9:80"]],
     ]);
     const w = await startWraith(pki, {});
-    w.proxy.useGhostSites((name) => records.get(name), ["127.0.0.1"]);
+    w.proxy.useGhostSites((name) => {
+      const txt = records.get(name);
+      return txt === undefined ? undefined : { txt };
+    }, ["127.0.0.1"]);
     try {
       const h3 = await h3To(pki, w.port);
       const get = async (authority: string) => {

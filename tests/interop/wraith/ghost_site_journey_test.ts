@@ -2,7 +2,8 @@
 // .ghost sites on; the wallet CLI registers app.ghost (open) and vault.ghost (signed requests only), each with a
 // TXT ghost-backend=URL; the chain commits them; cns answers app.ghost over DNS-over-QUIC (the quic-go client);
 // headless Chromium loads https://app.ghost/ over HTTP/3 from wraith; a second request is a cache hit; a request
-// signed with the wallet (`mod.ts wallet sign-request`) is admitted to vault.ghost while an unsigned one is not.
+// signed with the wallet (`mod.ts wallet sign-request`) by vault.ghost's holder is admitted to vault.ghost while an
+// unsigned one, and one signed by another account, are not.
 import assert from "node:assert/strict";
 import { X509Certificate } from "@peculiar/x509";
 import { buildDoqClient, freePort, hasTool, run } from "../dns/_tools.ts";
@@ -41,7 +42,8 @@ Deno.test({
         GHOST_WRAITH_LISTEN: `127.0.0.1:${wport}`,
         GHOST_WRAITH_GHOST_SITES: "true",
         GHOST_WRAITH_CACHE_MAX_BYTES: "1000000",
-        GHOST_WRAITH_AUTH: "site-vault.ghost signed",
+        // Only the holder of vault.ghost on chain (the dev account that registers it) gets in.
+        GHOST_WRAITH_AUTH: "site-vault.ghost signed allow_holders=vault.ghost",
         GHOST_TLS_NAMES: "app.ghost,vault.ghost",
       },
     });
@@ -162,6 +164,23 @@ Deno.test({
       const dev = (await modCli(["wallet", "address", "--account", "dev"], env)).out.trim();
       assert.match(signed.stdout, new RegExp(`welcome ${dev}`), signed.stdout + signed.stderr);
       assert.equal(originHits, hitsAfter + 1, "only the signed request reached the origin");
+      // A valid signature by another wallet account is not the name's holder: 403.
+      assert.equal((await modCli(["wallet", "new", "--label", "other"], env)).code, 0);
+      const otherSig = await modCli(["wallet", "sign-request", "--account", "other", "--url", url], env);
+      assert.equal(otherSig.code, 0, otherSig.err);
+      await Deno.writeTextFile(`${dataDir}/other.txt`, otherSig.out);
+      const stranger = await run("curl", [
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        ...resolve("vault.ghost"),
+        "-H",
+        `@${dataDir}/other.txt`,
+        url,
+      ]);
+      assert.equal(stranger.stdout, "403");
     } finally {
       await net.stop();
       await origin.shutdown();
