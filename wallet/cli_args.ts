@@ -217,7 +217,7 @@ Example:
 
 ${COMMON}`,
   "sign-request":
-    `Usage: mod.ts wallet sign-request --url URL [--method METHOD] [--body-file FILE] [--account ACCOUNT] [--curl]
+    `Usage: mod.ts wallet sign-request --url URL [--method METHOD] [--body-file FILE] [--account ACCOUNT]
 
 Signs an HTTP request for wraith's ghost-auth with an ed25519 account: HTTP Message Signatures (RFC 9421,
 alg "ed25519", keyid = the account's ghost1 address) over @method, @target-uri, @authority and, with a body, its

@@ -10,7 +10,8 @@ import { WRAITH_CONFIG, type WraithConfig, wraithNetPermissions } from "./config
 /** The `wraith` service. */
 export const wraithService: ServiceDescriptor<WraithConfig> = {
   name: "wraith",
-  summary: "reverse proxy: HTTP/3 (QUIC), HTTP/2 and HTTP/1.1 in; load balancing, health checks, retries",
+  summary:
+    "reverse proxy: HTTP/3 (QUIC), HTTP/2 and HTTP/1.1 in; balancing, health checks, retries, cache, rate limits, signed requests, .ghost sites",
   config: WRAITH_CONFIG,
   entry: new URL("./worker.ts", import.meta.url),
   tls: "server",
