@@ -1,7 +1,8 @@
 // Private helpers for the wraith interop tests and benchmark: nginx and caddy started from generated configs in a
 // temp dir, and `mod.ts wraith` run as a user runs it. Everything binds to loopback and is removed on stop.
 
-import { freePort, hasTool, toolPath } from "../dns/_tools.ts";
+import { X509Certificate } from "@peculiar/x509";
+import { freePort, hasTool, run, toolPath } from "../dns/_tools.ts";
 
 const MOD = new URL("../../../mod.ts", import.meta.url).pathname;
 
@@ -225,4 +226,31 @@ export async function startWraithProcess(
       if (opts.keepDataDir !== true) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Headless Chromium forced onto QUIC for `host:port`, with `host` mapped to 127.0.0.1 and the certificate in
+ * `certFile` trusted by its public key's hash (no CA install); returns the DOM after load.
+ */
+export async function chromiumOverQuic(
+  opts: { host: string; port: number; path: string; certFile: string; profile: string; budgetMs?: number },
+): Promise<{ stdout: string; stderr: string }> {
+  const cert = new X509Certificate(await Deno.readTextFile(opts.certFile));
+  const spki = btoa(
+    String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", cert.publicKey.rawData))),
+  );
+  const origin = `${opts.host}:${opts.port}`;
+  return await run("chromium", [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    `--user-data-dir=${opts.profile}`,
+    "--enable-quic",
+    `--origin-to-force-quic-on=${origin}`,
+    `--host-resolver-rules=MAP ${opts.host} 127.0.0.1`,
+    `--ignore-certificate-errors-spki-list=${spki}`,
+    `--virtual-time-budget=${opts.budgetMs ?? 5000}`,
+    "--dump-dom",
+    `https://${origin}${opts.path}`,
+  ], { timeoutMs: 60_000 });
 }

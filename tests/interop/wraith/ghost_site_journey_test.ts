@@ -5,7 +5,7 @@
 // signed with the wallet (`mod.ts wallet sign-request`) by vault.ghost's holder is admitted to vault.ghost while an
 // unsigned one, and one signed by another account, are not.
 import assert from "node:assert/strict";
-import { X509Certificate } from "@peculiar/x509";
+import { chromiumOverQuic } from "./_servers.ts";
 import { buildDoqClient, freePort, hasTool, run } from "../dns/_tools.ts";
 import { modCli, startDevnet } from "../_devnet.ts";
 
@@ -105,26 +105,16 @@ Deno.test({
       );
 
       // Chromium over QUIC: the host resolver maps app.ghost to wraith (as cns's AAAA ::1 would, on this box).
-      const cert = new X509Certificate(await Deno.readTextFile(`${dataDir}/pki/cert.pem`));
-      const spki = btoa(
-        String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", cert.publicKey.rawData))),
-      );
-      const origin443 = `app.ghost:${wport}`;
       await until(
         async () => {
-          const r = await run("chromium", [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            `--user-data-dir=${profile}`,
-            "--enable-quic",
-            `--origin-to-force-quic-on=${origin443}`,
-            "--host-resolver-rules=MAP app.ghost 127.0.0.1",
-            `--ignore-certificate-errors-spki-list=${spki}`,
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-            `https://${origin443}/`,
-          ], { timeoutMs: 60_000 });
+          const r = await chromiumOverQuic({
+            host: "app.ghost",
+            port: wport,
+            path: "/",
+            certFile: `${dataDir}/pki/cert.pem`,
+            profile,
+            budgetMs: 3000,
+          });
           return r.stdout.includes("welcome guest");
         },
         30_000,

@@ -3,9 +3,9 @@
 // QUIC loading a page with 24 subresources, Python grpcio over TLS) and outside origins behind (nginx over
 // HTTP/1.1, caddy over HTTP/3, a grpcio server over h2c). Each test skips with a message when its tool is missing.
 import assert from "node:assert/strict";
-import { X509Certificate } from "@peculiar/x509";
 import { buildGoProgram, freePort, hasTool, run } from "../dns/_tools.ts";
 import {
+  chromiumOverQuic,
   HAS_CADDY,
   HAS_NGINX,
   type Running,
@@ -198,24 +198,13 @@ Deno.test({
     const s = await siteBehindWraith();
     const profile = await Deno.makeTempDir({ prefix: "wraith_chromium_" });
     try {
-      // Chromium trusts the dev certificate by its public key's hash (no CA install needed).
-      const cert = new X509Certificate(await Deno.readTextFile(`${s.wraith.dataDir}/pki/cert.pem`));
-      const spki = new Uint8Array(await crypto.subtle.digest("SHA-256", cert.publicKey.rawData));
-      const spkiB64 = btoa(String.fromCharCode(...spki));
-      const origin = `localhost:${s.wraith.port}`;
-      const r = await run("chromium", [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        `--user-data-dir=${profile}`,
-        "--enable-quic",
-        `--origin-to-force-quic-on=${origin}`,
-        "--host-resolver-rules=MAP localhost 127.0.0.1",
-        `--ignore-certificate-errors-spki-list=${spkiB64}`,
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        `https://${origin}/index.html`,
-      ], { timeoutMs: 60_000 });
+      const r = await chromiumOverQuic({
+        host: "localhost",
+        port: s.wraith.port,
+        path: "/index.html",
+        certFile: `${s.wraith.dataDir}/pki/cert.pem`,
+        profile,
+      });
       assert.match(
         r.stdout,
         new RegExp(`data-done="nav=h3 resources=${SUBRESOURCES} protocols=h3"`),
