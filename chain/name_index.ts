@@ -83,6 +83,12 @@ export class ChainNameIndex {
     return e !== undefined && BigInt(this.#height) <= e.expiry ? e : undefined;
   }
 
+  /** The live names (not past their expiry at the current height). */
+  names(): string[] {
+    const h = BigInt(this.#height);
+    return [...this.#names].filter(([, e]) => h <= e.expiry).map(([n]) => n);
+  }
+
   /** Starts following (idempotent). */
   start(): void {
     this.#running ??= this.#run();

@@ -81,6 +81,14 @@ export type ToWorker =
     readonly mesh?: MeshAssignment;
   }
   | { readonly t: "metrics"; readonly id: number }
+  /** The answer to `cert-request`: a certificate and key for the names, or why not. */
+  | {
+    readonly t: "cert";
+    readonly id: number;
+    readonly certPem?: string;
+    readonly keyPem?: string;
+    readonly error?: string;
+  }
   /** A new config section to apply in place (live reload); answered with `reloaded`. */
   | { readonly t: "reload"; readonly id: number; readonly config: unknown }
   | { readonly t: "drain"; readonly deadlineMs: number };
@@ -91,6 +99,8 @@ export type FromWorker =
   | { readonly t: "log"; readonly rec: LogRecord }
   | { readonly t: "metrics"; readonly id: number; readonly snapshot: unknown }
   | { readonly t: "drained" }
+  /** A certificate for more names (wraith's .ghost sites), minted by the supervisor's dev CA. */
+  | { readonly t: "cert-request"; readonly id: number; readonly names: readonly string[] }
   /** The answer to `reload`: applied, or why not (the old config keeps serving). */
   | { readonly t: "reloaded"; readonly id: number; readonly error?: string }
   | { readonly t: "fatal"; readonly message: string };
@@ -127,6 +137,12 @@ export function parseFromWorker(data: unknown): FromWorker | undefined {
     }
     case "metrics":
       return typeof data.id === "number" ? { t: "metrics", id: data.id, snapshot: data.snapshot } : undefined;
+    case "cert-request":
+      if (typeof data.id !== "number" || !Array.isArray(data.names) || data.names.length > 1_000) {
+        return undefined;
+      }
+      if (!data.names.every((n) => typeof n === "string" && n.length <= 253)) return undefined;
+      return { t: "cert-request", id: data.id, names: data.names as string[] };
     case "reloaded":
       if (typeof data.id !== "number") return undefined;
       if (data.error !== undefined && typeof data.error !== "string") return undefined;

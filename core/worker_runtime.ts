@@ -23,6 +23,11 @@ export interface ServiceContext<C> {
   readonly log: Logger;
   /** This service's mesh node (key, listen address, pinned peers, allow-list); absent outside the mesh. */
   readonly mesh: MeshAssignment | undefined;
+  /**
+   * Asks the supervisor for a certificate that also covers `names` (its dev CA signs it; refused with operator
+   * certificates). The key never leaves the supervisor's CA; the worker gets a new leaf and its key.
+   */
+  requestCertificate(names: readonly string[]): Promise<{ certPem: string; keyPem: string }>;
 }
 
 /** A started service. */
@@ -52,6 +57,18 @@ export function runServiceWorker<C>(start: (ctx: ServiceContext<C>) => Promise<R
   const post = (msg: FromWorker): void => scope.postMessage(msg);
   let running: RunningService | undefined;
   let draining = false;
+  let certIds = 0;
+  const certWaiters = new Map<number, (r: { certPem?: string; keyPem?: string; error?: string }) => void>();
+  const requestCertificate = (names: readonly string[]) =>
+    new Promise<{ certPem: string; keyPem: string }>((resolve, reject) => {
+      const id = ++certIds;
+      certWaiters.set(id, (r) => {
+        if (r.certPem !== undefined && r.keyPem !== undefined) {
+          resolve({ certPem: r.certPem, keyPem: r.keyPem });
+        } else reject(new Error(r.error ?? "no certificate"));
+      });
+      post({ t: "cert-request", id, names: [...names] });
+    });
   scope.onmessage = async (e) => {
     const msg = e.data;
     if (msg.t === "start" && running === undefined) {
@@ -67,12 +84,16 @@ export function runServiceWorker<C>(start: (ctx: ServiceContext<C>) => Promise<R
           dataDir: msg.dataDir,
           log,
           mesh: msg.mesh,
+          requestCertificate,
         });
         post({ t: "ready", endpoints: running.endpoints });
       } catch (err) {
         post({ t: "fatal", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
         scope.close();
       }
+    } else if (msg.t === "cert") {
+      certWaiters.get(msg.id)?.(msg);
+      certWaiters.delete(msg.id);
     } else if (msg.t === "reload") {
       if (running?.reload === undefined) {
         post({ t: "reloaded", id: msg.id, error: "this service applies a new config only when it restarts" });

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { certificateStatus, ensureDevPki, loadTlsFiles } from "../transport/mod.ts";
+import {
+  certificateStatus,
+  createDevLeaf,
+  DEFAULT_DEV_NAMES,
+  ensureDevPki,
+  loadTlsFiles,
+} from "../transport/mod.ts";
 import { renderPrometheus } from "../core/mod.ts";
 import { type Config, formatHostPort } from "./config.ts";
 import { ghostEnv, loadConfig } from "./load_config.ts";
@@ -55,6 +61,48 @@ export async function provisionTls(config: Config, log: Logger): Promise<Provisi
   return { bundle, source, notAfter: st.notAfter };
 }
 
+/** `.ghost` names a service may ask the dev CA for (wraith's sites); nothing else can be minted this way. */
+const GHOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+ghost$/;
+
+/**
+ * Mints leaves from the dev CA for workers that serve `.ghost` sites: the dev names, `[tls] names` and the
+ * requested `.ghost` names, valid 30 days. Anything else is refused.
+ */
+function devCertificateIssuer(
+  config: Config,
+): (service: string, names: readonly string[]) => Promise<{ certPem: string; keyPem: string }> {
+  return async (_service, names) => {
+    const wanted = [...new Set(names.map((n) => n.toLowerCase()))];
+    const bad = wanted.find((n) => !GHOST_NAME.test(n));
+    if (bad !== undefined) throw new Error(`only .ghost names are issued on demand, not ${bad.slice(0, 80)}`);
+    if (wanted.length > 500) throw new Error("at most 500 names in one certificate");
+    const dir = `${config.dataDir}/pki`;
+    const caPem = await Deno.readTextFile(`${dir}/ca.pem`);
+    const caKeyPem = await Deno.readTextFile(`${dir}/ca-key.pem`);
+    const der = Uint8Array.from(
+      atob(caKeyPem.replace(/-----[^-]+-----/g, "").replace(/\s/g, "")),
+      (c) => c.charCodeAt(0),
+    );
+    // The served key stays the same (clients that pin it keep trusting the server); only the names grow.
+    const reuse = {
+      certPem: await Deno.readTextFile(`${dir}/cert.pem`),
+      keyPem: await Deno.readTextFile(`${dir}/key.pem`),
+    };
+    const caKey = await crypto.subtle.importKey("pkcs8", der, { name: "ECDSA", namedCurve: "P-256" }, false, [
+      "sign",
+    ]);
+    const leaf = await createDevLeaf({
+      caPem,
+      caKey,
+      names: [...DEFAULT_DEV_NAMES, ...config.tls.names, ...wanted],
+      now: new Date(),
+      days: 30,
+      reuse,
+    });
+    return { certPem: leaf.certPem, keyPem: leaf.keyPem };
+  };
+}
+
 /** Runs the named services until SIGINT/SIGTERM; returns the process exit code. */
 export async function runServices(names: readonly string[], global: GlobalOptions): Promise<number> {
   const config = await loadConfig({
@@ -78,7 +126,14 @@ export async function runServices(names: readonly string[], global: GlobalOption
   const mesh = services.some((s) => isMeshMember(s.name))
     ? planMesh(config, await loadMeshKeys(config))
     : undefined;
-  const sup = new Supervisor({ config, log, tls: tls.bundle, services, ...(mesh ? { mesh } : {}) });
+  const sup = new Supervisor({
+    config,
+    log,
+    tls: tls.bundle,
+    services,
+    ...(mesh ? { mesh } : {}),
+    ...(tls.source === "dev" ? { issueCertificate: devCertificateIssuer(config) } : {}),
+  });
 
   const status = async (): Promise<StatusDocument> => {
     const metrics = await sup.metrics();

@@ -91,6 +91,11 @@ export interface SupervisorOptions {
   readonly mesh?: Readonly<Record<string, MeshAssignment>>;
   readonly spawn?: SpawnWorker;
   readonly now?: () => number;
+  /** Mints a certificate covering more names for a service that asks (`cert-request`); absent: refused. */
+  readonly issueCertificate?: (
+    service: string,
+    names: readonly string[],
+  ) => Promise<{ certPem: string; keyPem: string }>;
 }
 
 class ServiceRunner {
@@ -232,6 +237,25 @@ class ServiceRunner {
         this.#pendingReloads.get(msg.id)?.(msg.error);
         this.#pendingReloads.delete(msg.id);
         break;
+      case "cert-request": {
+        const issue = this.#opts.issueCertificate;
+        const reply = (m: ToWorker) => {
+          if (worker === this.#worker) worker.postMessage(m);
+        };
+        if (issue === undefined || this.def.tls !== "server") {
+          reply({ t: "cert", id: msg.id, error: "this supervisor issues no certificates to this service" });
+          break;
+        }
+        issue(this.def.name, msg.names).then(
+          (c) => {
+            this.#log.info("certificate issued", { service: this.def.name, names: msg.names.join(",") });
+            reply({ t: "cert", id: msg.id, certPem: c.certPem, keyPem: c.keyPem });
+          },
+          (error) =>
+            reply({ t: "cert", id: msg.id, error: error instanceof Error ? error.message : String(error) }),
+        );
+        break;
+      }
       case "fatal":
         this.#crashed(msg.message);
         break;

@@ -170,9 +170,21 @@ export async function createDevLeaf(options: {
   readonly names: readonly string[];
   readonly now: Date;
   readonly days: number;
+  /**
+   * Keep the key of this existing leaf (its certificate and PKCS#8 key, PEM) instead of making a new one, so a
+   * client that pins the key keeps trusting the server when names are added.
+   */
+  readonly reuse?: { readonly certPem: string; readonly keyPem: string };
 }): Promise<CreatedCertificate> {
   const ca = new x509.X509Certificate(options.caPem);
-  const keys = await crypto.subtle.generateKey(EC_KEY, true, ["sign", "verify"]);
+  const keys: CryptoKeyPair = options.reuse === undefined
+    ? await crypto.subtle.generateKey(EC_KEY, true, ["sign", "verify"])
+    : {
+      publicKey: await new x509.X509Certificate(options.reuse.certPem).publicKey.export(EC_KEY, ["verify"]),
+      privateKey: await crypto.subtle.importKey("pkcs8", pemBody(options.reuse.keyPem), EC_KEY, true, [
+        "sign",
+      ]),
+    };
   const names = uniqueNames(options.names);
   const dnsName = names.find((n) => parseIp(n) === undefined) ?? "localhost";
   const cert = await x509.X509CertificateGenerator.create({
@@ -333,4 +345,12 @@ function randomSerial(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[0] = (bytes[0] ?? 0) & 0x7f | 0x01; // positive and without a leading zero byte (RFC 5280 §4.1.2.2)
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The DER bytes of a PEM block. */
+function pemBody(pem: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(
+    atob(pem.replace(/-----[^-]+-----/g, "").replace(/\s/g, "")),
+    (c) => c.charCodeAt(0),
+  );
 }

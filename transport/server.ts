@@ -34,6 +34,8 @@ export interface ProtocolHandler {
   readonly limits?: Partial<ConnectionLimits>;
 }
 
+const SWAPPED: unique symbol = Symbol("listener swapped");
+
 /** Server limits. Every field has a default (see {@linkcode DEFAULT_SERVER_LIMITS}). */
 export interface ServerLimits extends ConnectionLimits {
   /** Connections (handshaking or established) served at once; more are refused. */
@@ -124,7 +126,10 @@ export class QuicServer {
   readonly metrics: TransportMetrics;
 
   readonly #ownsEndpoint: boolean;
-  readonly #listener: Deno.QuicListener;
+  #listener: Deno.QuicListener;
+  /** Settles when {@linkcode QuicServer.setCertificate} replaced the listener (the accept loop moves over). */
+  #swapped = Promise.withResolvers<void>();
+  readonly #listenOptions: Omit<Deno.QuicListenOptions, "cert" | "key">;
   readonly #handlers: ReadonlyMap<string, ProtocolHandler>;
   readonly #onError: QuicServerOptions["onError"];
   readonly #drain = new AbortController();
@@ -154,18 +159,15 @@ export class QuicServer {
     this.#ownsEndpoint = options.endpoint === undefined;
     this.endpoint = options.endpoint ??
       new Deno.QuicEndpoint({ hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0 });
+    this.#listenOptions = {
+      alpnProtocols: [...handlers.keys()],
+      maxIdleTimeout: this.limits.idleTimeoutMs,
+      ...(this.limits.keepAliveIntervalMs > 0 ? { keepAliveInterval: this.limits.keepAliveIntervalMs } : {}),
+      maxConcurrentBidirectionalStreams: this.limits.maxConcurrentBidiStreams,
+      maxConcurrentUnidirectionalStreams: this.limits.maxConcurrentUniStreams,
+    };
     try {
-      this.#listener = this.endpoint.listen({
-        alpnProtocols: [...handlers.keys()],
-        cert: options.cert,
-        key: options.key,
-        maxIdleTimeout: this.limits.idleTimeoutMs,
-        ...(this.limits.keepAliveIntervalMs > 0
-          ? { keepAliveInterval: this.limits.keepAliveIntervalMs }
-          : {}),
-        maxConcurrentBidirectionalStreams: this.limits.maxConcurrentBidiStreams,
-        maxConcurrentUnidirectionalStreams: this.limits.maxConcurrentUniStreams,
-      });
+      this.#listener = this.endpoint.listen({ ...this.#listenOptions, cert: options.cert, key: options.key });
     } catch (error) {
       if (this.#ownsEndpoint) this.endpoint.close();
       throw error;
@@ -228,7 +230,13 @@ export class QuicServer {
     try {
       while (true) {
         const next = this.#listener.incoming();
-        const incoming = await Promise.race([next, drained.then(() => undefined)]);
+        const swapped = this.#swapped.promise.then((): typeof SWAPPED => SWAPPED);
+        const incoming = await Promise.race([next, drained.then(() => undefined), swapped]);
+        if (incoming === SWAPPED) {
+          // A new certificate: new connections come to the new listener; one already on its way is still taken.
+          next.then((late) => this.#admit(late), () => {});
+          continue;
+        }
         if (incoming === undefined) {
           // The pending `incoming()` cannot be cancelled and may still take a connection meant for a server that
           // listens on this endpoint after us: hand it over, or refuse it.
@@ -239,7 +247,7 @@ export class QuicServer {
           }, () => {});
           return;
         }
-        this.#admit(incoming);
+        this.#admit(incoming as Deno.QuicIncoming);
       }
     } catch (error) {
       // The listener fails with BadResource when the endpoint is closed underneath it; anything else is reported.
@@ -249,6 +257,17 @@ export class QuicServer {
     } finally {
       dispose();
     }
+  }
+
+  /**
+   * Serves new connections with another certificate (the endpoint is listened on again with it); connections
+   * already open keep theirs. Used to add names to a certificate without a restart.
+   */
+  setCertificate(cert: string, key: string): void {
+    this.#listener = this.endpoint.listen({ ...this.#listenOptions, cert, key });
+    const old = this.#swapped;
+    this.#swapped = Promise.withResolvers<void>();
+    old.resolve();
   }
 
   #admit(incoming: Deno.QuicIncoming): void {

@@ -25,6 +25,11 @@ export interface HttpsFrontOptions {
   readonly key: string;
   readonly handler: (request: Request, info: ClientInfo) => Promise<Response>;
   readonly limits: FrontLimits;
+  /**
+   * Bind with SO_REUSEPORT, so `setCertificate` can hand the port to a listener with a new certificate. Off by
+   * default: then a second process on the same port fails to bind instead of sharing it.
+   */
+  readonly swappableCertificate?: boolean;
   readonly metrics?: MetricsRegistry;
   readonly onEvent?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -94,17 +99,46 @@ export class HttpsFront {
     info: { remoteAddr: Deno.NetAddr; version: string },
   ) => Promise<Response>;
 
+  #bind(port: number, cert: string, key: string): Deno.TlsListener {
+    // SO_REUSEPORT: a second listener on the same port can take over with a new certificate (setCertificate).
+    return Deno.listenTls(
+      {
+        hostname: this.#opts.hostname,
+        port,
+        cert,
+        key,
+        alpnProtocols: ["h2", "http/1.1"],
+        reusePort: this.#opts.swappableCertificate === true,
+      } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem & { reusePort: boolean },
+    );
+  }
+
   /** Binds and starts accepting. */
   listen(): Promise<Deno.NetAddr> {
-    this.#listener = Deno.listenTls({
-      hostname: this.#opts.hostname,
-      port: this.#opts.port,
-      cert: this.#opts.cert,
-      key: this.#opts.key,
-      alpnProtocols: ["h2", "http/1.1"],
-    });
+    this.#listener = this.#bind(this.#opts.port, this.#opts.cert, this.#opts.key);
     this.#loop = this.#accept(this.#listener);
     return Promise.resolve(this.#listener.addr);
+  }
+
+  /**
+   * Serves new connections with another certificate: a second listener on the same port takes over, then the
+   * first closes. Connections already accepted keep going.
+   */
+  setCertificate(cert: string, key: string): void {
+    const old = this.#listener;
+    if (old === undefined || this.#opts.swappableCertificate !== true) {
+      throw new Error("this front was not bound to swap certificates (swappableCertificate)");
+    }
+    const next = this.#bind(old.addr.port, cert, key);
+    this.#listener = next;
+    const oldLoop = this.#loop;
+    this.#loop = this.#accept(next);
+    try {
+      old.close();
+    } catch {
+      // closed
+    }
+    void oldLoop?.catch(() => {});
   }
 
   async #accept(listener: Deno.TlsListener): Promise<void> {

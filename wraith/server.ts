@@ -24,6 +24,8 @@ export interface WraithServer {
   readonly endpoints: readonly WraithEndpoint[];
   /** Stops accepting, lets requests in flight finish until `deadlineMs` (epoch ms), closes. */
   close(deadlineMs: number): Promise<void>;
+  /** New connections get this certificate (with `ghost_sites`, as names appear on chain); open ones keep theirs. */
+  setCertificate(certPem: string, keyPem: string): void;
 }
 
 /** Starts every listener of `config`; if one cannot bind, the ones already bound are closed. */
@@ -35,6 +37,7 @@ export async function startWraithServer(
 ): Promise<WraithServer> {
   const endpoints: WraithEndpoint[] = [];
   const closers: ((deadlineMs: number) => Promise<void>)[] = [];
+  const swappers: ((cert: string, key: string) => void)[] = [];
   const report = opts.onError ?? (() => {});
   const closeAll = (deadlineMs: number) => Promise.all(closers.map((c) => c(deadlineMs).catch(() => {})));
   try {
@@ -54,9 +57,11 @@ export async function startWraithServer(
           maxStreamsPerConnection: config.maxStreamsPerConnection,
         },
         metrics: opts.metrics,
+        swappableCertificate: config.ghostSites,
         onEvent: (event, fields) => report(event, fields),
       });
       const bound = await front.listen();
+      if (config.ghostSites) swappers.push((c, k) => front.setCertificate(c, k));
       closers.push((deadline) => front.close(deadline));
       const port = bound.port;
       endpoints.push({
@@ -85,6 +90,7 @@ export async function startWraithServer(
           },
         );
         closers.push(() => h3.close());
+        swappers.push((c, k) => h3.server.setCertificate(c, k));
         endpoints.push({
           name: "h3",
           transport: "quic",
@@ -98,5 +104,11 @@ export async function startWraithServer(
     await closeAll(Date.now() + 500);
     throw error;
   }
-  return { endpoints, close: async (deadlineMs) => void await closeAll(deadlineMs) };
+  return {
+    endpoints,
+    close: async (deadlineMs) => void await closeAll(deadlineMs),
+    setCertificate: (cert, key) => {
+      for (const swap of swappers) swap(cert, key);
+    },
+  };
 }

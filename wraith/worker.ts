@@ -56,6 +56,36 @@ runServiceWorker<WraithConfig>(async (ctx) => {
     proxy.close();
     throw error;
   });
+  // .ghost sites get certificates as they appear on chain: the supervisor's dev CA mints one leaf for every
+  // site name, and the listeners take it for new connections (open ones keep theirs). A name that is not on chain
+  // is in no certificate, so its TLS handshake fails.
+  let certTimer: ReturnType<typeof setInterval> | undefined;
+  if (index !== undefined) {
+    const names = index;
+    let certified = "";
+    let busy = false;
+    certTimer = setInterval(async () => {
+      if (busy || !names.ready) return;
+      const sites = names.names().filter((n) =>
+        n.endsWith(".ghost") && (names.get(n)?.records.txt ?? []).some((t) => t.startsWith("ghost-backend="))
+      ).sort();
+      const key = sites.join(",");
+      if (sites.length === 0 || key === certified) return;
+      busy = true;
+      try {
+        const cert = await ctx.requestCertificate(sites);
+        server.setCertificate(cert.certPem, cert.keyPem);
+        ctx.log.info("certificate for .ghost sites", { names: sites.length });
+      } catch (error) {
+        ctx.log.warn("no certificate for .ghost sites", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      } finally {
+        certified = key;
+        busy = false;
+      }
+    }, 1_000);
+  }
   const status = proxy.status();
   for (const e of server.endpoints) ctx.log.info("listening", { name: e.name, addr: e.addr });
   for (const r of status.routes) ctx.log.info("route", { route: r });
@@ -78,6 +108,7 @@ runServiceWorker<WraithConfig>(async (ctx) => {
       return Promise.resolve();
     },
     drain: async (deadlineMs) => {
+      clearInterval(certTimer);
       await server.close(deadlineMs - 200);
       proxy.close();
       await index?.close();

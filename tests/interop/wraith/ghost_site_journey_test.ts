@@ -1,7 +1,8 @@
 // The edge journey, end to end through real processes and real clients: `mod.ts up` runs the devnet with wraith's
 // .ghost sites on; the wallet CLI registers app.ghost (open) and vault.ghost (signed requests only), each with a
 // TXT ghost-backend=URL; the chain commits them; cns answers app.ghost over DNS-over-QUIC (the quic-go client);
-// headless Chromium loads https://app.ghost/ over HTTP/3 from wraith; a second request is a cache hit; a request
+// wraith gets a certificate for the new names from the supervisor's dev CA (curl trusts it; a name not on chain
+// has none); headless Chromium loads https://app.ghost/ over HTTP/3 from wraith; a second request is a cache hit; a request
 // signed with the wallet (`mod.ts wallet sign-request`) by vault.ghost's holder is admitted to vault.ghost while an
 // unsigned one, and one signed by another account, are not.
 import assert from "node:assert/strict";
@@ -44,7 +45,6 @@ Deno.test({
         GHOST_WRAITH_CACHE_MAX_BYTES: "1000000",
         // Only the holder of vault.ghost on chain (the dev account that registers it) gets in.
         GHOST_WRAITH_AUTH: "site-vault.ghost signed allow_holders=vault.ghost",
-        GHOST_TLS_NAMES: "app.ghost,vault.ghost",
       },
     });
     const { dataDir, env } = net;
@@ -104,6 +104,36 @@ Deno.test({
         "app.ghost TXT over DoQ",
       );
 
+      // wraith asks the supervisor's dev CA for a certificate as the names appear on chain: curl, trusting only the
+      // dev CA (no pinning), gets a verified TLS handshake for app.ghost, and none for a name that is not on chain.
+      const resolve = (
+        name: string,
+      ) => ["--resolve", `${name}:${wport}:127.0.0.1`, "--cacert", `${dataDir}/pki/ca.pem`];
+      await until(
+        async () => {
+          const r = await run("curl", [
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            ...resolve("app.ghost"),
+            `https://app.ghost:${wport}/`,
+          ]);
+          return r.stdout === "200";
+        },
+        20_000,
+        "a certificate for app.ghost",
+      );
+      const unknown = await run("curl", [
+        "-sS",
+        "-o",
+        "/dev/null",
+        ...resolve("nowhere.ghost"),
+        `https://nowhere.ghost:${wport}/`,
+      ]);
+      assert.equal(unknown.code, 60, `a name not on chain has no certificate: ${unknown.stderr}`);
+
       // Chromium over QUIC: the host resolver maps app.ghost to wraith (as cns's AAAA ::1 would, on this box).
       await until(
         async () => {
@@ -122,9 +152,6 @@ Deno.test({
       );
 
       // A second request is a cache hit.
-      const resolve = (
-        name: string,
-      ) => ["--resolve", `${name}:${wport}:127.0.0.1`, "--cacert", `${dataDir}/pki/ca.pem`];
       const again = await run("curl", [
         "-sS",
         "-D",
