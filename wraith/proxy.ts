@@ -18,7 +18,7 @@
 import { concatBytes, latencyBuckets, type MetricsRegistry } from "../core/mod.ts";
 import type { HeaderField } from "../transport/http/mod.ts";
 import { attachTrailers, trailersOf } from "../transport/http/mod.ts";
-import { type Backend, hashKeyOf, Pool } from "./balancer.ts";
+import { type Backend, hashKeyOf, type HealthPolicy, Pool } from "./balancer.ts";
 import {
   type AuthPolicy,
   type BackendSpec,
@@ -250,22 +250,12 @@ export class WraithProxy {
    * unchanged rate limits and the cache (when its sizes did not change) are kept.
    */
   #build(config: WraithConfig, previous: WraithConfig | undefined): void {
-    const policy = {
-      ejectConsecutiveErrors: config.ejectConsecutiveErrors,
-      ejectMs: config.ejectMs,
-      healthyThreshold: config.healthyThreshold,
-      unhealthyThreshold: config.unhealthyThreshold,
-    };
+    const policy = healthPolicy(config);
+    // Backends keep their state and connections only when nothing about health or connecting changed.
     const healthSame = previous !== undefined &&
-      [
-        "ejectConsecutiveErrors",
-        "ejectMs",
-        "healthyThreshold",
-        "unhealthyThreshold",
-        "connectTimeoutMs",
-        "upstreamMaxIdlePerBackend",
-      ]
-        .every((k) => (previous as Record<string, unknown>)[k] === (config as Record<string, unknown>)[k]);
+      JSON.stringify(healthPolicy(previous)) === JSON.stringify(policy) &&
+      previous.connectTimeoutMs === config.connectTimeoutMs &&
+      previous.upstreamMaxIdlePerBackend === config.upstreamMaxIdlePerBackend;
     const old = this.#pools;
     const pools = new Map<string, LivePool>();
     const kept = new Set<UpstreamClient>();
@@ -1130,12 +1120,7 @@ export class WraithProxy {
         hashOn: { kind: "client" },
         healthPath: "",
         expect: [200, 399],
-      }, {
-        ejectConsecutiveErrors: this.#config.ejectConsecutiveErrors,
-        ejectMs: this.#config.ejectMs,
-        healthyThreshold: this.#config.healthyThreshold,
-        unhealthyThreshold: this.#config.unhealthyThreshold,
-      });
+      }, healthPolicy(this.#config));
       live = {
         pool,
         clients: new Map(pool.backends.map((b) => [b, this.#make(b.spec, this.#config)] as const)),
@@ -1168,6 +1153,16 @@ export class WraithProxy {
     for (const { clients } of this.#pools.values()) for (const c of clients.values()) c.close();
     for (const { clients } of this.#sitePools.values()) for (const c of clients.values()) c.close();
   }
+}
+
+/** The health knobs of every pool, from the config. */
+function healthPolicy(config: WraithConfig): HealthPolicy {
+  return {
+    ejectConsecutiveErrors: config.ejectConsecutiveErrors,
+    ejectMs: config.ejectMs,
+    healthyThreshold: config.healthyThreshold,
+    unhealthyThreshold: config.unhealthyThreshold,
+  };
 }
 
 /** Reads a body whole, failing once it passes `max` bytes. */

@@ -17,7 +17,8 @@ import { buildGoProgram, freePort, hasTool, run } from "../interop/dns/_tools.ts
 import { type Running, startCaddy, startNginx, startWraithProcess } from "../interop/wraith/_servers.ts";
 import { connectHttp3, type Http3ClientConnection } from "../../transport/http3/mod.ts";
 
-interface WrkResult {
+/** What one wrk run measured. */
+export interface WrkResult {
   rps: number;
   p50: number;
   p99: number;
@@ -31,7 +32,8 @@ function ms(cell: string): number {
   return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
 }
 
-async function wrk(url: string, connections: number, seconds: number): Promise<WrkResult> {
+/** `wrk -t1` against `url`: requests/s, p50 and p99; throws on any non-2xx answer or socket error. */
+export async function wrk(url: string, connections: number, seconds: number): Promise<WrkResult> {
   const r = await run("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], {
     timeoutMs: (seconds + 30) * 1000,
   });

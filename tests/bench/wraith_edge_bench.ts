@@ -11,18 +11,15 @@
  * @module
  */
 import type { BenchRow } from "./_table.ts";
-import { freePort, hasTool, run } from "../interop/dns/_tools.ts";
+import { freePort, hasTool } from "../interop/dns/_tools.ts";
+import { wrk } from "./wraith_bench.ts";
 import { type Running, startNginx, startWraithProcess } from "../interop/wraith/_servers.ts";
 import { NonceCache, signRequest, verifyRequestSignature } from "../../transport/http/mod.ts";
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from "../../crypto/mod.ts";
 import { Gcra, parseRatePolicy } from "../../wraith/mod.ts";
 
 async function wrkRps(url: string, seconds: number): Promise<number> {
-  const r = await run("wrk", ["-t1", "-c50", `-d${seconds}s`, url], { timeoutMs: (seconds + 30) * 1000 });
-  if (r.code !== 0 || /Non-2xx|Socket errors/.test(r.stdout)) {
-    throw new Error(`wrk against ${url}: ${r.stdout}${r.stderr}`);
-  }
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
+  return (await wrk(url, 50, seconds)).rps;
 }
 
 /** Calls per second of `fn` over about `ms`. */

@@ -119,3 +119,13 @@ export async function modCli(
   const dec = new TextDecoder();
   return { code: out.code, out: dec.decode(out.stdout), err: dec.decode(out.stderr) };
 }
+
+/** Polls `probe` until it returns true; returns the milliseconds it took (fails after `ms`, naming `what`). */
+export async function until(probe: () => Promise<boolean>, ms: number, what: string): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    if (await probe()) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} not seen within ${ms} ms`);
+}

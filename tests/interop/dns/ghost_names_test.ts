@@ -3,22 +3,12 @@
 // the chain through its own bridge node and answers dig (UDP), kdig (TCP) and the Go DoQ client (RFC 9250).
 import assert from "node:assert/strict";
 import { buildDoqClient, hasTool, run } from "./_tools.ts";
-import { modCli, startDevnet } from "../_devnet.ts";
+import { modCli, startDevnet, until } from "../_devnet.ts";
 import { zoneKeySeed, ZoneSigner } from "../../../cns/mod.ts";
 
 const HAS_CLIENTS = hasTool("dig") && hasTool("kdig") && hasTool("go");
 
 const mod = modCli;
-
-/** Polls `probe` until it returns true; returns the milliseconds it took (fails after `ms`). */
-async function until(probe: () => Promise<boolean>, ms: number, what: string): Promise<number> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    if (await probe()) return performance.now() - t0;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} not seen within ${ms} ms`);
-}
 
 Deno.test({
   name: "a .ghost name registered with the wallet CLI resolves through dig, kdig and the DoQ client",

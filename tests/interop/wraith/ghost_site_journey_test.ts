@@ -8,18 +8,9 @@
 import assert from "node:assert/strict";
 import { chromiumOverQuic } from "./_servers.ts";
 import { buildDoqClient, freePort, hasTool, run } from "../dns/_tools.ts";
-import { modCli, startDevnet } from "../_devnet.ts";
+import { modCli, startDevnet, until } from "../_devnet.ts";
 
 const HAS_CLIENTS = hasTool("chromium") && hasTool("curl") && hasTool("go");
-
-async function until(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not seen within ${ms} ms`);
-}
 
 Deno.test({
   name:
