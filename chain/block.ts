@@ -6,18 +6,18 @@
  *               state_root=8, round=9 }
  * Block       { header=1 (BlockHeader), transactions=2 (repeated SignedTransaction bytes), commit=3 (Commit) }
  * Commit      { round=1, block_hash=2, signatures=3 (repeated CommitSig { validator=1, signature=2 }) }
- * Vote        { chain_id=1, height=2, round=3, block_hash=4 }     (what a validator signs)
+ * VoteSign    { chain_id=1, height=2, round=3, block_hash=4, type=5 }   (what a validator signs)
  * ```
  * Consensus-relevant choices:
  * - `blockHash = BLAKE3(BlockHeader bytes)`; the header commits to the transactions (`tx_root`, Merkle root
  *   of the transaction hashes, merkle.ts), their outcomes (`receipts_root`, Merkle root of the receipt
  *   encodings) and the post-state (`state_root`, the sparse Merkle root after executing the block).
- * - The commit is not part of the hash (it signs the hash). A validator signs the canonical `Vote` bytes
- *   under the wallet's TRANSACTION domain with context `consensus-vote` (its own tag
- *   `ghostchain/v1/transaction|consensus-vote`, so a vote never verifies as a transaction nor the reverse).
- *   A dedicated CONSENSUS domain in wallet/ would be cleaner; the context gives the same separation today.
- * - `round` is 0 under proof of authority; it and the list of signatures keep the format ready for a BFT
- *   engine with many validators (a commit would then need > 2/3 of the voting power).
+ * - The commit is not part of the hash (it signs the hash): its signatures are precommits (consensus.ts) for
+ *   the block's hash in the commit's round, signed as `VoteSign` bytes under the wallet's TRANSACTION domain
+ *   with context `consensus-vote` (its own tag `ghostchain/v1/transaction|consensus-vote`, so a vote never
+ *   verifies as a transaction nor the reverse). A commit needs more than 2/3 of the voting power.
+ * - `round` is the round the block was built in (its proposer is that round's); the commit's round is the one
+ *   it was decided in, the same or later.
  * - `time_ms` is informational (expiry and commit-reveal windows use heights, so execution never reads a
  *   clock); it must increase strictly from parent to child.
  *
@@ -198,18 +198,23 @@ export function blockHash(header: BlockHeader): Uint8Array {
   return blake3(encodeHeader(header));
 }
 
-/** Encodes the vote a validator signs. */
-export function encodeVote(chainId: string, height: number, round: number, hash: Uint8Array): Uint8Array {
-  return new PbWriter().string(1, chainId).uint64(2, BigInt(height)).uint32(3, round).bytes(4, hash).finish()
-    .slice();
+/**
+ * The payload a vote signature covers: `VoteSign {chain_id=1, height=2, round=3, block_hash=4, type=5}` (type 1
+ * prevote, 2 precommit; an empty hash is nil) in the TRANSACTION domain with the `consensus-vote` context.
+ */
+export function votePayload(
+  chainId: string,
+  height: number,
+  round: number,
+  hash: Uint8Array,
+  type: 1 | 2 = 2,
+): Uint8Array {
+  const body = new PbWriter().string(1, chainId).uint64(2, BigInt(height)).uint32(3, round).bytes(4, hash)
+    .uint32(5, type).finish();
+  return signingPayload("TRANSACTION", body, VOTE_CONTEXT);
 }
 
-/** The payload a vote signature covers (TRANSACTION domain, `consensus-vote` context). */
-export function votePayload(chainId: string, height: number, round: number, hash: Uint8Array): Uint8Array {
-  return signingPayload("TRANSACTION", encodeVote(chainId, height, round, hash), VOTE_CONTEXT);
-}
-
-/** Signs a vote for `header` with a validator key. */
+/** Signs a precommit for `header` (its round) with a validator key: a commit signature. */
 export function signVote(header: BlockHeader, hash: Uint8Array, secretKey: Secret | Uint8Array): Uint8Array {
   return ed25519Sign(secretKey, votePayload(header.chainId, header.height, header.round, hash));
 }

@@ -13,7 +13,7 @@ import { type UnverifiedBlock, type VerifiedBlock, votePayload } from "./block.t
 import { ChainError } from "./errors.ts";
 import { applyTransaction, encodeReceipt, storageCost, withinStorageBudget } from "./execute.ts";
 import { merkleRoot } from "./merkle.ts";
-import { proposerFor } from "./proposer.ts";
+import { isQuorum, proposerOf } from "./proposer.ts";
 import type { BlockContext } from "./receipt.ts";
 import { bytesEqual, toHex } from "./_pb.ts";
 import { type ChainParams, StateOverlay, type StateReader, type Validator } from "./state.ts";
@@ -41,6 +41,8 @@ export interface BlockExpectations {
   readonly now: number;
   /** How far ahead of `now` a block's time may be. */
   readonly maxClockSkewMs: number;
+  /** False for a proposal, whose commit does not exist yet (default true). */
+  readonly requireCommit?: boolean;
 }
 
 /** A block that passed {@linkcode checkBlock}: its decoded transactions and the commit signatures to verify. */
@@ -62,8 +64,7 @@ export function checkBlock(b: UnverifiedBlock, x: BlockExpectations): CheckedBlo
   if (h.timeMs <= x.head.header.timeMs) throw badBlock("time does not increase");
   // Not a re-execution rule (it depends on the local clock): refuse blocks from the far future.
   if (h.timeMs > x.now + x.maxClockSkewMs) throw badBlock(`time ${h.timeMs} is too far in the future`);
-  if (h.round !== 0) throw badBlock("round must be 0 under proof of authority");
-  const expected = proposerFor(x.validators, h.height);
+  const expected = proposerOf(x.validators, h.height, h.round);
   if (!bytesEqual(h.proposer, expected.publicKey)) throw badBlock("wrong proposer");
   if (b.bytes.length > x.params.maxBlockBytes) {
     throw badBlock(`${b.bytes.length} bytes exceeds ${x.params.maxBlockBytes}`);
@@ -71,20 +72,26 @@ export function checkBlock(b: UnverifiedBlock, x: BlockExpectations): CheckedBlo
   if (b.transactions.length > x.params.maxBlockTxs) {
     throw badBlock(`${b.transactions.length} transactions exceed ${x.params.maxBlockTxs}`);
   }
-  // Commit: PoA needs the proposer's vote; every signature present must be a validator's (checked later).
-  if (!bytesEqual(b.commit.blockHash, b.hash) || b.commit.round !== h.round) {
-    throw badBlock("commit is for another block");
-  }
-  const seen = new Set<string>();
-  for (const s of b.commit.signatures) {
-    const k = toHex(s.validator);
-    if (seen.has(k)) throw badBlock("duplicate commit signature");
-    seen.add(k);
-    if (!x.validators.some((v) => bytesEqual(v.publicKey, s.validator))) {
-      throw badBlock("commit signed by a non-validator");
+  // Commit: precommits of distinct validators for this block, more than 2/3 of the power (signatures later).
+  // A proposal (no commit yet) skips this; the block is committed only with one.
+  const power = new Map(x.validators.map((v) => [toHex(v.publicKey), v.power]));
+  if (x.requireCommit !== false) {
+    if (!bytesEqual(b.commit.blockHash, b.hash) || b.commit.round < h.round) {
+      throw badBlock("commit is for another block");
     }
+    const seen = new Set<string>();
+    let signed = 0n;
+    for (const s of b.commit.signatures) {
+      const k = toHex(s.validator);
+      if (seen.has(k)) throw badBlock("duplicate commit signature");
+      seen.add(k);
+      const w = power.get(k);
+      if (w === undefined) throw badBlock("commit signed by a non-validator");
+      signed += w;
+    }
+    const total = x.validators.reduce((a, v) => a + v.power, 0n);
+    if (!isQuorum(signed, total)) throw badBlock("commit has 2/3 of the voting power or less");
   }
-  if (!seen.has(toHex(expected.publicKey))) throw badBlock("commit lacks the proposer's signature");
   const transactions: UnverifiedTransaction[] = [];
   for (const t of b.transactions) {
     try {
@@ -96,8 +103,8 @@ export function checkBlock(b: UnverifiedBlock, x: BlockExpectations): CheckedBlo
   if (!bytesEqual(h.txRoot, merkleRoot(transactions.map((t) => t.hash)))) {
     throw badBlock("transactions root mismatch");
   }
-  const payload = votePayload(h.chainId, h.height, h.round, b.hash);
-  const commitSignatures = b.commit.signatures.map((s) => ({
+  const payload = votePayload(h.chainId, h.height, b.commit.round, b.hash);
+  const commitSignatures = x.requireCommit === false ? [] : b.commit.signatures.map((s) => ({
     publicKey: s.validator,
     message: payload,
     signature: s.signature,

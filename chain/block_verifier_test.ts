@@ -53,7 +53,8 @@ Deno.test("checkBlock() rejects each header rule: chain, height, parent, time, r
   rejects(withHeader({ parentHash: new Uint8Array(32) }), x, /wrong parent hash/);
   rejects(withHeader({ timeMs: x.head.header.timeMs }), x, /time does not increase/);
   rejects(withHeader({ timeMs: x.now + 60_000 }), x, /too far in the future/);
-  rejects(withHeader({ round: 1 }), x, /round must be 0/);
+  // A block built in round 1 cannot carry a commit from round 0.
+  rejects(withHeader({ round: 1 }), x, /commit is for another block/);
   rejects(withHeader({ proposer: testKey(9).pub }), x, /wrong proposer/);
 });
 
@@ -70,7 +71,19 @@ Deno.test("checkBlock() rejects size limits, a misdirected commit, bad signers a
   rejects(withCommit({ blockHash: new Uint8Array(32) }), x, /commit is for another block/);
   rejects(withCommit({ signatures: [sig, sig] }), x, /duplicate commit signature/);
   rejects(withCommit({ signatures: [sig, { ...sig, validator: testKey(9).pub }] }), x, /non-validator/);
-  rejects(withCommit({ signatures: [] }), x, /lacks the proposer's signature/);
+  rejects(withCommit({ signatures: [] }), x, /2\/3 of the voting power or less/);
+  // The same single signature is not enough once three more validators of equal power exist...
+  const four = [...x.validators, ...[7, 8, 9].map((i) => ({ publicKey: testKey(i).pub, power: 1n }))];
+  rejects(block, { ...x, validators: four }, /wrong proposer|2\/3 of the voting power or less/);
+  // ...but is when this validator holds more than 2/3 of the power.
+  const heavy = [{ ...four[0], power: 7n } as (typeof four)[number], ...four.slice(1)];
+  const checked = checkBlock(block, { ...x, validators: heavy, requireCommit: true });
+  assert.equal(checked.commitSignatures.length, 1);
+  // A proposal is checked without a commit.
+  assert.equal(
+    checkBlock(withCommit({ signatures: [] }), { ...x, requireCommit: false }).commitSignatures.length,
+    0,
+  );
   rejects({ ...block, transactions: [new Uint8Array([0xff, 0xff])] }, x, /transaction 0/);
   rejects({ ...block, transactions: [] }, x, /transactions root mismatch/);
 });

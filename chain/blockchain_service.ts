@@ -18,9 +18,9 @@ import { ChainError, toChainError } from "./errors.ts";
 import { MAX_TX_BYTES } from "./transaction.ts";
 import { encodeRecords } from "./names.ts";
 import type { ChainNode } from "./node.ts";
-import { PbReader, PbWriter } from "./_pb.ts";
+import { PbReader, PbWriter, toHex } from "./_pb.ts";
 import { encodeStateProof } from "./sparse_merkle_tree.ts";
-import { accountKey, decodeAccount, decodeNameEntry, nameKey } from "./state.ts";
+import { accountKey, decodeAccount, decodeNameEntry, nameKey, readValidators } from "./state.ts";
 import { addressFromPayload } from "../crypto/mod.ts";
 import { parseName } from "./names.ts";
 
@@ -73,9 +73,35 @@ function address(text: string): Uint8Array {
   }
 }
 
+/** A validator's last vote at the current height, for status. */
+export interface VoteView {
+  readonly type: number;
+  readonly round: number;
+  readonly blockHash: Uint8Array;
+}
+
+/** What consensus reports for `GetStatus` (absent on a follower). */
+export interface ConsensusView {
+  readonly height: number;
+  readonly round: number;
+  readonly step: string;
+  readonly lockedRound: number;
+  /** Last votes by validator key (hex). */
+  readonly lastVotes: ReadonlyMap<string, VoteView>;
+  readonly peers: readonly {
+    readonly addr: string;
+    readonly connected: boolean;
+    readonly height: number;
+    readonly nodeKey: Uint8Array;
+  }[];
+  readonly evidenceCount: number;
+}
+
 /** The service core over one node. */
 export class ChainService {
   readonly #node: ChainNode;
+  /** Consensus status source, set by the adapter on a validator. */
+  consensus: (() => ConsensusView) | undefined;
 
   /** Serves `node`. */
   constructor(node: ChainNode) {
@@ -218,10 +244,30 @@ export class ChainService {
       }
       case "GetStatus": {
         fields(request, "GetStatusRequest", (r) => r.unknown());
-        return new PbWriter().string(1, node.chainId).uint64(2, BigInt(node.height)).bytes(3, node.head.hash)
-          .bytes(4, node.state.root()).bytes(5, node.genesisHash).uint64(6, BigInt(node.mempool.size))
-          .uint64(7, BigInt(node.head.header.timeMs)).bytes(8, node.validatorPublicKey ?? new Uint8Array(0))
-          .finish().slice();
+        const w = new PbWriter().string(1, node.chainId).uint64(2, BigInt(node.height))
+          .bytes(3, node.head.hash).bytes(4, node.state.root()).bytes(5, node.genesisHash)
+          .uint64(6, BigInt(node.mempool.size)).uint64(7, BigInt(node.head.header.timeMs))
+          .bytes(8, node.validatorPublicKey ?? new Uint8Array(0));
+        const c = this.consensus?.();
+        if (c !== undefined) w.uint32(9, c.round).string(10, c.step);
+        for (const v of readValidators(node.state)) {
+          const vote = c?.lastVotes.get(toHex(v.publicKey));
+          const m = new PbWriter().bytes(1, v.publicKey).uint64(2, v.power);
+          if (vote !== undefined) m.uint32(3, vote.type).uint32(4, vote.round).bytes(5, vote.blockHash);
+          w.message(11, m.finish());
+        }
+        for (const p of c?.peers ?? []) {
+          w.message(
+            12,
+            new PbWriter().string(1, p.addr).bool(2, p.connected).uint64(3, BigInt(p.height)).bytes(
+              4,
+              p.nodeKey,
+            )
+              .finish(),
+          );
+        }
+        if (c !== undefined) w.uint64(13, BigInt(c.evidenceCount)).uint32(14, c.lockedRound + 1);
+        return w.finish().slice();
       }
       case "StreamBlocks":
         throw new ChainError(
@@ -306,6 +352,32 @@ export interface ChainStatus {
   readonly mempoolSize: number;
   readonly headTimeMs: number;
   readonly validator: Uint8Array;
+  /** Consensus round and step (a validator's view; 0 and "" on a follower). */
+  readonly round: number;
+  readonly step: string;
+  readonly lockedRound: number;
+  readonly validators: readonly StatusValidator[];
+  readonly peers: readonly StatusPeer[];
+  readonly evidenceCount: number;
+}
+
+/** A validator in `GetStatusResponse`, with its last vote at the current height as this node saw it. */
+export interface StatusValidator {
+  readonly publicKey: Uint8Array;
+  readonly power: bigint;
+  /** 0: none seen yet; 1 prevote; 2 precommit. */
+  readonly voteType: number;
+  readonly voteRound: number;
+  /** Empty: nil. */
+  readonly voteHash: Uint8Array;
+}
+
+/** A consensus peer in `GetStatusResponse`. */
+export interface StatusPeer {
+  readonly addr: string;
+  readonly connected: boolean;
+  readonly height: number;
+  readonly nodeKey: Uint8Array;
 }
 
 /** Decodes a `GetStatusResponse`. */
@@ -319,6 +391,12 @@ export function decodeStatus(bytes: Uint8Array): ChainStatus {
     mempoolSize: 0,
     headTimeMs: 0,
     validator: new Uint8Array(0),
+    round: 0,
+    step: "",
+    lockedRound: -1,
+    validators: [] as StatusValidator[],
+    peers: [] as StatusPeer[],
+    evidenceCount: 0,
   };
   const r = new PbReader(bytes, "status");
   while (r.next()) {
@@ -330,6 +408,43 @@ export function decodeStatus(bytes: Uint8Array): ChainStatus {
     else if (r.field === 6) s.mempoolSize = r.safeInt();
     else if (r.field === 7) s.headTimeMs = r.safeInt();
     else if (r.field === 8) s.validator = r.fixed(32).slice();
+    else if (r.field === 9) s.round = r.uint32();
+    else if (r.field === 10) s.step = r.string(16);
+    else if (r.field === 11) {
+      if (s.validators.length >= 1024) {
+        throw new ChainError("INVALID_ARGUMENT", "MALFORMED", "too many validators");
+      }
+      const m = new PbReader(r.message(256, true), "status validator");
+      const v = {
+        publicKey: new Uint8Array(0),
+        power: 0n,
+        voteType: 0,
+        voteRound: 0,
+        voteHash: new Uint8Array(0),
+      };
+      while (m.next()) {
+        if (m.field === 1) v.publicKey = m.fixed(32).slice();
+        else if (m.field === 2) v.power = m.uint64();
+        else if (m.field === 3) v.voteType = m.uint32();
+        else if (m.field === 4) v.voteRound = m.uint32();
+        else if (m.field === 5) v.voteHash = m.fixed(32).slice();
+        else m.unknown();
+      }
+      s.validators.push(v);
+    } else if (r.field === 12) {
+      if (s.peers.length >= 1024) throw new ChainError("INVALID_ARGUMENT", "MALFORMED", "too many peers");
+      const m = new PbReader(r.message(512, true), "status peer");
+      const p = { addr: "", connected: false, height: 0, nodeKey: new Uint8Array(0) };
+      while (m.next()) {
+        if (m.field === 1) p.addr = m.string(300);
+        else if (m.field === 2) p.connected = m.bool();
+        else if (m.field === 3) p.height = m.safeInt();
+        else if (m.field === 4) p.nodeKey = m.fixed(32).slice();
+        else m.unknown();
+      }
+      s.peers.push(p);
+    } else if (r.field === 13) s.evidenceCount = r.safeInt();
+    else if (r.field === 14) s.lockedRound = r.uint32() - 1;
     else r.unknown();
   }
   return s;

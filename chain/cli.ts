@@ -32,7 +32,7 @@ import {
 import { DEFAULT_CHAIN_CONFIG, formatChainHostPort, parseChainConfig, parseChainHostPort } from "./config.ts";
 import { runChainNode } from "./deno_node.ts";
 import { ChainError } from "./errors.ts";
-import { fromHex, PbReader, PbWriter, toHex, utf8 } from "./_pb.ts";
+import { bytesEqual, fromHex, PbReader, PbWriter, toHex, utf8 } from "./_pb.ts";
 import { protoToJson } from "./proto.ts";
 import { decodeStateProof, verifyStateProof } from "./sparse_merkle_tree.ts";
 import { accountKey, decodeNameEntry, nameKey } from "./state.ts";
@@ -158,6 +158,12 @@ export function chainCommands(ctx: ToolContext = NO_SETTINGS): Record<string, Co
         },
         { name: "follower", help: "run as a follower" },
         {
+          name: "peer",
+          value: "HOST:PORT",
+          repeat: true,
+          help: "a consensus peer: another validator's listener (validators)",
+        },
+        {
           name: "pki",
           value: "DIR",
           default: `${dataDir}/pki`,
@@ -168,7 +174,13 @@ export function chainCommands(ctx: ToolContext = NO_SETTINGS): Record<string, Co
           name: "block-interval-ms",
           value: "N",
           default: String(DEFAULT_CHAIN_CONFIG.blockIntervalMs),
-          help: "time between block attempts",
+          help: "time after a commit before the next height starts",
+        },
+        {
+          name: "empty-block-interval-ms",
+          value: "N",
+          default: String(DEFAULT_CHAIN_CONFIG.emptyBlockIntervalMs),
+          help: "with no transactions, time between empty blocks",
         },
         { name: "print-commits", help: "print each committed height on stdout" },
       ],
@@ -261,8 +273,11 @@ async function runNode(p: ParsedCommand): Promise<number> {
   const config = parseChainConfig({
     listen: p.value("listen") ?? formatChainHostPort(DEFAULT_CHAIN_CONFIG.listen),
     role: p.has("follower") || follow.length > 0 ? "follower" : "validator",
-    peers: [...follow],
+    peers: follow.length > 0 ? [...follow] : [...p.values("peer")],
     blockIntervalMs: Number(p.value("block-interval-ms") ?? DEFAULT_CHAIN_CONFIG.blockIntervalMs),
+    emptyBlockIntervalMs: Number(
+      p.value("empty-block-interval-ms") ?? DEFAULT_CHAIN_CONFIG.emptyBlockIntervalMs,
+    ),
     genesisFile: p.value("genesis") ?? "",
   });
   const printCommits = p.has("print-commits");
@@ -340,6 +355,28 @@ async function run(cmd: string, p: ParsedCommand): Promise<number> {
           mempoolSize: s.mempoolSize,
           headTimeMs: s.headTimeMs,
           validator: s.validator,
+          consensus: s.step === "" ? null : {
+            height: s.height + 1,
+            round: s.round,
+            step: s.step,
+            lockedRound: s.lockedRound,
+            evidence: s.evidenceCount,
+          },
+          validators: s.validators.map((v) => ({
+            publicKey: v.publicKey,
+            power: v.power.toString(),
+            lastVote: v.voteType === 0 ? null : {
+              type: v.voteType === 1 ? "prevote" : "precommit",
+              round: v.voteRound,
+              blockHash: v.voteHash.length === 0 ? "nil" : toHex(v.voteHash),
+            },
+          })),
+          peers: s.peers.map((p) => ({
+            addr: p.addr,
+            connected: p.connected,
+            height: p.height,
+            nodeKey: p.nodeKey,
+          })),
         };
         if (json) printJson(doc);
         else {
@@ -347,6 +384,28 @@ async function run(cmd: string, p: ParsedCommand): Promise<number> {
           console.log(`state root ${toHex(s.stateRoot)}  genesis ${toHex(s.genesisHash)}`);
           console.log(`block time ${new Date(Number(s.headTimeMs)).toISOString()}  mempool ${s.mempoolSize}`);
           if (s.validator.length > 0) console.log(`validator ${toHex(s.validator)}`);
+          if (s.step !== "") {
+            console.log(
+              `consensus height ${s.height + 1}  round ${s.round}  step ${s.step}  locked ${
+                s.lockedRound < 0 ? "no" : `round ${s.lockedRound}`
+              }  evidence ${s.evidenceCount}`,
+            );
+          }
+          if (s.validators.length > 0) {
+            console.log(`validators (${s.validators.length}):`);
+            for (const v of s.validators) {
+              const vote = v.voteType === 0
+                ? "no vote yet"
+                : `${v.voteType === 1 ? "prevote" : "precommit"} r${v.voteRound} ${
+                  v.voteHash.length === 0 ? "nil" : toHex(v.voteHash).slice(0, 16)
+                }`;
+              const me = bytesEqual(v.publicKey, s.validator) ? " (this node)" : "";
+              console.log(`  ${toHex(v.publicKey)}  power ${v.power}  last vote: ${vote}${me}`);
+            }
+          }
+          for (const p of s.peers) {
+            console.log(`peer ${p.addr}  ${p.connected ? "connected" : "unreachable"}  height ${p.height}`);
+          }
         }
         return 0;
       });

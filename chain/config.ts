@@ -26,9 +26,9 @@ export type ChainHostPort = HostPort;
 export interface ChainConfig {
   /** QUIC listen address of `ghostchain-sync/1`. */
   readonly listen: ChainHostPort;
-  /** `validator` produces blocks when it is the proposer; `follower` only follows `peers`. */
+  /** `validator` takes part in consensus with `peers`; `follower` only follows `peers`. */
   readonly role: "validator" | "follower";
-  /** Peers to follow (`host:port` of their `ghostchain-sync/1` listener). */
+  /** A validator's consensus peers, or the nodes a follower follows (`host:port` of their QUIC listener). */
   readonly peers: readonly ChainHostPort[];
   /** TLS server name to verify peers against. */
   readonly peerServerName: string;
@@ -38,10 +38,19 @@ export interface ChainConfig {
   readonly devnet: boolean;
   /** Node key file (64 hex chars); "" = `<data dir>/node.key`, created on first start. */
   readonly nodeKeyFile: string;
-  /** Time between block production attempts. */
+  /** Time after a commit before the next height starts (CometBFT's timeout_commit). */
   readonly blockIntervalMs: number;
-  /** Produce blocks even when the mempool is empty. */
+  /** Produce blocks even when the mempool is empty (every `emptyBlockIntervalMs`). */
   readonly produceEmptyBlocks: boolean;
+  /** With no transactions, time between empty blocks. */
+  readonly emptyBlockIntervalMs: number;
+  /** Consensus round timeouts: base and growth per round. */
+  readonly timeoutProposeMs: number;
+  readonly timeoutProposeDeltaMs: number;
+  readonly timeoutVoteMs: number;
+  readonly timeoutVoteDeltaMs: number;
+  /** How often a validator sends its status and current votes again. */
+  readonly gossipIntervalMs: number;
   readonly mempoolMaxCount: number;
   readonly mempoolMaxBytes: number;
   /** Concurrent sync/query connections. */
@@ -56,7 +65,11 @@ export const CHAIN_CONFIG: ConfigSection<ChainConfig> = defineSection("chain", {
     default: "validator",
     help: "validator or follower",
   },
-  peers: { kind: hostPorts(), default: [], help: "peers to follow (their ghostchain-sync/1 listeners)" },
+  peers: {
+    kind: hostPorts(),
+    default: [],
+    help: "a validator's consensus peers, or the nodes a follower follows (their QUIC listeners)",
+  },
   peer_server_name: {
     kind: string({ allowEmpty: false }),
     default: "localhost",
@@ -65,8 +78,34 @@ export const CHAIN_CONFIG: ConfigSection<ChainConfig> = defineSection("chain", {
   genesis_file: { kind: string(), default: "", help: 'genesis file; "" = <data dir>/genesis.json' },
   devnet: { kind: bool(), default: true, help: "write a devnet genesis when none exists" },
   node_key_file: { kind: string(), default: "", help: 'node key file; "" = <data dir>/node.key' },
-  block_interval_ms: { kind: int(1, 600_000), default: 200, help: "time between block production attempts" },
-  produce_empty_blocks: { kind: bool(), default: false, help: "produce blocks with an empty mempool" },
+  block_interval_ms: {
+    kind: int(0, 600_000),
+    default: 200,
+    help: "time after a commit before the next height starts",
+  },
+  produce_empty_blocks: { kind: bool(), default: true, help: "produce blocks with an empty mempool" },
+  empty_block_interval_ms: {
+    kind: int(1, 3_600_000),
+    default: 1000,
+    help: "with no transactions, time between empty blocks",
+  },
+  timeout_propose_ms: { kind: int(1, 600_000), default: 1000, help: "wait for a proposal in round 0" },
+  timeout_propose_delta_ms: {
+    kind: int(0, 600_000),
+    default: 500,
+    help: "added per round to the propose wait",
+  },
+  timeout_vote_ms: {
+    kind: int(1, 600_000),
+    default: 500,
+    help: "wait for more votes once 2/3 have voted, round 0",
+  },
+  timeout_vote_delta_ms: { kind: int(0, 600_000), default: 250, help: "added per round to the vote wait" },
+  gossip_interval_ms: {
+    kind: int(10, 60_000),
+    default: 200,
+    help: "how often a validator sends its status and current votes again",
+  },
   mempool_max_count: { kind: int(1, 10_000_000), default: 50_000, help: "transactions in the mempool" },
   mempool_max_bytes: { kind: int(1024, 2 ** 32), default: 64 << 20, help: "bytes in the mempool" },
   max_connections: { kind: int(1, 1_000_000), default: 1_000, help: "concurrent sync/query connections" },

@@ -15,7 +15,9 @@ import {
 import { connectQuic, QuicServer } from "../transport/mod.ts";
 import { MetricsRegistry } from "../core/mod.ts";
 import type { ChainConfig } from "./config.ts";
-import { formatChainHostPort } from "./config.ts";
+import { formatChainHostPort, parseChainHostPort } from "./config.ts";
+import { CHAIN_CONSENSUS_ALPN, ConsensusDriver } from "./deno_consensus.ts";
+import { MAX_GOSSIP_BYTES } from "./consensus_codec.ts";
 import { DenoKvChainStore } from "./deno_kv_store.ts";
 import { ChainError } from "./errors.ts";
 import { devnetGenesisJson, parseGenesis } from "./genesis.ts";
@@ -172,17 +174,6 @@ export async function runChainNode(
   node.subscribe((b) => opts.onCommit?.(b.header.height));
   const service = new ChainService(node);
   const metrics = new MetricsRegistry();
-  const server = new QuicServer({
-    hostname: config.listen.hostname,
-    port: config.listen.port,
-    cert: opts.tls.certPem,
-    key: opts.tls.keyPem,
-    handlers: {
-      [CHAIN_SYNC_ALPN]: { handle: chainSyncHandler(service), limits: { maxMessageBytes: 2 << 20 } },
-    },
-    limits: { maxConnections: config.maxConnections, drainTimeoutMs: 1000 },
-    metrics,
-  });
   const stop = new AbortController();
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -190,25 +181,72 @@ export async function runChainNode(
       stop.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
     });
   const tasks: Promise<void>[] = [];
+  let consensus: ConsensusDriver | undefined;
   if (config.role === "validator") {
-    tasks.push((async () => {
-      while (!stop.signal.aborted) {
-        const started = now();
-        try {
-          const b = await node.produceBlock({ allowEmpty: config.produceEmptyBlocks });
-          if (b !== null) {
-            log("debug", "produced block", { height: b.header.height, txs: b.transactions.length });
-          }
-          // Keep going at once while a backlog waits; otherwise wait out the interval.
-          if (b !== null && node.mempool.size > 0) continue;
-        } catch (e) {
-          log("error", "block production failed", { error: e instanceof Error ? e.message : String(e) });
-        }
-        await sleep(Math.max(1, config.blockIntervalMs - (now() - started)));
-      }
-    })());
+    try {
+      consensus = await ConsensusDriver.open({
+        node,
+        key,
+        dataDir: dir,
+        verify: (items) => verifier.verify(items),
+        timeouts: {
+          proposeMs: config.timeoutProposeMs,
+          proposeDeltaMs: config.timeoutProposeDeltaMs,
+          voteMs: config.timeoutVoteMs,
+          voteDeltaMs: config.timeoutVoteDeltaMs,
+        },
+        blockIntervalMs: config.blockIntervalMs,
+        emptyBlockIntervalMs: config.emptyBlockIntervalMs,
+        produceEmptyBlocks: config.produceEmptyBlocks,
+        gossipMs: config.gossipIntervalMs,
+        peers: config.peers.map(formatChainHostPort),
+        connect: (peer) => {
+          const hp = parseChainHostPort(peer, "peer");
+          return connectQuic(
+            {
+              hostname: hp.hostname,
+              port: hp.port,
+              serverName: config.peerServerName,
+              alpn: CHAIN_CONSENSUS_ALPN,
+            },
+            { caCerts: [opts.tls.caPem], limits: { maxMessageBytes: MAX_GOSSIP_BYTES } },
+          );
+        },
+        metrics,
+        log,
+        now,
+      });
+    } catch (e) {
+      verifier.close();
+      store.close();
+      throw e;
+    }
+    const driver = consensus;
+    service.consensus = () => {
+      const c = driver.info();
+      return { ...c, evidenceCount: c.evidence.length };
+    };
   }
-  for (const peer of config.peers) {
+  const server = new QuicServer({
+    hostname: config.listen.hostname,
+    port: config.listen.port,
+    cert: opts.tls.certPem,
+    key: opts.tls.keyPem,
+    handlers: {
+      [CHAIN_SYNC_ALPN]: { handle: chainSyncHandler(service), limits: { maxMessageBytes: 2 << 20 } },
+      ...(consensus !== undefined
+        ? {
+          [CHAIN_CONSENSUS_ALPN]: {
+            handle: consensus.handler(),
+            limits: { maxMessageBytes: MAX_GOSSIP_BYTES },
+          },
+        }
+        : {}),
+    },
+    limits: { maxConnections: config.maxConnections, drainTimeoutMs: 1000 },
+    metrics,
+  });
+  for (const peer of config.role === "follower" ? config.peers : []) {
     tasks.push(
       followChain(node, {
         connect: () =>
@@ -248,6 +286,7 @@ export async function runChainNode(
     close: () =>
       closing ??= (async () => {
         stop.abort();
+        await consensus?.close();
         await server.close();
         await Promise.all(tasks);
         // Let an in-flight commit finish before closing the store.

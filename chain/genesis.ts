@@ -337,6 +337,8 @@ export function buildGenesis(
 export function devnetGenesisJson(
   opts: {
     readonly validatorKey: string;
+    /** More validators (hex keys, power 1 each) after `validatorKey`: a local multi-validator network. */
+    readonly moreValidators?: readonly string[];
     readonly devAddress: string;
     readonly timeMs: number;
     readonly chainId?: string;
@@ -358,7 +360,10 @@ export function devnetGenesisJson(
       maxBlockBytes: DEFAULT_PARAMS.maxBlockBytes,
       maxBlockTxs: DEFAULT_PARAMS.maxBlockTxs,
     },
-    validators: [{ publicKey: opts.validatorKey, power: 1 }],
+    validators: [opts.validatorKey, ...(opts.moreValidators ?? [])].map((publicKey) => ({
+      publicKey,
+      power: 1,
+    })),
     accounts: [{ address: opts.devAddress, balance: "1000000000000000" }],
     names: [
       {

@@ -54,3 +54,4 @@ export * from "./deno_node.ts";
 export * from "./proto.ts";
 export { chainCli } from "./cli.ts";
 export * from "./name_index.ts";
+export * from "./local_validators.ts";

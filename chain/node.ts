@@ -48,6 +48,7 @@ import { badBlock, checkBlock, executeBlock } from "./block_verifier.ts";
 import { proposerFor } from "./proposer.ts";
 
 export { proposerFor };
+export { proposerOf } from "./proposer.ts";
 
 /** Options of {@linkcode ChainNode.open}. */
 export interface ChainNodeOptions {
@@ -68,7 +69,19 @@ export interface ChainNodeOptions {
   readonly maxClockSkewMs?: number;
 }
 
+/** A proposal executed against the head (built here or validated), ready to commit with its commit. */
+interface ExecutedProposal {
+  readonly parent: string;
+  readonly changes: ReadonlyMap<string, Uint8Array | null>;
+  readonly receipts: readonly Uint8Array[];
+  readonly txs: readonly VerifiedTransaction[];
+}
+
+/** Where a submission came from: a client (gossiped on to peers) or a peer (not gossiped again). */
+export type SubmitOrigin = "client" | "peer";
+
 interface PendingSubmit {
+  readonly origin: SubmitOrigin;
   readonly tx: UnverifiedTransaction;
   readonly resolve: (hash: Uint8Array) => void;
   readonly reject: (e: unknown) => void;
@@ -93,6 +106,9 @@ export class ChainNode {
   #pending: PendingSubmit[] = [];
   #flushScheduled = false;
   readonly #listeners = new Set<(b: VerifiedBlock) => void>();
+  readonly #admitted = new Set<(tx: Uint8Array) => void>();
+  /** Proposals built or validated at the next height, by hash: committed later without executing again. */
+  #executed = new Map<string, ExecutedProposal>();
 
   private constructor(
     opts: ChainNodeOptions,
@@ -195,6 +211,12 @@ export class ChainNode {
     return () => this.#listeners.delete(fn);
   }
 
+  /** Calls `fn` with each transaction a client submitted once it is in the mempool (to gossip it). */
+  onAdmitted(fn: (tx: Uint8Array) => void): () => void {
+    this.#admitted.add(fn);
+    return () => this.#admitted.delete(fn);
+  }
+
   /** Encoded block at `height`. */
   getBlock(height: number): Promise<Uint8Array | undefined> {
     return this.#store.getBlock(height);
@@ -214,7 +236,7 @@ export class ChainNode {
    * Admits a transaction (bytes of a SignedTransaction); resolves with its hash once it is in the mempool.
    * Stateless checks first (size, decoding, chain id, reserved bodies, signature), then stateful ones.
    */
-  submit(bytes: Uint8Array): Promise<Uint8Array> {
+  submit(bytes: Uint8Array, origin: SubmitOrigin = "client"): Promise<Uint8Array> {
     if (bytes.length > MAX_TX_BYTES) {
       return Promise.reject(
         new ChainError(
@@ -245,7 +267,7 @@ export class ChainNode {
       );
     }
     return new Promise((resolve, reject) => {
-      this.#pending.push({ tx, resolve, reject });
+      this.#pending.push({ origin, tx, resolve, reject });
       if (this.#pending.length >= this.#maxBatch) void this.#flush();
       else if (!this.#flushScheduled) {
         this.#flushScheduled = true;
@@ -273,6 +295,7 @@ export class ChainNode {
       try {
         this.mempool.add(r, this.state, params);
         p.resolve(r.hash);
+        if (p.origin === "client") { for (const fn of this.#admitted) fn(r.bytes); }
       } catch (e) {
         p.reject(e);
       }
@@ -362,7 +385,161 @@ export class ChainNode {
     });
   }
 
+  /**
+   * Builds the block this validator proposes at the next height in `round`: the mempool's best transactions,
+   * executed, with every root; its commit is empty until consensus decides it. Resolves with its encoding.
+   */
+  buildProposal(round: number): Promise<Uint8Array> {
+    return this.#serial(() => {
+      if (this.#key === undefined || this.#pub === undefined) {
+        throw new ChainError(
+          "FAILED_PRECONDITION",
+          "UNAVAILABLE",
+          "Cannot propose: this node has no validator key",
+        );
+      }
+      const params = this.params;
+      const height = this.height + 1;
+      const ctx = {
+        chainId: this.chainId,
+        height: BigInt(height),
+        proposer: proposerAccount(this.#pub),
+        params,
+      };
+      const { overlay, included, receipts, drop } = selectTransactions(
+        this.state,
+        this.mempool.selector(this.state),
+        ctx,
+      );
+      for (const tx of drop) this.mempool.drop(tx);
+      const changes = overlay.changes();
+      const undo = this.#applyWithUndo(changes);
+      const stateRoot = this.state.root();
+      this.state.apply(undo);
+      const receiptBytes = receipts.map(encodeReceipt);
+      const header: BlockHeader = {
+        chainId: this.chainId,
+        height,
+        parentHash: this.#head.hash,
+        timeMs: Math.max(this.#now(), this.#head.header.timeMs + 1),
+        proposer: this.#pub,
+        txRoot: merkleRoot(included.map((t) => t.hash)),
+        receiptsRoot: merkleRoot(receiptBytes),
+        stateRoot,
+        round,
+      };
+      const hash = blockHash(header);
+      const txBytes = included.map((t) => t.bytes);
+      this.#executed.set(toHex(hash), {
+        parent: toHex(this.#head.hash),
+        changes,
+        receipts: receiptBytes,
+        txs: included,
+      });
+      return Promise.resolve(encodeBlock(header, txBytes, { round, blockHash: hash, signatures: [] }));
+    });
+  }
+
+  /**
+   * Checks a proposed block (no commit yet) as every validator must before prevoting it: every rule, every
+   * transaction re-executed, roots compared. Transactions already in the mempool were verified on admission and
+   * are not verified again. Resolves false for an invalid block (never throws for one).
+   */
+  validateProposal(bytes: Uint8Array): Promise<boolean> {
+    return this.#serial(async () => {
+      try {
+        const b = decodeBlock(bytes);
+        if (this.#executed.has(toHex(b.hash))) return true;
+        const checked = checkBlock(b, this.#expectations(false));
+        await this.#execute(b, checked.transactions);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  #expectations(requireCommit: boolean): Parameters<typeof checkBlock>[1] {
+    return {
+      chainId: this.chainId,
+      head: this.#head,
+      validators: readValidators(this.state),
+      params: this.params,
+      now: this.#now(),
+      maxClockSkewMs: this.#skew,
+      requireCommit,
+    };
+  }
+
+  /** Verifies (unless already in the mempool) and executes a checked block's transactions; caches the result. */
+  async #execute(b: UnverifiedBlock, txs: readonly UnverifiedTransaction[]): Promise<ExecutedProposal> {
+    const known: Array<VerifiedTransaction | undefined> = txs.map((t) => this.mempool.get(t.hash));
+    const unknown = txs.filter((_, i) => known[i] === undefined);
+    const verified = unknown.length === 0 ? [] : await verifyTransactions(unknown, this.#verify);
+    let j = 0;
+    const vtxs: VerifiedTransaction[] = [];
+    for (let i = 0; i < txs.length; i++) {
+      const v = known[i] ?? verified[j++];
+      if (v === undefined || v instanceof ChainError) throw badBlock(`transaction ${i}: bad signature`);
+      vtxs.push(v);
+    }
+    const h = b.header;
+    const ctx = {
+      chainId: this.chainId,
+      height: BigInt(h.height),
+      proposer: proposerAccount(h.proposer),
+      params: this.params,
+    };
+    const { overlay, receipts } = executeBlock(this.state, b, vtxs, ctx);
+    const changes = overlay.changes();
+    const undo = this.#applyWithUndo(changes);
+    const root = this.state.root();
+    this.state.apply(undo);
+    if (!bytesEqual(root, h.stateRoot)) throw badBlock("state root mismatch");
+    const executed = { parent: toHex(this.#head.hash), changes, receipts: [...receipts], txs: vtxs };
+    this.#executed.set(toHex(b.hash), executed);
+    return executed;
+  }
+
+  /**
+   * Commits a block consensus decided, with its commit (more than 2/3 of the power in precommits, verified here).
+   * A proposal executed earlier is not executed again. Idempotent for the head.
+   */
+  commitDecided(bytes: Uint8Array): Promise<VerifiedBlock> {
+    return this.#serial(async () => {
+      const b = decodeBlock(bytes);
+      if (b.header.height <= this.height) return await this.#alreadyCommitted(b);
+      const checked = checkBlock(b, this.#expectations(true));
+      const ok = await this.#verify(checked.commitSignatures);
+      if (ok.some((x) => !x)) throw badBlock("bad commit signature");
+      const cached = this.#executed.get(toHex(b.hash));
+      const ex = cached !== undefined && cached.parent === toHex(this.#head.hash)
+        ? cached
+        : await this.#execute(b, checked.transactions);
+      const undo = this.#applyWithUndo(ex.changes);
+      const block: VerifiedBlock = { ...b, verified: true };
+      try {
+        await this.#store.commitBlock(
+          { block, changes: ex.changes, txHashes: ex.txs.map((t) => t.hash), receipts: [...ex.receipts] },
+          b.header.height - 1,
+        );
+      } catch (e) {
+        this.state.apply(undo);
+        throw e;
+      }
+      this.#committed(block, ex.txs);
+      return block;
+    });
+  }
+
+  async #alreadyCommitted(b: UnverifiedBlock): Promise<VerifiedBlock> {
+    const stored = await this.#store.getBlock(b.header.height);
+    if (stored !== undefined && bytesEqual(decodeBlock(stored).hash, b.hash)) return { ...b, verified: true };
+    throw badBlock(`height ${b.header.height} conflicts with the committed block`);
+  }
+
   #committed(block: VerifiedBlock, txs: readonly VerifiedTransaction[]): void {
+    this.#executed.clear();
     this.#head = block;
     this.mempool.removeHashes(txs.map((t) => t.hash));
     const senders = new Map<string, Uint8Array>();
@@ -391,14 +568,8 @@ export class ChainNode {
         throw badBlock(e instanceof Error ? e.message : String(e), e);
       }
       const h = b.header;
-      if (h.height <= this.height) {
-        const stored = await this.#store.getBlock(h.height);
-        const same = stored !== undefined && bytesEqual(decodeBlock(stored).hash, b.hash);
-        if (same) return { ...b, verified: true as const };
-        throw badBlock(`height ${h.height} conflicts with the committed block`);
-      }
-      const verified = await this.#verifyAndExecute(b);
-      return verified;
+      if (h.height <= this.height) return await this.#alreadyCommitted(b);
+      return await this.#verifyAndExecute(b);
     });
   }
 

@@ -31,6 +31,8 @@ export interface GlobalOptions {
   readonly configPath?: string;
   /** Config overrides by dotted key. */
   readonly flags: Readonly<Record<string, string>>;
+  /** `up --validators N`: run N local chain validators (default 1). */
+  readonly validators?: number;
 }
 
 const VALUE_FLAGS: Readonly<Record<string, string>> = {
@@ -89,10 +91,17 @@ permission-scoped Worker: data under the data dir, a dev CA and certificates mad
 a funded dev key (data/chain/dev.key). Ctrl-C (or SIGTERM) drains every service and exits 0; a second Ctrl-C more
 than a second later exits at once.
 
+Options:
+      --validators N      run N chain validators (1..16; default 1): services chain, chain-2 .. chain-N, each its
+                          own worker, data dir, key and port ([chain] listen port + 0..N-1), one BFT network with
+                          one genesis naming all N; the other services use chain. A data dir made for another
+                          number of validators is refused (use another --data-dir).
+
 ${GLOBAL_OPTIONS}
 
-Example:
-  ./deno task start        # the same as: deno run -A mod.ts up`,
+Examples:
+  ./deno task start                 # the same as: deno run -A mod.ts up
+  deno run -A mod.ts up --validators 4 --data-dir data-4v`,
   status: `Usage: deno run -A mod.ts status [--json] [options]
 
 Asks the running supervisor's admin endpoint (admin.listen, default 127.0.0.1:9180) for its services, their
@@ -185,7 +194,12 @@ export function parseCli(args: readonly string[]): Command {
   const positional: string[] = [];
   // A service's own options (`wraith --upstream URL`), checked against the command once it is known.
   const serviceFlags: [name: string, value: string][] = [];
-  const globalNow = (): GlobalOptions => (configPath !== undefined ? { configPath, flags } : { flags });
+  let validators: number | undefined;
+  const globalNow = (): GlobalOptions => ({
+    ...(configPath !== undefined ? { configPath } : {}),
+    flags,
+    ...(validators !== undefined ? { validators } : {}),
+  });
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
     if (arg === "-h" || arg === "--help") {
@@ -206,6 +220,15 @@ export function parseCli(args: readonly string[]): Command {
       }
       if (name === "-c" || name === "--config") configPath = value;
       else flags[VALUE_FLAGS[name] ?? name] = value;
+      continue;
+    }
+    if (name === "--validators") {
+      const value = eq > 0 && arg.startsWith("--") ? arg.slice(eq + 1) : args[++i];
+      const n = Number(value);
+      if (value === undefined || !/^[0-9]+$/.test(value) || n < 1 || n > 16) {
+        return { kind: "error", message: "Option --validators needs a number from 1 to 16" };
+      }
+      validators = n;
       continue;
     }
     // A service's tool gets everything after its subcommand, its own flags and --help included.
@@ -249,6 +272,9 @@ export function parseCli(args: readonly string[]): Command {
   if (cmd === undefined) return { kind: "help", text: usage() };
   if (rest.length > 0) return { kind: "error", message: `Unexpected argument ${rest[0]} after ${cmd}` };
   if (json && cmd !== "status") return { kind: "error", message: "Option --json is only for status" };
+  if (validators !== undefined && cmd !== "up") {
+    return { kind: "error", message: "Option --validators is an option of up (mod.ts up --validators 4)" };
+  }
   if (cmd === "up") return { kind: "run", services: SERVICES.map((s) => s.name), global };
   if (cmd === "status") return { kind: "status", json, global };
   if (cmd === "config") return { kind: "config", global };

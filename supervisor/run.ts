@@ -23,7 +23,13 @@ import { SignalPolicy } from "./signal_policy.ts";
 import { isMeshMember, loadMeshKeys, planMesh } from "./mesh.ts";
 import { infoLines, summarizeMetrics, supervisorMetrics, workerSnapshot } from "./supervisor_metrics.ts";
 import type { GlobalOptions } from "./cli.ts";
-import type { TlsBundle } from "../core/mod.ts";
+import type { ServiceDescriptor, TlsBundle } from "../core/mod.ts";
+import {
+  type ChainConfig,
+  localValidatorConfigs,
+  localValidatorNames,
+  prepareLocalValidators,
+} from "../chain/mod.ts";
 import projectMeta from "../deno.json" with { type: "json" };
 
 /** The version printed by `--version` and served in `/status`: deno.json's `version`. */
@@ -103,15 +109,43 @@ function devCertificateIssuer(
   };
 }
 
+/**
+ * `up --validators N`: the chain service N times (chain, chain-2 .. chain-N), each with its section derived from
+ * `[chain]` (chain/local_validators.ts). The extra validators are not mesh members: the mesh talks to `chain`.
+ */
+function withValidators(
+  config: Config,
+  services: readonly ServiceDescriptor[],
+  n: number,
+): { config: Config; services: ServiceDescriptor[] } {
+  const chain = services.find((s) => s.name === "chain");
+  if (n <= 1 || chain === undefined) return { config, services: [...services] };
+  const sections = localValidatorConfigs(config.services.chain as ChainConfig, n);
+  const names = localValidatorNames(n);
+  const extra: ServiceDescriptor[] = names.slice(1).map((name) => {
+    const { mesh: _mesh, tool: _tool, ...rest } = chain;
+    return { ...rest, name, summary: `chain validator ${name.slice(6)} of ${n}` } as ServiceDescriptor;
+  });
+  const servicesConfig: Record<string, unknown> = { ...config.services };
+  names.forEach((name, i) => (servicesConfig[name] = sections[i]));
+  const at = services.indexOf(chain) + 1;
+  return {
+    config: { ...config, services: Object.freeze(servicesConfig) },
+    services: [...services.slice(0, at), ...extra, ...services.slice(at)],
+  };
+}
+
 /** Runs the named services until SIGINT/SIGTERM; returns the process exit code. */
 export async function runServices(names: readonly string[], global: GlobalOptions): Promise<number> {
-  const config = await loadConfig({
-    path: global.configPath,
-    env: ghostEnv(),
-    flags: global.flags,
-  });
+  const validators = global.validators ?? 1;
+  const derived = withValidators(
+    await loadConfig({ path: global.configPath, env: ghostEnv(), flags: global.flags }),
+    names.map((n) => findService(n)).filter((s) => s !== undefined),
+    validators,
+  );
+  const config = derived.config;
   const log = stderrLogger("supervisor", config.log.level, config.log.format);
-  const services = names.map((n) => findService(n)).filter((s) => s !== undefined);
+  const services = derived.services;
   await Deno.mkdir(config.dataDir, { recursive: true });
   for (const svc of services) {
     // A service gets a data directory only when its permission set lets it write there.
@@ -126,6 +160,23 @@ export async function runServices(names: readonly string[], global: GlobalOption
   const mesh = services.some((s) => isMeshMember(s.name))
     ? planMesh(config, await loadMeshKeys(config))
     : undefined;
+  if (validators > 1 && services.some((s) => s.name === "chain")) {
+    try {
+      const keys = await prepareLocalValidators({
+        dataDir: config.dataDir,
+        n: validators,
+        now: Date.now(),
+        ...(mesh?.chain?.dnsAnchors ? { dnsAnchors: mesh.chain.dnsAnchors } : {}),
+      });
+      log.info("local validator network", {
+        validators: validators,
+        keys: keys.map((k) => k.slice(0, 12)).join(","),
+      });
+    } catch (error) {
+      log.error("cannot prepare the validators", { error });
+      return 1;
+    }
+  }
   const sup = new Supervisor({
     config,
     log,
@@ -173,7 +224,11 @@ export async function runServices(names: readonly string[], global: GlobalOption
   const reload = (): Promise<{ ok: boolean; report: unknown }> => {
     reloading ??= (async () => {
       try {
-        const next = await loadConfig({ path: global.configPath, env: ghostEnv(), flags: global.flags });
+        const next = withValidators(
+          await loadConfig({ path: global.configPath, env: ghostEnv(), flags: global.flags }),
+          services,
+          validators,
+        ).config;
         const results = await sup.reload(next);
         for (const r of results) {
           if (r.outcome === "unchanged") continue;

@@ -364,7 +364,7 @@ Deno.test({
     const pki = await testPki();
     let hits = 0;
     let down = false;
-    let version = "v1";
+    const version = "v1";
     const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
       hits++;
       const path = new URL(req.url).pathname;

@@ -17,7 +17,7 @@
  * @module
  */
 import { formatIp } from "../../core/mod.ts";
-import { type ChainName, ChainNameIndex, type NameRecords } from "../../chain/mod.ts";
+import { type ChainName, ChainNameIndex } from "../../chain/mod.ts";
 
 export {
   chainFeedFromClient,

@@ -25,7 +25,6 @@ import {
   varintFrameFormat,
 } from "../mod.ts";
 import { concatBytes } from "../../core/mod.ts";
-import { decodeInteger } from "../http2/hpack.ts";
 import {
   checkFrameAllowed,
   encodeH3Settings,
