@@ -12,10 +12,10 @@
  *   proposal and vote, and the transactions clients submitted to it. A peer that reports an older height gets
  *   the committed blocks it lacks (with their commits) on the same stream, at most {@linkcode HELP_BLOCKS} per
  *   status. Proposals and votes are checked (signer in the validator set, signature) before the engine sees them.
- * - **Heights**: after a decision is committed the next height starts `blockIntervalMs` later — at once when a
- *   transaction is waiting or a peer already proposed, otherwise when `emptyBlockIntervalMs` has passed since the
- *   last block (empty blocks keep a live network visibly moving), or never without transactions when
- *   `produceEmptyBlocks` is off.
+ * - **Heights**: after a decision is committed the next height starts at once while transactions wait in the
+ *   mempool; otherwise `blockIntervalMs` later, as soon as a transaction arrives or a peer proposes, or when
+ *   `emptyBlockIntervalMs` has passed since the last block (empty blocks keep a live network visibly moving; none
+ *   when `produceEmptyBlocks` is off).
  *
  * @module
  */
@@ -514,7 +514,8 @@ export class ConsensusDriver {
       if (due) this.#enqueue(() => this.#startHeight(false));
       else this.#timer(check, 20);
     };
-    this.#timer(check, this.#o.blockIntervalMs);
+    // A backlog goes on at once (the block interval is for blocks that have to wait for transactions).
+    this.#timer(check, this.#node.mempool.size > 0 ? 0 : this.#o.blockIntervalMs);
   }
 
   #nextProposed = false;
