@@ -72,26 +72,6 @@ export function checkBlock(b: UnverifiedBlock, x: BlockExpectations): CheckedBlo
   if (b.transactions.length > x.params.maxBlockTxs) {
     throw badBlock(`${b.transactions.length} transactions exceed ${x.params.maxBlockTxs}`);
   }
-  // Commit: precommits of distinct validators for this block, more than 2/3 of the power (signatures later).
-  // A proposal (no commit yet) skips this; the block is committed only with one.
-  const power = new Map(x.validators.map((v) => [toHex(v.publicKey), v.power]));
-  if (x.requireCommit !== false) {
-    if (!bytesEqual(b.commit.blockHash, b.hash) || b.commit.round < h.round) {
-      throw badBlock("commit is for another block");
-    }
-    const seen = new Set<string>();
-    let signed = 0n;
-    for (const s of b.commit.signatures) {
-      const k = toHex(s.validator);
-      if (seen.has(k)) throw badBlock("duplicate commit signature");
-      seen.add(k);
-      const w = power.get(k);
-      if (w === undefined) throw badBlock("commit signed by a non-validator");
-      signed += w;
-    }
-    const total = x.validators.reduce((a, v) => a + v.power, 0n);
-    if (!isQuorum(signed, total)) throw badBlock("commit has 2/3 of the voting power or less");
-  }
   const transactions: UnverifiedTransaction[] = [];
   for (const t of b.transactions) {
     try {
@@ -103,13 +83,35 @@ export function checkBlock(b: UnverifiedBlock, x: BlockExpectations): CheckedBlo
   if (!bytesEqual(h.txRoot, merkleRoot(transactions.map((t) => t.hash)))) {
     throw badBlock("transactions root mismatch");
   }
-  const payload = votePayload(h.chainId, h.height, b.commit.round, b.hash);
-  const commitSignatures = x.requireCommit === false ? [] : b.commit.signatures.map((s) => ({
-    publicKey: s.validator,
-    message: payload,
-    signature: s.signature,
-  }));
+  // A proposal (no commit yet) skips the commit; the block is committed only with one.
+  const commitSignatures = x.requireCommit === false ? [] : checkCommit(b, x.validators);
   return { transactions, commitSignatures };
+}
+
+/**
+ * Checks a block's commit: precommits of distinct validators of the set for this block at `commit.round >=
+ * header.round`, holding more than 2/3 of the power. Returns the signatures to verify. Throws BAD_BLOCK.
+ */
+export function checkCommit(b: UnverifiedBlock, validators: readonly Validator[]): Ed25519BatchItem[] {
+  const h = b.header;
+  if (!bytesEqual(b.commit.blockHash, b.hash) || b.commit.round < h.round) {
+    throw badBlock("commit is for another block");
+  }
+  const power = new Map(validators.map((v) => [toHex(v.publicKey), v.power]));
+  const seen = new Set<string>();
+  let signed = 0n;
+  for (const s of b.commit.signatures) {
+    const k = toHex(s.validator);
+    if (seen.has(k)) throw badBlock("duplicate commit signature");
+    seen.add(k);
+    const w = power.get(k);
+    if (w === undefined) throw badBlock("commit signed by a non-validator");
+    signed += w;
+  }
+  const total = validators.reduce((a, v) => a + v.power, 0n);
+  if (!isQuorum(signed, total)) throw badBlock("commit has 2/3 of the voting power or less");
+  const payload = votePayload(h.chainId, h.height, b.commit.round, b.hash);
+  return b.commit.signatures.map((s) => ({ publicKey: s.validator, message: payload, signature: s.signature }));
 }
 
 /** What re-executing a block produced. */

@@ -20,6 +20,9 @@ import {
 import { parseChainConfig } from "../../chain/config.ts";
 import { runChainNode } from "../../chain/deno_node.ts";
 import { CHAIN_SYNC_ALPN, ChainSyncClient } from "../../chain/sync.ts";
+import { decodeBlockResponse } from "../../chain/blockchain_service.ts";
+import { decodeBlock } from "../../chain/block.ts";
+import { PbWriter } from "../../chain/_pb.ts";
 import { signTransaction, type VerifiedTransaction } from "../../chain/transaction.ts";
 import { testKey } from "../../chain/_test_util.ts";
 import { summarize } from "./_stats.ts";
@@ -67,6 +70,210 @@ async function rawVerifyRate(n: number): Promise<{ single: number; batch: number
 const SUBMIT_BATCH = 200;
 
 const concat = (parts: readonly Uint8Array[]): Uint8Array => concatBytes(...parts);
+
+const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+
+/**
+ * N validator processes (`mod.ts chain run`, each its own data dir, key and port, one genesis with `senders`
+ * funded accounts) on loopback; `crash` SIGKILLs the last validator before the load starts. Transfers go to
+ * validator 0 in SubmitTransactions batches; commits are observed on validator 1 through StreamBlocks, so the
+ * latency is submit -> final on another validator.
+ */
+async function validatorsRun(opts: {
+  readonly n: number;
+  readonly crash: boolean;
+  readonly senders: number;
+  readonly perSender: number;
+  readonly ceiling: number;
+  readonly idleSamples?: number;
+}): Promise<Row[]> {
+  const root = await Deno.makeTempDir({ prefix: "chain-bft-bench-" });
+  const children: Deno.ChildProcess[] = [];
+  const conns: Array<{ close(): void }> = [];
+  try {
+    const pki = await ensureDevPki({ dir: `${root}/pki` });
+    const base = 21000 + Math.floor(Math.random() * 20000);
+    const seeds = Array.from({ length: opts.n }, (_, i) => new Uint8Array(32).fill(90 + i));
+    const keys = Array.from({ length: opts.senders }, (_, i) => testKey(3000 + i));
+    const genesis = {
+      chainId: "bench",
+      timeMs: 1,
+      validators: seeds.map((seed) => ({ publicKey: hexOf(ed25519PublicKey(seed)) })),
+      accounts: keys.map((k) => ({ address: k.bech32, balance: "1000000000" })),
+    };
+    for (let i = 0; i < opts.n; i++) {
+      const dir = `${root}/v${i}`;
+      await Deno.mkdir(dir);
+      await Deno.writeTextFile(`${dir}/genesis.json`, JSON.stringify(genesis));
+      await Deno.writeTextFile(`${dir}/node.key`, hexOf(seeds[i] as Uint8Array) + "\n", { mode: 0o600 });
+      const peers = Array.from({ length: opts.n }, (_, j) => j).filter((j) => j !== i)
+        .flatMap((j) => ["--peer", `127.0.0.1:${base + j}`]);
+      children.push(
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "--unstable-net",
+            "--unstable-kv",
+            "--no-check",
+            MOD,
+            "chain",
+            "run",
+            "--data-dir",
+            dir,
+            "--listen",
+            `127.0.0.1:${base + i}`,
+            "--pki",
+            `${root}/pki`,
+            "--block-interval-ms",
+            "20",
+            ...peers,
+          ],
+          stdout: "null",
+          stderr: "null",
+        }).spawn(),
+      );
+    }
+    const connect = async (i: number) => {
+      for (let attempt = 0;; attempt++) {
+        try {
+          const c = await connectQuic(
+            { hostname: "127.0.0.1", port: base + i, serverName: "localhost", alpn: CHAIN_SYNC_ALPN },
+            { caCerts: [pki.caPem] },
+          );
+          conns.push(c);
+          return new ChainSyncClient(c);
+        } catch (e) {
+          if (attempt > 100) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
+    const submitter = await connect(0);
+    const watcher = await connect(opts.n > 1 ? 1 : 0);
+    while ((await watcher.status()).height < 2) await new Promise((r) => setTimeout(r, 50));
+    if (opts.crash) {
+      const victim = children[opts.n - 1];
+      victim?.kill("SIGKILL");
+      await victim?.status;
+    }
+    const txs: VerifiedTransaction[] = [];
+    for (let nonce = 0; nonce < opts.perSender; nonce++) {
+      for (const k of keys) {
+        txs.push(signTransaction({
+          chainId: "bench",
+          nonce: BigInt(nonce),
+          fee: 1n,
+          sender: k.pub,
+          body: { kind: "transfer", to: keys[0]?.address ?? k.address, amount: 1n },
+        }, k.secret));
+      }
+    }
+    const total = txs.length;
+    const submitAt = new Map<string, number>();
+    const latencies: number[] = [];
+    const blockTimes: number[] = [];
+    let seen = 0;
+    const start = (await watcher.status()).height + 1;
+    const t0 = performance.now();
+    const watching = (async () => {
+      let lastTime = 0;
+      const req = new PbWriter().uint64(1, BigInt(start)).finish().slice();
+      for await (const resp of watcher.stream("StreamBlocks", req)) {
+        const now = performance.now();
+        const { block } = decodeBlockResponse(resp);
+        const b = decodeBlock(block);
+        if (lastTime > 0) blockTimes.push(b.header.timeMs - lastTime);
+        lastTime = b.header.timeMs;
+        for (const t of b.transactions) {
+          const at = submitAt.get(hexOf(blake(t)));
+          if (at !== undefined) {
+            latencies.push(now - at);
+            seen++;
+          }
+        }
+        if (seen >= total) return now;
+      }
+      return performance.now();
+    })();
+    let next = 0;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (next < txs.length) {
+        const batch = txs.slice(next, next + SUBMIT_BATCH);
+        next += batch.length;
+        const now = performance.now();
+        for (const tx of batch) submitAt.set(hexOf(tx.hash), now);
+        await submitter.call("SubmitTransactions", concat(batch.map((tx) => lenPrefixed(1, tx.bytes))));
+      }
+    }));
+    const tEnd = await watching;
+    const tps = total / ((tEnd - t0) / 1000);
+    // Finality without load: one transfer at a time (the next one once the last is final on another validator).
+    const idle: number[] = [];
+    for (let i = 0; i < (opts.idleSamples ?? 20); i++) {
+      const k = keys[i % keys.length] ?? keys[0];
+      if (k === undefined) break;
+      const tx = signTransaction({
+        chainId: "bench",
+        nonce: BigInt(opts.perSender + Math.floor(i / keys.length)),
+        fee: 1n,
+        sender: k.pub,
+        body: { kind: "transfer", to: k.address, amount: 1n },
+      }, k.secret);
+      const h = (await watcher.status()).height;
+      const t = performance.now();
+      await submitter.call("SubmitTransactions", lenPrefixed(1, tx.bytes));
+      const req = new PbWriter().uint64(1, BigInt(h + 1)).finish().slice();
+      outer: for await (const resp of watcher.stream("StreamBlocks", req)) {
+        for (const b of decodeBlock(decodeBlockResponse(resp).block).transactions) {
+          if (hexOf(blake(b)) === hexOf(tx.hash)) break outer;
+        }
+      }
+      idle.push(performance.now() - t);
+    }
+    const fin = summarize(idle);
+    const lat = summarize(latencies);
+    const bt = summarize(blockTimes);
+    const what = `${opts.n} validator${opts.n > 1 ? "s" : ""}${opts.crash ? ", 1 SIGKILLed" : ""}`;
+    return [
+      {
+        measurement: `committed transfers/s, ${what} (processes)`,
+        value: Math.round(tps),
+        unit: "tx/s",
+        note: `${total} tx; ratio to ceiling ${(tps / opts.ceiling).toFixed(3)}`,
+      },
+      {
+        measurement: `submit -> final on another validator p50 / p99, ${what}`,
+        value: `${lat.p50.toFixed(0)} / ${lat.p99.toFixed(0)}`,
+        unit: "ms",
+        note: `n=${lat.count}`,
+      },
+      {
+        measurement: `finality without load p50 / p99, ${what}`,
+        value: `${fin.p50.toFixed(0)} / ${fin.p99.toFixed(0)}`,
+        unit: "ms",
+        note: `one transfer at a time, n=${fin.count}; target p50 < 500 ms with 4 validators`,
+      },
+      {
+        measurement: `block time p50 / p99, ${what}`,
+        value: `${bt.p50.toFixed(0)} / ${bt.p99.toFixed(0)}`,
+        unit: "ms",
+        note: `${blockTimes.length + 1} blocks`,
+      },
+    ];
+  } finally {
+    for (const c of conns) c.close();
+    for (const c of children) {
+      try {
+        c.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+      await c.status;
+    }
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
 
 /** Runs the benchmark; one row per measurement. */
 export async function runChainBench(
@@ -248,6 +455,10 @@ export async function runChainBench(
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+  const load = { senders: quick ? 100 : 200, perSender: quick ? 5 : 20, ceiling: raw.batch };
+  rows.push(...await validatorsRun({ n: 1, crash: false, ...load }));
+  rows.push(...await validatorsRun({ n: 4, crash: false, ...load }));
+  rows.push(...await validatorsRun({ n: 4, crash: true, ...load }));
   return rows;
 }
 
