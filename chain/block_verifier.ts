@@ -111,7 +111,11 @@ export function checkCommit(b: UnverifiedBlock, validators: readonly Validator[]
   const total = validators.reduce((a, v) => a + v.power, 0n);
   if (!isQuorum(signed, total)) throw badBlock("commit has 2/3 of the voting power or less");
   const payload = votePayload(h.chainId, h.height, b.commit.round, b.hash);
-  return b.commit.signatures.map((s) => ({ publicKey: s.validator, message: payload, signature: s.signature }));
+  return b.commit.signatures.map((s) => ({
+    publicKey: s.validator,
+    message: payload,
+    signature: s.signature,
+  }));
 }
 
 /** What re-executing a block produced. */
