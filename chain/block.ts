@@ -3,8 +3,9 @@
  *
  * ```
  * BlockHeader { chain_id=1, height=2, parent_hash=3, time_ms=4, proposer=5, tx_root=6, receipts_root=7,
- *               state_root=8, round=9 }
- * Block       { header=1 (BlockHeader), transactions=2 (repeated SignedTransaction bytes), commit=3 (Commit) }
+ *               state_root=8, round=9, evidence_root=10 (only when the block carries evidence) }
+ * Block       { header=1 (BlockHeader), transactions=2 (repeated SignedTransaction bytes), commit=3 (Commit),
+ *               evidence=4 (repeated Evidence bytes, at most 16) }
  * Commit      { round=1, block_hash=2, signatures=3 (repeated CommitSig { validator=1, signature=2 }) }
  * VoteSign    { chain_id=1, height=2, round=3, block_hash=4, type=5 }   (what a validator signs)
  * ```
@@ -47,6 +48,8 @@ export interface BlockHeader {
   readonly receiptsRoot: Uint8Array;
   readonly stateRoot: Uint8Array;
   readonly round: number;
+  /** Merkle root of the block's evidence; absent (not encoded) when the block carries none. */
+  readonly evidenceRoot?: Uint8Array;
 }
 
 /** One validator's signature in a commit. */
@@ -68,6 +71,8 @@ export interface UnverifiedBlock {
   /** Encoded `SignedTransaction`s. */
   readonly transactions: readonly Uint8Array[];
   readonly commit: Commit;
+  /** Encoded `Evidence` (consensus_codec.ts): equivocations recorded by this block. */
+  readonly evidence: readonly Uint8Array[];
   /** `BLAKE3(header bytes)`. */
   readonly hash: Uint8Array;
   /** The whole block encoding. */
@@ -83,7 +88,7 @@ export interface VerifiedBlock extends UnverifiedBlock {
 export function encodeHeader(h: BlockHeader): Uint8Array {
   return new PbWriter().string(1, h.chainId).uint64(2, BigInt(h.height)).bytes(3, h.parentHash)
     .uint64(4, BigInt(h.timeMs)).bytes(5, h.proposer).bytes(6, h.txRoot).bytes(7, h.receiptsRoot)
-    .bytes(8, h.stateRoot).uint32(9, h.round).finish().slice();
+    .bytes(8, h.stateRoot).uint32(9, h.round).bytes(10, h.evidenceRoot ?? new Uint8Array(0)).finish().slice();
 }
 
 /** Decodes a header. */
@@ -93,6 +98,7 @@ export function decodeHeader(bytes: Uint8Array): BlockHeader {
   let chainId = "", height = 0, timeMs = 0, round = 0;
   let parentHash = new Uint8Array(32), proposer = new Uint8Array(0);
   let txRoot = new Uint8Array(32), receiptsRoot = new Uint8Array(32), stateRoot = new Uint8Array(32);
+  let evidenceRoot: Uint8Array | undefined;
   while (r.next()) {
     switch (r.field) {
       case 1:
@@ -122,11 +128,15 @@ export function decodeHeader(bytes: Uint8Array): BlockHeader {
       case 9:
         round = r.uint32();
         break;
+      case 10:
+        evidenceRoot = r.fixed(32).slice();
+        break;
       default:
         r.unknown();
     }
   }
-  return { chainId, height, parentHash, timeMs, proposer, txRoot, receiptsRoot, stateRoot, round };
+  const h = { chainId, height, parentHash, timeMs, proposer, txRoot, receiptsRoot, stateRoot, round };
+  return evidenceRoot === undefined ? h : { ...h, evidenceRoot };
 }
 
 /** Encodes a commit. */
@@ -162,14 +172,20 @@ export function decodeCommit(bytes: Uint8Array): Commit {
 }
 
 /** Encodes a block. */
+/** Most pieces of evidence in one block. */
+export const MAX_BLOCK_EVIDENCE = 16;
+
 export function encodeBlock(
   header: BlockHeader,
   transactions: readonly Uint8Array[],
   commit: Commit,
+  evidence: readonly Uint8Array[] = [],
 ): Uint8Array {
   const w = new PbWriter().message(1, encodeHeader(header));
   for (const t of transactions) w.bytes(2, t, true);
-  return w.message(3, encodeCommit(commit)).finish().slice();
+  w.message(3, encodeCommit(commit));
+  for (const e of evidence) w.bytes(4, e, true);
+  return w.finish().slice();
 }
 
 /** Decodes a block (bounded by `maxBytes`, default {@linkcode MAX_BLOCK_BYTES_HARD}). Unverified. */
@@ -180,17 +196,23 @@ export function decodeBlock(bytes: Uint8Array, maxBytes = MAX_BLOCK_BYTES_HARD):
   let commit: Commit = { round: 0, blockHash: new Uint8Array(0), signatures: [] };
   let seenCommit = false;
   const transactions: Uint8Array[] = [];
+  const evidence: Uint8Array[] = [];
   while (r.next()) {
     if (r.field === 1) headerBytes = r.message(1024);
     else if (r.field === 2) transactions.push(r.bytes(MAX_TX_BYTES, true).slice());
     else if (r.field === 3) {
       commit = decodeCommit(r.message(1024 * 100));
       seenCommit = true;
+    } else if (r.field === 4) {
+      if (evidence.length >= MAX_BLOCK_EVIDENCE) {
+        throw malformed("block", `more than ${MAX_BLOCK_EVIDENCE} evidence`);
+      }
+      evidence.push(r.bytes(1024, true).slice());
     } else r.unknown();
   }
   if (headerBytes === undefined || !seenCommit) throw malformed("block", "missing header or commit");
   const header = decodeHeader(headerBytes);
-  return { header, transactions, commit, hash: blake3(headerBytes), bytes: bytes.slice() };
+  return { header, transactions, commit, evidence, hash: blake3(headerBytes), bytes: bytes.slice() };
 }
 
 /** The block hash of a header. */

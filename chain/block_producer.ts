@@ -9,9 +9,13 @@
  * @module
  */
 import type { MempoolSelector } from "./mempool.ts";
+import { MAX_BLOCK_EVIDENCE } from "./block.ts";
+import type { Evidence } from "./consensus_codec.ts";
 import {
+  applyEvidence,
   applyTransaction,
   encodeReceipt,
+  endBlock,
   inclusionProblem,
   storageCost,
   withinStorageBudget,
@@ -22,6 +26,8 @@ import type { VerifiedTransaction } from "./transaction.ts";
 
 /** Bytes a block takes besides its transactions (header and commit), counted against `maxBlockBytes`. */
 export const BLOCK_OVERHEAD_BYTES = 200;
+/** Bytes kept free for the end of a block's writes (a validator set of at most 100). */
+export const END_BLOCK_BYTES = 8192;
 /** Bytes of framing per transaction inside an encoded block. */
 export const TX_FRAMING_BYTES = 4;
 
@@ -34,6 +40,14 @@ export interface BlockSelection {
   readonly receipts: readonly Receipt[];
   /** Transactions that can never be included on this state (to drop from the mempool). */
   readonly drop: readonly VerifiedTransaction[];
+  /** The evidence the block records (in order). */
+  readonly evidence: readonly CheckedEvidence[];
+}
+
+/** Evidence whose two votes were checked (signatures included), with its encoding. */
+export interface CheckedEvidence {
+  readonly evidence: Evidence;
+  readonly bytes: Uint8Array;
 }
 
 /** Picks and executes the next block's transactions from `selector`, in its order, within every block limit. */
@@ -41,9 +55,22 @@ export function selectTransactions(
   state: StateReader,
   selector: MempoolSelector,
   ctx: BlockContext,
+  evidence: readonly CheckedEvidence[] = [],
 ): BlockSelection {
   const { params } = ctx;
   const overlay = new StateOverlay(state);
+  // Evidence first (what is already on chain is left out), then transactions, then the end of the block.
+  const recorded: CheckedEvidence[] = [];
+  for (const e of evidence.slice(0, MAX_BLOCK_EVIDENCE)) {
+    overlay.checkpoint();
+    try {
+      applyEvidence(overlay, e.evidence, e.bytes, ctx);
+      overlay.commitCheckpoint();
+      recorded.push(e);
+    } catch {
+      overlay.revertCheckpoint();
+    }
+  }
   const included: VerifiedTransaction[] = [];
   const receipts: Receipt[] = [];
   const drop: VerifiedTransaction[] = [];
@@ -68,7 +95,8 @@ export function selectTransactions(
       bytes + tx.bytes.length + TX_FRAMING_BYTES,
       receiptBytes + receiptLen,
     );
-    if (!withinStorageBudget(cost)) {
+    // Room for the end of the block (a new validator set, the spent update queue).
+    if (!withinStorageBudget({ mutations: cost.mutations + 2, bytes: cost.bytes + END_BLOCK_BYTES })) {
       overlay.revertCheckpoint();
       break;
     }
@@ -78,5 +106,6 @@ export function selectTransactions(
     bytes += tx.bytes.length + TX_FRAMING_BYTES;
     receiptBytes += receiptLen;
   }
-  return { overlay, included, receipts, drop };
+  endBlock(overlay, ctx);
+  return { overlay, included, receipts, drop, evidence: recorded };
 }

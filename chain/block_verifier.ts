@@ -11,7 +11,17 @@
 import type { Ed25519BatchItem } from "../crypto/mod.ts";
 import { type UnverifiedBlock, type VerifiedBlock, votePayload } from "./block.ts";
 import { ChainError } from "./errors.ts";
-import { applyTransaction, encodeReceipt, storageCost, withinStorageBudget } from "./execute.ts";
+import {
+  applyEvidence,
+  applyTransaction,
+  encodeReceipt,
+  endBlock,
+  storageCost,
+  withinStorageBudget,
+} from "./execute.ts";
+import type { CheckedEvidence } from "./block_producer.ts";
+import { decodeEvidence, type Evidence } from "./consensus_codec.ts";
+import { blake3 } from "../crypto/mod.ts";
 import { merkleRoot } from "./merkle.ts";
 import { isQuorum, proposerOf } from "./proposer.ts";
 import type { BlockContext } from "./receipt.ts";
@@ -49,6 +59,30 @@ export interface BlockExpectations {
 export interface CheckedBlock {
   readonly transactions: readonly UnverifiedTransaction[];
   readonly commitSignatures: readonly Ed25519BatchItem[];
+  /** The block's evidence, decoded; its votes' signatures are in `evidenceSignatures`. */
+  readonly evidence: readonly CheckedEvidence[];
+  readonly evidenceSignatures: readonly Ed25519BatchItem[];
+}
+
+/** How many heights back evidence may reach. */
+export const EVIDENCE_MAX_AGE = 100_000;
+
+/**
+ * Checks one piece of evidence's shape against a block at `height` (signatures aside): two votes of one validator
+ * of `validators` for one height / round / type with different blocks, not from the future nor too old.
+ */
+export function evidenceProblem(
+  e: Evidence,
+  height: number,
+  validators: readonly Validator[],
+): string | undefined {
+  const a = e.first, b = e.second;
+  if (!bytesEqual(a.validator, b.validator)) return "votes of two validators";
+  if (a.height !== b.height || a.round !== b.round || a.type !== b.type) return "votes for different steps";
+  if (bytesEqual(a.blockHash, b.blockHash)) return "the same vote twice";
+  if (a.height < 1 || a.height > height || a.height + EVIDENCE_MAX_AGE < height) return `height ${a.height}`;
+  if (!validators.some((v) => bytesEqual(v.publicKey, a.validator))) return "not a validator";
+  return undefined;
 }
 
 /**
@@ -83,9 +117,36 @@ export function checkBlock(b: UnverifiedBlock, x: BlockExpectations): CheckedBlo
   if (!bytesEqual(h.txRoot, merkleRoot(transactions.map((t) => t.hash)))) {
     throw badBlock("transactions root mismatch");
   }
+  const evidence: CheckedEvidence[] = [];
+  const evidenceSignatures: Ed25519BatchItem[] = [];
+  for (const bytes of b.evidence) {
+    let e: Evidence;
+    try {
+      e = decodeEvidence(bytes);
+    } catch (err) {
+      throw badBlock(`evidence ${evidence.length}: ${err instanceof Error ? err.message : err}`, err);
+    }
+    const problem = evidenceProblem(e, h.height, x.validators);
+    if (problem !== undefined) throw badBlock(`evidence ${evidence.length}: ${problem}`);
+    evidence.push({ evidence: e, bytes });
+    for (const v of [e.first, e.second]) {
+      evidenceSignatures.push({
+        publicKey: v.validator,
+        message: votePayload(h.chainId, v.height, v.round, v.blockHash, v.type),
+        signature: v.signature,
+      });
+    }
+  }
+  const root = b.evidence.length === 0 ? undefined : merkleRoot(b.evidence.map((e) => blake3(e)));
+  if (
+    (root === undefined) !== (h.evidenceRoot === undefined) ||
+    (root && h.evidenceRoot && !bytesEqual(root, h.evidenceRoot))
+  ) {
+    throw badBlock("evidence root mismatch");
+  }
   // A proposal (no commit yet) skips the commit; the block is committed only with one.
   const commitSignatures = x.requireCommit === false ? [] : checkCommit(b, x.validators);
-  return { transactions, commitSignatures };
+  return { transactions, commitSignatures, evidence, evidenceSignatures };
 }
 
 /**
@@ -134,8 +195,16 @@ export function executeBlock(
   b: UnverifiedBlock,
   transactions: readonly VerifiedTransaction[],
   ctx: BlockContext,
+  evidence: readonly CheckedEvidence[] = [],
 ): ExecutedBlock {
   const overlay = new StateOverlay(state);
+  for (const [i, e] of evidence.entries()) {
+    try {
+      applyEvidence(overlay, e.evidence, e.bytes, ctx);
+    } catch (err) {
+      throw badBlock(`evidence ${i}: ${err instanceof Error ? err.message : err}`, err);
+    }
+  }
   const receipts: Uint8Array[] = [];
   for (let i = 0; i < transactions.length; i++) {
     const v = transactions[i];
@@ -146,6 +215,7 @@ export function executeBlock(
       throw badBlock(`transaction ${i} not includable: ${e instanceof Error ? e.message : e}`, e);
     }
   }
+  endBlock(overlay, ctx);
   if (!bytesEqual(b.header.receiptsRoot, merkleRoot(receipts))) throw badBlock("receipts root mismatch");
   const receiptBytes = receipts.reduce((n, r) => n + r.length, 0);
   if (

@@ -37,7 +37,7 @@ import { protoToJson } from "./proto.ts";
 import { decodeStateProof, verifyStateProof } from "./sparse_merkle_tree.ts";
 import { accountKey, decodeNameEntry, nameKey } from "./state.ts";
 import { CHAIN_SYNC_ALPN, ChainSyncClient } from "./sync.ts";
-import { signTransaction } from "./transaction.ts";
+import { signTransaction, type TxBody } from "./transaction.ts";
 
 /** Settings when run without the supervisor's config (tests, `deno run chain/cli.ts`). */
 const NO_SETTINGS: ToolContext = { setting: () => undefined };
@@ -131,6 +131,26 @@ export function chainCommands(ctx: ToolContext = NO_SETTINGS): Record<string, Co
         ...q,
       ],
       examples: ["mod.ts chain send --to ghost1... --amount 5"],
+    },
+    "validator-update": {
+      usage: "mod.ts chain validator-update --validator HEX --power N [options]",
+      summary:
+        "Signs a validator_update with the validator admin's key file and submits it: the validator (an Ed25519\n" +
+        "public key, 64 hex) gets that power from the height after next; power 0 removes it. Only the genesis's\n" +
+        "params.validatorAdmin may send it (a devnet's dev key). Add the new validator to every peer list.",
+      options: [
+        { name: "validator", value: "HEX", help: "the validator's public key, 64 hex characters (required)" },
+        { name: "power", value: "N", help: "its voting power; 0 removes it (required)" },
+        { name: "fee", value: "N", default: "1", help: "fee in the smallest unit" },
+        {
+          name: "key-file",
+          value: "FILE",
+          default: `${dataDir}/chain/dev.key`,
+          help: "the validator admin's key (hex seed)",
+        },
+        ...q,
+      ],
+      examples: ["mod.ts chain validator-update --validator 3f2a... --power 1"],
     },
     run: {
       usage: "mod.ts chain run [options]",
@@ -502,32 +522,53 @@ async function run(cmd: string, p: ParsedCommand): Promise<number> {
       } catch (e) {
         throw new UsageError(`Bad --to: ${e instanceof Error ? e.message : e}`);
       }
-      const keyPath = p.value("key-file") ?? "";
-      const secret = fromHex((await Deno.readTextFile(keyPath)).trim(), `key file ${keyPath}`);
-      return await withClient(p, async (c) => {
-        const s = await c.status();
-        const pub = ed25519PublicKey(secret);
-        const from = addressFromPublicKey(parsePublicKey("ed25519", pub));
-        const acct = protoToJson(
-          "GetAccountResponse",
-          await c.call("GetAccount", new PbWriter().string(1, from).finish().slice()),
-        );
-        const nonce = BigInt(typeof acct.nonce === "string" ? acct.nonce : 0);
-        const tx = signTransaction({
-          chainId: s.chainId,
-          nonce,
-          fee: BigInt(feeText),
-          sender: pub,
-          body: { kind: "transfer", to, amount: BigInt(amountText) },
-        }, secret);
-        await c.call("SubmitTransaction", new PbWriter().bytes(1, tx.bytes).finish().slice());
-        if (json) printJson({ txHash: tx.hash, from, nonce });
-        else console.log(`submitted ${toHex(tx.hash)} from ${from} (nonce ${nonce})`);
-        return 0;
+      return await signAndSubmit(p, feeText, { kind: "transfer", to, amount: BigInt(amountText) });
+    }
+    case "validator-update": {
+      const keyHex = p.value("validator") ?? "";
+      const powerText = p.value("power");
+      if (!/^[0-9a-f]{64}$/.test(keyHex)) {
+        throw new UsageError("Missing or bad --validator HEX (64 lowercase hex)");
+      }
+      if (powerText === undefined || !/^\d{1,13}$/.test(powerText)) {
+        throw new UsageError("Missing or bad --power N (0 removes the validator)");
+      }
+      const feeText = p.value("fee") ?? "1";
+      if (!/^\d{1,20}$/.test(feeText)) {
+        throw new UsageError(`Bad --fee ${JSON.stringify(feeText.slice(0, 40))}`);
+      }
+      return await signAndSubmit(p, feeText, {
+        kind: "validator_update",
+        publicKey: fromHex(keyHex),
+        power: BigInt(powerText),
       });
     }
   }
   throw new UsageError(`Unknown subcommand ${cmd}`);
+}
+
+/** Signs `body` with `--key-file` at the sender's next nonce and submits it; prints the hash. */
+async function signAndSubmit(p: ParsedCommand, feeText: string, body: TxBody): Promise<number> {
+  const keyPath = p.value("key-file") ?? "";
+  const secret = fromHex((await Deno.readTextFile(keyPath)).trim(), `key file ${keyPath}`);
+  return await withClient(p, async (c) => {
+    const s = await c.status();
+    const pub = ed25519PublicKey(secret);
+    const from = addressFromPublicKey(parsePublicKey("ed25519", pub));
+    const acct = protoToJson(
+      "GetAccountResponse",
+      await c.call("GetAccount", new PbWriter().string(1, from).finish().slice()),
+    );
+    const nonce = BigInt(typeof acct.nonce === "string" ? acct.nonce : 0);
+    const tx = signTransaction(
+      { chainId: s.chainId, nonce, fee: BigInt(feeText), sender: pub, body },
+      secret,
+    );
+    await c.call("SubmitTransaction", new PbWriter().bytes(1, tx.bytes).finish().slice());
+    if (p.has("json")) printJson({ txHash: tx.hash, from, nonce });
+    else console.log(`submitted ${toHex(tx.hash)} from ${from} (nonce ${nonce})`);
+    return 0;
+  });
 }
 
 /** Runs `chain ...`; returns the exit code. `ctx` carries the effective configuration's settings. */

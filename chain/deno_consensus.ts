@@ -22,7 +22,7 @@
 import { blake3, type Ed25519BatchItem, ed25519PublicKey, ed25519Sign } from "../crypto/mod.ts";
 import { type MetricsRegistry, writeFileAtomic } from "../core/mod.ts";
 import type { ConnectionHandler, QuicConnection } from "../transport/mod.ts";
-import { decodeBlock, encodeBlock } from "./block.ts";
+import { decodeBlock, encodeBlock, MAX_BLOCK_EVIDENCE } from "./block.ts";
 import {
   type ConsensusInput,
   type ConsensusMessage,
@@ -36,6 +36,7 @@ import {
 import {
   decodeGossip,
   decodeWalInput,
+  encodeEvidence,
   encodeGossip,
   encodeWalInput,
   type Evidence,
@@ -49,7 +50,9 @@ import { ConsensusHost, type HostStep, messageHeight } from "./consensus_host.ts
 import type { ChainNode } from "./node.ts";
 import { decodeSignState, encodeSignState, type LastSignState, PrivValidator } from "./privval.ts";
 import { type SignatureVerifier } from "./transaction.ts";
-import { readValidators } from "./state.ts";
+import { evidenceKey, readValidators } from "./state.ts";
+import type { CheckedEvidence } from "./block_producer.ts";
+import { evidenceProblem } from "./block_verifier.ts";
 import { bytesEqual, concat, toHex } from "./_pb.ts";
 
 /** The ALPN of consensus gossip. */
@@ -444,7 +447,7 @@ export class ConsensusDriver {
         );
         break;
       case "build":
-        this.#node.buildProposal(o.round).then(
+        this.#node.buildProposal(o.round, this.#pendingEvidence(o.height)).then(
           (block) => this.#input({ kind: "built", height: o.height, round: o.round, block }),
           (e) =>
             this.#o.log("error", "cannot build a proposal", {
@@ -465,6 +468,18 @@ export class ConsensusDriver {
         this.#recordEvidence({ first: o.first, second: o.second });
         break;
     }
+  }
+
+  /** Evidence this node holds that is not on chain yet and a block at `height` may record. */
+  #pendingEvidence(height: number): CheckedEvidence[] {
+    const validators = readValidators(this.#node.state);
+    return this.#evidence
+      .filter((e) =>
+        this.#node.state.get(evidenceKey(e.first.validator, e.first.height, e.first.round, e.first.type)) ===
+          undefined && evidenceProblem(e, height, validators) === undefined
+      )
+      .slice(0, MAX_BLOCK_EVIDENCE)
+      .map((evidence) => ({ evidence, bytes: encodeEvidence(evidence) }));
   }
 
   #recordEvidence(e: Evidence): void {

@@ -34,6 +34,8 @@ export type ChainErrorReason =
   | "NAME_NOT_FOUND"
   | "NAME_EXPIRED"
   | "NOT_OWNER"
+  | "NOT_ADMIN"
+  | "BAD_VALIDATOR"
   | "COMMITMENT_NOT_FOUND"
   | "COMMITMENT_EXISTS"
   | "COMMITMENT_TOO_NEW"

@@ -21,14 +21,23 @@
 import { ChainError, type ChainErrorReason, GrpcStatus, type GrpcStatusName } from "./errors.ts";
 import { nameCommitment, type NameRecords, parseName, recordsProblem, registrableProblem } from "./names.ts";
 import { toHex, utf8 } from "./_pb.ts";
+import { isValidEd25519PublicKey } from "../crypto/mod.ts";
+import type { Evidence } from "./consensus_codec.ts";
 import {
   type ChainParams,
   decodeCommitment,
   decodeNameEntry,
+  decodeValidators,
   encodeCommitment,
   encodeNameEntry,
+  encodeValidators,
+  evidenceKey,
   nameKey,
+  readValidators,
   type StateOverlay,
+  type Validator,
+  VALIDATORS_KEY,
+  validatorUpdatesKey,
 } from "./state.ts";
 import { accountOf, type TxBody, type VerifiedTransaction } from "./transaction.ts";
 import { applyContract, contractExists, contractInclusionProblem } from "./contracts.ts";
@@ -204,6 +213,8 @@ function liveEntry(state: StateOverlay, name: string, height: bigint, allowGrace
 function applyBody(state: StateOverlay, from: Uint8Array, body: TxBody, ctx: BlockContext): void {
   const p = ctx.params;
   switch (body.kind) {
+    case "validator_update":
+      return applyValidatorUpdate(state, from, body, ctx);
     case "transfer": {
       if (body.amount === 0n) throw fail("INVALID_ARGUMENT", "BAD_AMOUNT", "Cannot transfer: amount is 0");
       debit(state, from, body.amount, "transfer");
@@ -319,6 +330,87 @@ function applyBody(state: StateOverlay, from: Uint8Array, body: TxBody, ctx: Blo
     default:
       // Contract bodies never get here: applyTransaction hands them to contracts.ts.
       throw fail("INTERNAL", "RESERVED_FEATURE", `Cannot apply ${body.kind} as a plain body`);
+  }
+}
+
+/** Most validators a set may hold (a commit carries at most 1,024 signatures; this keeps blocks small). */
+export const MAX_VALIDATORS = 100;
+
+/** Queues a validator update for height `at` (a later one for the same key replaces it). */
+function queueValidatorUpdate(state: StateOverlay, at: bigint, update: Validator): void {
+  const key = validatorUpdatesKey(at);
+  const prior = state.get(key);
+  const list = prior === undefined ? [] : decodeValidators(prior);
+  const rest = list.filter((v) => !sameBytes(v.publicKey, update.publicKey));
+  state.set(key, encodeValidators([...rest, update]));
+}
+
+function applyValidatorUpdate(
+  state: StateOverlay,
+  from: Uint8Array,
+  body: { readonly publicKey: Uint8Array; readonly power: bigint },
+  ctx: BlockContext,
+): void {
+  const admin = ctx.params.validatorAdmin;
+  if (admin.length === 0 || !sameBytes(admin, from)) {
+    throw fail(
+      "PERMISSION_DENIED",
+      "NOT_ADMIN",
+      "Cannot update validators: the sender is not the validator admin",
+    );
+  }
+  if (!isValidEd25519PublicKey(body.publicKey)) {
+    throw fail("INVALID_ARGUMENT", "BAD_VALIDATOR", "Cannot update validators: not an Ed25519 public key");
+  }
+  if (body.power > 1_000_000_000_000n) {
+    throw fail("INVALID_ARGUMENT", "BAD_VALIDATOR", "Cannot update validators: power above 10^12");
+  }
+  // Takes effect at the height after next: the next height's set is already known to its validators.
+  queueValidatorUpdate(state, ctx.height + 2n, { publicKey: body.publicKey, power: body.power });
+}
+
+/**
+ * End of a block (consensus-relevant; the producer and every verifier run it after the block's transactions):
+ * the validator updates queued for the next height replace the set. An update that would leave the set empty or
+ * larger than {@linkcode MAX_VALIDATORS} is dropped, as a whole batch, deterministically.
+ */
+export function endBlock(state: StateOverlay, ctx: BlockContext): void {
+  const key = validatorUpdatesKey(ctx.height + 1n);
+  const queued = state.get(key);
+  if (queued === undefined) return;
+  state.set(key, null);
+  const next = new Map(readValidators(state).map((v) => [toHex(v.publicKey), v]));
+  for (const u of decodeValidators(queued)) {
+    if (u.power === 0n) next.delete(toHex(u.publicKey));
+    else next.set(toHex(u.publicKey), u);
+  }
+  if (next.size === 0 || next.size > MAX_VALIDATORS) return;
+  state.set(VALIDATORS_KEY, encodeValidators([...next.values()]));
+}
+
+/**
+ * Records equivocation evidence (already checked: two signed conflicting votes of a validator) and removes that
+ * validator from the height after next, unless it is the last one. Throws BAD_BLOCK-worthy ChainError when the
+ * same offence is already on chain.
+ */
+export function applyEvidence(
+  state: StateOverlay,
+  evidence: Evidence,
+  bytes: Uint8Array,
+  ctx: BlockContext,
+): void {
+  const v = evidence.first;
+  const key = evidenceKey(v.validator, v.height, v.round, v.type);
+  if (state.get(key) !== undefined) {
+    throw fail(
+      "ALREADY_EXISTS",
+      "DUPLICATE",
+      `Evidence for ${toHex(v.validator).slice(0, 16)} is already recorded`,
+    );
+  }
+  state.set(key, bytes);
+  if (readValidators(state).length > 1) {
+    queueValidatorUpdate(state, ctx.height + 2n, { publicKey: v.validator, power: 0n });
   }
 }
 

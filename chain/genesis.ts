@@ -56,6 +56,7 @@ export const DEFAULT_PARAMS: ChainParams = Object.freeze({
   maxNameDuration: 10_000_000n,
   maxBlockBytes: 512 * 1024,
   maxBlockTxs: 300,
+  validatorAdmin: new Uint8Array(0),
 });
 
 /** A parsed genesis file. */
@@ -230,6 +231,9 @@ export function parseGenesis(raw: unknown): Genesis {
     maxBlockTxs: p.maxBlockTxs === undefined
       ? DEFAULT_PARAMS.maxBlockTxs
       : intOf(p.maxBlockTxs, "params.maxBlockTxs", 1, 900),
+    validatorAdmin: p.validatorAdmin === undefined || p.validatorAdmin === ""
+      ? new Uint8Array(0)
+      : addressOf(p.validatorAdmin, "params.validatorAdmin"),
   };
   if (params.minCommitAge > params.maxCommitAge) throw bad("params.minCommitAge", "exceeds maxCommitAge");
   if (params.minNameDuration > params.maxNameDuration) {
@@ -327,7 +331,11 @@ export function buildGenesis(
   const hash = blockHash(header);
   const commit = { round: 0, blockHash: hash, signatures: [] };
   const bytes = encodeBlock(header, [], commit);
-  return { state, changes, block: { header, transactions: [], commit, hash, bytes, verified: true } };
+  return {
+    state,
+    changes,
+    block: { header, transactions: [], commit, evidence: [], hash, bytes, verified: true },
+  };
 }
 
 /**
@@ -359,6 +367,8 @@ export function devnetGenesisJson(
       maxNameDuration: 10_000_000,
       maxBlockBytes: DEFAULT_PARAMS.maxBlockBytes,
       maxBlockTxs: DEFAULT_PARAMS.maxBlockTxs,
+      // The dev account may change the devnet's validator set (validator_update transactions).
+      validatorAdmin: opts.devAddress,
     },
     validators: [opts.validatorKey, ...(opts.moreValidators ?? [])].map((publicKey) => ({
       publicKey,

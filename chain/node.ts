@@ -42,9 +42,9 @@ import {
   type VerifiedTransaction,
   verifyTransactions,
 } from "./transaction.ts";
-import { ed25519PublicKey } from "../crypto/mod.ts";
-import { selectTransactions } from "./block_producer.ts";
-import { badBlock, checkBlock, checkCommit, executeBlock } from "./block_verifier.ts";
+import { blake3, ed25519PublicKey } from "../crypto/mod.ts";
+import { type CheckedEvidence, selectTransactions } from "./block_producer.ts";
+import { badBlock, checkBlock, checkCommit, type CheckedBlock, executeBlock } from "./block_verifier.ts";
 import { proposerFor } from "./proposer.ts";
 
 export { proposerFor };
@@ -366,6 +366,7 @@ export class ChainNode {
           header,
           transactions: txBytes,
           commit,
+          evidence: [],
           hash,
           bytes: encodeBlock(header, txBytes, commit),
           verified: true,
@@ -389,7 +390,7 @@ export class ChainNode {
    * Builds the block this validator proposes at the next height in `round`: the mempool's best transactions,
    * executed, with every root; its commit is empty until consensus decides it. Resolves with its encoding.
    */
-  buildProposal(round: number): Promise<Uint8Array> {
+  buildProposal(round: number, evidence: readonly CheckedEvidence[] = []): Promise<Uint8Array> {
     return this.#serial(() => {
       if (this.#key === undefined || this.#pub === undefined) {
         throw new ChainError(
@@ -406,12 +407,10 @@ export class ChainNode {
         proposer: proposerAccount(this.#pub),
         params,
       };
-      const { overlay, included, receipts, drop } = selectTransactions(
-        this.state,
-        this.mempool.selector(this.state),
-        ctx,
-      );
+      const selection = selectTransactions(this.state, this.mempool.selector(this.state), ctx, evidence);
+      const { overlay, included, receipts, drop } = selection;
       for (const tx of drop) this.mempool.drop(tx);
+      const evidenceBytes = selection.evidence.map((e) => e.bytes);
       const changes = overlay.changes();
       const undo = this.#applyWithUndo(changes);
       const stateRoot = this.state.root();
@@ -427,6 +426,9 @@ export class ChainNode {
         receiptsRoot: merkleRoot(receiptBytes),
         stateRoot,
         round,
+        ...(evidenceBytes.length > 0
+          ? { evidenceRoot: merkleRoot(evidenceBytes.map((e) => blake3(e))) }
+          : {}),
       };
       const hash = blockHash(header);
       const txBytes = included.map((t) => t.bytes);
@@ -436,7 +438,9 @@ export class ChainNode {
         receipts: receiptBytes,
         txs: included,
       });
-      return Promise.resolve(encodeBlock(header, txBytes, { round, blockHash: hash, signatures: [] }));
+      return Promise.resolve(
+        encodeBlock(header, txBytes, { round, blockHash: hash, signatures: [] }, evidenceBytes),
+      );
     });
   }
 
@@ -451,7 +455,7 @@ export class ChainNode {
         const b = decodeBlock(bytes);
         if (this.#executed.has(toHex(b.hash))) return true;
         const checked = checkBlock(b, this.#expectations(false));
-        await this.#execute(b, checked.transactions);
+        await this.#execute(b, checked);
         return true;
       } catch {
         return false;
@@ -472,10 +476,15 @@ export class ChainNode {
   }
 
   /** Verifies (unless already in the mempool) and executes a checked block's transactions; caches the result. */
-  async #execute(b: UnverifiedBlock, txs: readonly UnverifiedTransaction[]): Promise<ExecutedProposal> {
+  async #execute(b: UnverifiedBlock, checked: CheckedBlock): Promise<ExecutedProposal> {
+    const txs = checked.transactions;
     const known: Array<VerifiedTransaction | undefined> = txs.map((t) => this.mempool.get(t.hash));
     const unknown = txs.filter((_, i) => known[i] === undefined);
-    const verified = unknown.length === 0 ? [] : await verifyTransactions(unknown, this.#verify);
+    const [verified, evidenceOk] = await Promise.all([
+      unknown.length === 0 ? [] : verifyTransactions(unknown, this.#verify),
+      checked.evidenceSignatures.length === 0 ? [] : this.#verify(checked.evidenceSignatures),
+    ]);
+    if (evidenceOk.some((ok) => !ok)) throw badBlock("bad evidence signature");
     let j = 0;
     const vtxs: VerifiedTransaction[] = [];
     for (let i = 0; i < txs.length; i++) {
@@ -490,7 +499,7 @@ export class ChainNode {
       proposer: proposerAccount(h.proposer),
       params: this.params,
     };
-    const { overlay, receipts } = executeBlock(this.state, b, vtxs, ctx);
+    const { overlay, receipts } = executeBlock(this.state, b, vtxs, ctx, checked.evidence);
     const changes = overlay.changes();
     const undo = this.#applyWithUndo(changes);
     const root = this.state.root();
@@ -517,7 +526,9 @@ export class ChainNode {
       const sigs = checked?.commitSignatures ?? checkCommit(b, readValidators(this.state));
       const ok = await this.#verify(sigs);
       if (ok.some((x) => !x)) throw badBlock("bad commit signature");
-      const ex = known && cached !== undefined ? cached : await this.#execute(b, checked?.transactions ?? []);
+      const ex = known && cached !== undefined
+        ? cached
+        : await this.#execute(b, checked ?? checkBlock(b, this.#expectations(true)));
       const undo = this.#applyWithUndo(ex.changes);
       const block: VerifiedBlock = { ...b, verified: true };
       try {
@@ -586,11 +597,13 @@ export class ChainNode {
       now: this.#now(),
       maxClockSkewMs: this.#skew,
     });
-    const [commitOk, verified] = await Promise.all([
+    const [commitOk, verified, evidenceOk] = await Promise.all([
       this.#verify(checked.commitSignatures),
       verifyTransactions(checked.transactions, this.#verify),
+      checked.evidenceSignatures.length === 0 ? [] : this.#verify(checked.evidenceSignatures),
     ]);
     if (commitOk.some((ok) => !ok)) throw badBlock("bad commit signature");
+    if (evidenceOk.some((ok) => !ok)) throw badBlock("bad evidence signature");
     const vtxs: VerifiedTransaction[] = [];
     for (let i = 0; i < verified.length; i++) {
       const v = verified[i];
@@ -603,7 +616,7 @@ export class ChainNode {
       proposer: proposerAccount(h.proposer),
       params,
     };
-    const { overlay, receipts } = executeBlock(this.state, b, vtxs, ctx);
+    const { overlay, receipts } = executeBlock(this.state, b, vtxs, ctx, checked.evidence);
     const changes = overlay.changes();
     const undo = this.#applyWithUndo(changes);
     if (!bytesEqual(this.state.root(), h.stateRoot)) {

@@ -10,6 +10,8 @@
  * | `commit/<hex owner><hex commitment>` | `NameCommitment` |
  * | `params`                  | `ChainParams`             |
  * | `validators`              | `ValidatorSet`            |
+ * | `vupd/<height>`           | `ValidatorSet` of updates taking effect at that height (power 0 removes) |
+ * | `evidence/<hex key>/<height>/<round>/<type>` | `Evidence` recorded on chain |
  * | `code/<hex address>`      | contract wasm (contracts.ts) |
  * | `store/<hex address>/<hex key>` | contract storage value |
  *
@@ -66,6 +68,8 @@ export interface ChainParams {
   readonly maxBlockBytes: number;
   /** Most transactions per block. */
   readonly maxBlockTxs: number;
+  /** The account allowed to change the validator set (`validator_update`); empty: nobody. */
+  readonly validatorAdmin: Uint8Array;
 }
 
 /** A validator. */
@@ -87,6 +91,16 @@ export function nameKey(name: string): string {
 export const PARAMS_KEY = "params";
 /** State key of the validator set. */
 export const VALIDATORS_KEY = "validators";
+
+/** The state key of the validator updates that take effect at `height`. */
+export function validatorUpdatesKey(height: bigint): string {
+  return `vupd/${height}`;
+}
+
+/** The state key of recorded evidence against `validator` for one height / round / vote type. */
+export function evidenceKey(validator: Uint8Array, height: number, round: number, type: number): string {
+  return `evidence/${toHex(validator)}/${height}/${round}/${type}`;
+}
 
 /** Encodes an account. */
 export function encodeAccount(a: Account): Uint8Array {
@@ -144,17 +158,19 @@ export function decodeCommitment(bytes: Uint8Array): NameCommitmentEntry {
 export function encodeParams(p: ChainParams): Uint8Array {
   return new PbWriter().uint64(1, p.minFee).uint64(2, p.minCommitAge).uint64(3, p.maxCommitAge)
     .uint64(4, p.gracePeriod).uint64(5, p.namePricePerBlock).uint64(6, p.minNameDuration)
-    .uint64(7, p.maxNameDuration).uint32(8, p.maxBlockBytes).uint32(9, p.maxBlockTxs).finish().slice();
+    .uint64(7, p.maxNameDuration).uint32(8, p.maxBlockBytes).uint32(9, p.maxBlockTxs)
+    .bytes(10, p.validatorAdmin).finish().slice();
 }
 /** Decodes parameters. */
 export function decodeParams(bytes: Uint8Array): ChainParams {
   const r = new PbReader(bytes, "chain params");
   const v = [0n, 0n, 0n, 0n, 0n, 0n, 0n];
-  let maxBlockBytes = 0, maxBlockTxs = 0;
+  let maxBlockBytes = 0, maxBlockTxs = 0, validatorAdmin = new Uint8Array(0);
   while (r.next()) {
     if (r.field >= 1 && r.field <= 7) v[r.field - 1] = r.uint64();
     else if (r.field === 8) maxBlockBytes = r.uint32();
     else if (r.field === 9) maxBlockTxs = r.uint32();
+    else if (r.field === 10) validatorAdmin = r.fixed(20).slice();
     else r.unknown();
   }
   const [
@@ -176,6 +192,7 @@ export function decodeParams(bytes: Uint8Array): ChainParams {
     maxNameDuration,
     maxBlockBytes,
     maxBlockTxs,
+    validatorAdmin,
   };
 }
 

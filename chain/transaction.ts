@@ -97,7 +97,18 @@ export interface ContractCallBody {
 }
 
 /** One transaction body. */
+/**
+ * Changes a validator's power from the height after next (power 0 removes it); only the chain's
+ * `params.validatorAdmin` may send it.
+ */
+export interface ValidatorUpdateBody {
+  readonly kind: "validator_update";
+  readonly publicKey: Uint8Array;
+  readonly power: bigint;
+}
+
 export type TxBody =
+  | ValidatorUpdateBody
   | TransferBody
   | NameCommitBody
   | NameRegisterBody
@@ -146,6 +157,7 @@ const BODY_FIELD: Readonly<Record<TxBody["kind"], number>> = {
   name_renew: 15,
   contract_deploy: 16,
   contract_call: 17,
+  validator_update: 18,
 };
 
 /** The account address of an Ed25519 public key (`BLAKE3(0x01 || key)[0..20]`, as wallet/address.ts). */
@@ -174,6 +186,8 @@ function encodeBody(b: TxBody): Uint8Array {
     case "contract_call":
       return w.bytes(1, b.contract).bytes(2, b.data).string(3, b.method).uint64(4, b.gasLimit)
         .uint64(5, b.value).finish();
+    case "validator_update":
+      return w.bytes(1, b.publicKey).uint64(2, b.power).finish();
   }
 }
 
@@ -256,6 +270,16 @@ function decodeBody(field: number, bytes: Uint8Array): TxBody {
       }
       return { kind: "contract_deploy", code, gasLimit };
     }
+    case 18: {
+      let publicKey = new Uint8Array(0), power = 0n;
+      while (r.next()) {
+        if (r.field === 1) publicKey = r.fixed(32).slice();
+        else if (r.field === 2) power = r.uint64();
+        else r.unknown();
+      }
+      if (publicKey.length !== 32) throw malformed("validator update", "missing public key");
+      return { kind: "validator_update", publicKey, power };
+    }
     default: {
       let contract = new Uint8Array(0), data = new Uint8Array(0), method = "", gasLimit = 0n, value = 0n;
       while (r.next()) {
@@ -285,8 +309,8 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
     else if (f === 2) nonce = r.uint64();
     else if (f === 3) fee = r.uint64();
     else if (f === 4) sender = r.fixed(32).slice();
-    else if (f >= 10 && f <= 17) {
-      // Oneof: a second member (any field 10..17) is refused.
+    else if (f >= 10 && f <= 18) {
+      // Oneof: a second member (any field 10..18) is refused.
       if (body !== undefined) throw malformed("transaction", "more than one body");
       body = decodeBody(f, r.message(MAX_TX_BYTES));
     } else r.unknown();

@@ -39,6 +39,8 @@ export class BftNet {
   readonly basePort: number;
   readonly validators: ValidatorProc[];
   caPem = "";
+  /** The address validator `from` dials to reach validator `to` (a fault relay can stand between them). */
+  peerAddr: (from: number, to: number) => string = (_from, to) => `127.0.0.1:${this.basePort + to}`;
   #nonce = 0n;
   #dev: Uint8Array = new Uint8Array(0);
 
@@ -58,9 +60,14 @@ export class BftNet {
   }
 
   /** Makes keys, genesis and PKI; starts every validator. */
-  static async start(n: number): Promise<BftNet> {
+  static async start(
+    n: number,
+    opts: { readonly peerAddr?: (net: BftNet, from: number, to: number) => string } = {},
+  ): Promise<BftNet> {
     const root = await Deno.makeTempDir({ prefix: "bft-" });
     const net = new BftNet(root, n, 21000 + Math.floor(Math.random() * 20000));
+    const peerAddr = opts.peerAddr;
+    if (peerAddr !== undefined) net.peerAddr = (from, to) => peerAddr(net, from, to);
     await prepareLocalValidators({ dataDir: root, n, now: Date.now() });
     net.caPem = (await ensureDevPki({ dir: `${root}/pki` })).caPem;
     net.#dev = hex((await Deno.readTextFile(`${root}/chain/dev.key`)).trim());
@@ -74,7 +81,7 @@ export class BftNet {
     if (v === undefined) throw new RangeError(`no validator ${i}`);
     const peers = this.validators.filter((p) => p.index !== i).flatMap((
       p,
-    ) => ["--peer", `127.0.0.1:${p.port}`]);
+    ) => ["--peer", this.peerAddr(i, p.index)]);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -1,9 +1,12 @@
 // BFT consensus among four validator processes over loopback QUIC, with real crashes (SIGKILL):
 // - one validator killed under load: blocks keep committing, the transfers commit, it catches up on return;
 // - two killed: the chain halts (2 of 4 is not more than 2/3) without forking, and resumes when one returns;
-// - all four killed mid-round and restarted: no equivocation evidence, no reported block lost, one chain.
+// - all four killed mid-round and restarted: no equivocation evidence, no reported block lost, one chain;
+// - through fault-injecting UDP relays between every pair: 10% loss with delays keeps committing; a partition
+//   into two halves halts both sides (neither has more than 2/3), and the chain continues when it heals.
 import assert from "node:assert/strict";
 import { BftNet } from "./_bft_net.ts";
+import { FaultRelay } from "./_fault_relay.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -95,6 +98,115 @@ Deno.test(
         assert.ok(s.height >= (reported[i] ?? 0), `validator ${i} lost a reported block`);
       }
       await net.until("the transfers committed", async () => (await net.nonce(2)) >= 10n);
+    } finally {
+      await net.close();
+    }
+  },
+);
+
+Deno.test(
+  "bft: loss and delay between validators, then a 2|2 partition that halts and heals without a fork",
+  opts,
+  async () => {
+    const relays = new Map<string, FaultRelay>();
+    let seed = 1;
+    const net = await BftNet.start(4, {
+      peerAddr: (n, from, to) => {
+        const r = new FaultRelay(n.basePort + to, seed++);
+        relays.set(`${from}>${to}`, r);
+        return `127.0.0.1:${r.port}`;
+      },
+    });
+    try {
+      await net.until("every validator at height 3", () => heights(net, [0, 1, 2, 3]).every((h) => h >= 3));
+      for (const r of relays.values()) {
+        r.loss = 0.1;
+        r.delayMs = 20;
+      }
+      const lossy = Math.max(...heights(net, [0, 1, 2, 3]));
+      await net.submit(0, 5);
+      await net.until(
+        "progress under 10% loss",
+        () => heights(net, [0, 1, 2, 3]).every((h) => h >= lossy + 3),
+        60_000,
+      );
+      for (const r of relays.values()) {
+        r.loss = 0;
+        r.delayMs = 0;
+      }
+      // Partition {0,1} | {2,3}.
+      const side = (i: number) => (i < 2 ? 0 : 1);
+      for (const [k, r] of relays) {
+        const [a, b] = k.split(">").map(Number);
+        r.blocked = side(a ?? 0) !== side(b ?? 0);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      const split = Math.max(...heights(net, [0, 1, 2, 3]));
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.ok(
+        Math.max(...heights(net, [0, 1, 2, 3])) <= split + 1,
+        `committed during the partition: ${heights(net, [0, 1, 2, 3])}`,
+      );
+      for (const r of relays.values()) r.blocked = false;
+      const healed = Math.max(...heights(net, [0, 1, 2, 3]));
+      await net.until(
+        "progress after healing",
+        () => heights(net, [0, 1, 2, 3]).every((h) => h >= healed + 3),
+        60_000,
+      );
+      await sameChain(net, [0, 1, 2, 3], healed + 3);
+      await net.until("the transfers committed", async () => (await net.nonce(3)) >= 5n);
+    } finally {
+      await net.close();
+      for (const r of relays.values()) r.close();
+    }
+  },
+);
+
+Deno.test(
+  "bft: the validator admin removes a validator by transaction (mod.ts chain validator-update); 3 go on without it",
+  opts,
+  async () => {
+    const net = await BftNet.start(4);
+    try {
+      await net.until("every validator at height 2", () => heights(net, [0, 1, 2, 3]).every((h) => h >= 2));
+      const s3 = await net.client(3, (c) => c.status());
+      const hex = Array.from(s3.validator, (b) => b.toString(16).padStart(2, "0")).join("");
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--unstable-net",
+          "--unstable-kv",
+          new URL("../../mod.ts", import.meta.url).pathname,
+          "chain",
+          "validator-update",
+          "--validator",
+          hex,
+          "--power",
+          "0",
+          "--key-file",
+          `${net.root}/chain/dev.key`,
+          "--peer",
+          `127.0.0.1:${net.basePort}`,
+          "--ca",
+          `${net.root}/pki/ca.pem`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      await net.until(
+        "a set of three",
+        async () => (await net.client(1, (c) => c.status())).validators.length === 3,
+      );
+      // Validator 3 no longer counts: with it gone, 3 of 3 commit; two of the three still make no quorum.
+      await net.kill(3);
+      const at = Math.max(...heights(net, [0, 1, 2]));
+      await net.until(
+        "progress without the removed validator",
+        () => heights(net, [0, 1, 2]).every((h) => h >= at + 4),
+      );
     } finally {
       await net.close();
     }
