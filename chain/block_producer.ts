@@ -17,7 +17,7 @@ import {
   encodeReceipt,
   endBlock,
   inclusionProblem,
-  storageCost,
+  storageCostOf,
   withinStorageBudget,
 } from "./execute.ts";
 import type { BlockContext, Receipt } from "./receipt.ts";
@@ -89,8 +89,9 @@ export function selectTransactions(
     overlay.checkpoint();
     const receipt = applyTransaction(overlay, tx, ctx);
     const receiptLen = encodeReceipt(receipt).length;
-    const cost = storageCost(
-      overlay.changes(),
+    const cost = storageCostOf(
+      overlay.writeCount,
+      overlay.writeBytes,
       included.length + 1,
       bytes + tx.bytes.length + TX_FRAMING_BYTES,
       receiptBytes + receiptLen,

@@ -2,7 +2,7 @@
  * The Deno adapter of consensus: runs {@linkcode ConsensusHost} for a validator with files, timers and QUIC.
  *
  * - **Disk** (the validator's data dir): `consensus.wal`, the write-ahead log of the current height (records
- *   `u32 length | 4-byte BLAKE3 checksum | payload`; a torn tail record is dropped on open), rewritten atomically
+ *   `u32 length | CRC-32 of the payload | payload`; a torn tail record is dropped on open), rewritten atomically
  *   when a height starts; `priv_validator_state.json`, the double-sign guard's last signed height / round / step,
  *   replaced atomically. Every step writes and syncs the WAL, then the guard's state, and only then sends
  *   anything (consensus_host.ts).
@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { blake3, type Ed25519BatchItem, ed25519PublicKey, ed25519Sign } from "../crypto/mod.ts";
+import { type Ed25519BatchItem, ed25519PublicKey, ed25519Sign } from "../crypto/mod.ts";
 import { type MetricsRegistry, writeFileAtomic } from "../core/mod.ts";
 import type { ConnectionHandler, QuicConnection } from "../transport/mod.ts";
 import { decodeBlock, encodeBlock, MAX_BLOCK_EVIDENCE } from "./block.ts";
@@ -109,6 +109,23 @@ export interface ConsensusDriverOptions {
   readonly now?: () => number;
 }
 
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE 802.3, as zlib): detects a torn or corrupt WAL record; not a security check. */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = (CRC_TABLE[(c ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
 /** The write-ahead log file (see the module doc). */
 export class ConsensusWal {
   readonly #path: string;
@@ -121,8 +138,9 @@ export class ConsensusWal {
   static #record(type: number, payload: Uint8Array): Uint8Array {
     const body = concat(new Uint8Array([type]), payload);
     const head = new Uint8Array(8);
-    new DataView(head.buffer).setUint32(0, body.length);
-    head.set(blake3(body).subarray(0, 4), 4);
+    const view = new DataView(head.buffer);
+    view.setUint32(0, body.length);
+    view.setUint32(4, crc32(body));
     return concat(head, body);
   }
 
@@ -142,7 +160,7 @@ export class ConsensusWal {
       const len = view.getUint32(pos);
       if (len === 0 || len > MAX_GOSSIP_BYTES + 16 || pos + 8 + len > bytes.length) break;
       const body = bytes.subarray(pos + 8, pos + 8 + len);
-      if (!bytesEqual(blake3(body).subarray(0, 4), bytes.subarray(pos + 4, pos + 8))) break;
+      if (crc32(body) !== view.getUint32(pos + 4)) break;
       pos += 8 + len;
       if (body[0] === WAL_HEADER && body.length === 9) {
         height = Number(new DataView(body.buffer, body.byteOffset + 1, 8).getBigUint64(0));

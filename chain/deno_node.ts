@@ -156,6 +156,8 @@ export async function runChainNode(
   const genesis = parseGenesis(raw);
   const store = await DenoKvChainStore.open(`${dir}/chain.kv`);
   const verifier = new Ed25519BatchVerifier();
+  // The verifier's workers live as long as the node: start them now, not on the first transaction.
+  await verifier.warm().catch((e) => log("warn", "verifier workers did not start", { error: String(e) }));
   let node: ChainNode;
   try {
     node = await ChainNode.open({

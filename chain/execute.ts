@@ -20,7 +20,7 @@
 
 import { ChainError, type ChainErrorReason, GrpcStatus, type GrpcStatusName } from "./errors.ts";
 import { nameCommitment, type NameRecords, parseName, recordsProblem, registrableProblem } from "./names.ts";
-import { toHex, utf8 } from "./_pb.ts";
+import { toHex } from "./_pb.ts";
 import { isValidEd25519PublicKey } from "../crypto/mod.ts";
 import type { Evidence } from "./consensus_codec.ts";
 import {
@@ -32,6 +32,7 @@ import {
   encodeNameEntry,
   encodeValidators,
   evidenceKey,
+  keyBytes,
   nameKey,
   readValidators,
   type StateOverlay,
@@ -425,13 +426,27 @@ export function storageCost(
   blockBytes: number,
   receiptBytes = 0,
 ): { mutations: number; bytes: number } {
+  let writeBytes = 0;
+  for (const [k, v] of changes) writeBytes += keyBytes(k) + 8 + (v?.length ?? 0);
+  return storageCostOf(changes.size, writeBytes, txCount, blockBytes, receiptBytes);
+}
+
+/**
+ * {@linkcode storageCost} from the totals of the change set: `writes` keys written, `writeBytes` the sum of
+ * `utf8(key) + 8 + value length` over them (what {@linkcode StateOverlay.writeBytes} keeps).
+ */
+export function storageCostOf(
+  writes: number,
+  writeBytes: number,
+  txCount: number,
+  blockBytes: number,
+  receiptBytes = 0,
+): { mutations: number; bytes: number } {
   const chunks = Math.max(1, Math.ceil(blockBytes / BLOCK_CHUNK_BYTES));
   // Receipts are stored in the tx index entries; contract receipts (events, return data) can be large.
-  let bytes = blockBytes + chunks * 24 + receiptBytes;
-  for (const [k, v] of changes) bytes += utf8(k).length + 8 + (v?.length ?? 0);
-  bytes += txCount * (32 + 16 + 40);
+  const bytes = blockBytes + chunks * 24 + receiptBytes + writeBytes + txCount * (32 + 16 + 40);
   // changes + tx index + block chunks + hash -> height + head pointer
-  return { mutations: changes.size + txCount + chunks + 2, bytes: bytes + 256 };
+  return { mutations: writes + txCount + chunks + 2, bytes: bytes + 256 };
 }
 
 /** Whether a storage cost fits the budget. */

@@ -1,9 +1,16 @@
 // The state transition on its own: inclusion rules, fee and nonce accounting, failed bodies, determinism.
 import assert from "node:assert/strict";
 import { ChainError } from "./errors.ts";
-import { applyTransaction, inclusionProblem, proposerAccount } from "./execute.ts";
+import {
+  applyTransaction,
+  inclusionProblem,
+  proposerAccount,
+  storageCost,
+  storageCostOf,
+} from "./execute.ts";
+import fc from "fast-check";
 import type { BlockContext } from "./receipt.ts";
-import { StateOverlay } from "./state.ts";
+import { ChainState, StateOverlay } from "./state.ts";
 import { ALICE, BOB, CHAIN_ID, testNode, transfer, tx, VALIDATOR } from "./_test_util.ts";
 
 async function setup(): Promise<{ overlay: StateOverlay; ctx: BlockContext }> {
@@ -72,4 +79,34 @@ Deno.test("applyTransaction() is deterministic: the same transactions give the s
     assert.deepEqual(applyTransaction(a.overlay, t, a.ctx), applyTransaction(b.overlay, t, b.ctx));
   }
   assert.deepEqual([...a.overlay.changes()].sort(), [...b.overlay.changes()].sort());
+});
+
+Deno.test("StateOverlay.writeBytes matches storageCost over any sequence of writes, checkpoints and reverts", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.record({
+            op: fc.constant("set" as const),
+            key: fc.constantFrom("a", "acct/ff", "name/é.ghost", "store/01/02"),
+            len: fc.option(fc.nat(40), { nil: null }),
+          }),
+          fc.record({ op: fc.constantFrom("checkpoint" as const, "commit" as const, "revert" as const) }),
+        ),
+        { maxLength: 60 },
+      ),
+      (ops) => {
+        const o = new StateOverlay(new ChainState());
+        let depth = 0;
+        for (const x of ops) {
+          if (x.op === "set") o.set(x.key, x.len === null ? null : new Uint8Array(x.len));
+          else if (x.op === "checkpoint") (o.checkpoint(), depth++);
+          else if (depth > 0) (x.op === "commit" ? o.commitCheckpoint() : o.revertCheckpoint(), depth--);
+          const full = storageCost(o.changes(), 3, 1000, 10);
+          assert.deepEqual(storageCostOf(o.writeCount, o.writeBytes, 3, 1000, 10), full);
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
 });

@@ -296,6 +296,14 @@ export class ChainState implements StateReader {
   }
 }
 
+/** UTF-8 length of a state key (keys are ASCII but for unusual contract keys). */
+export function keyBytes(key: string): number {
+  for (let i = 0; i < key.length; i++) {
+    if (key.charCodeAt(i) > 0x7f) return new TextEncoder().encode(key).length;
+  }
+  return key.length;
+}
+
 /**
  * Pending writes over a base state, with nested checkpoints. Execution reads and writes through it; the
  * result is an ordered change set. Keys are applied in sorted order so the change set is deterministic.
@@ -305,6 +313,7 @@ export class StateOverlay implements StateReader {
   readonly #writes = new Map<string, Uint8Array | null>();
   readonly #journal: Array<[string, Uint8Array | null | undefined]> = [];
   readonly #marks: number[] = [];
+  #writeBytes = 0;
 
   /** An empty overlay over `base`. */
   constructor(base: StateReader) {
@@ -320,8 +329,20 @@ export class StateOverlay implements StateReader {
 
   /** Sets a value (null deletes). */
   set(key: string, value: Uint8Array | null): void {
-    if (this.#marks.length > 0) this.#journal.push([key, this.#writes.get(key)]);
+    const had = this.#writes.has(key);
+    const prev = this.#writes.get(key);
+    if (this.#marks.length > 0) this.#journal.push([key, had ? prev ?? null : undefined]);
+    this.#writeBytes += had ? -(prev?.length ?? 0) : keyBytes(key) + 8;
+    this.#writeBytes += value?.length ?? 0;
     this.#writes.set(key, value);
+  }
+
+  /**
+   * `sum(utf8 length of key + 8 + value length)` over the written keys, kept as writes happen (the block
+   * producer checks the storage budget after every transaction; recomputing it each time was quadratic).
+   */
+  get writeBytes(): number {
+    return this.#writeBytes;
   }
 
   /** Starts a checkpoint. */
@@ -342,8 +363,14 @@ export class StateOverlay implements StateReader {
     if (mark === undefined) throw new Error("No checkpoint to revert");
     while (this.#journal.length > mark) {
       const [key, prev] = this.#journal.pop() as [string, Uint8Array | null | undefined];
-      if (prev === undefined) this.#writes.delete(key);
-      else this.#writes.set(key, prev);
+      this.#writeBytes -= this.#writes.get(key)?.length ?? 0;
+      if (prev === undefined) {
+        this.#writes.delete(key);
+        this.#writeBytes -= keyBytes(key) + 8;
+      } else {
+        this.#writes.set(key, prev);
+        this.#writeBytes += prev?.length ?? 0;
+      }
     }
   }
 

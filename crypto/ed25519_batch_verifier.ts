@@ -137,8 +137,18 @@ export class Ed25519BatchVerifier {
     this.close();
   }
 
-  #dispatch(buffer: ArrayBuffer): Promise<Uint8Array> {
-    const slot = this.#pickSlot();
+  /**
+   * Starts every worker now and waits until each has loaded its module and answered one (dummy) item, so the
+   * first real batch does not pay for worker start-up (about a second here). A long-lived node calls it once.
+   */
+  async warm(): Promise<void> {
+    if (this.#closed) throw new TypeError("Cannot warm: the batch verifier is closed");
+    while (this.#slots.length < this.#workerLimit) this.#spawn();
+    const dummy = { publicKey: new Uint8Array(32), message: new Uint8Array(1), signature: new Uint8Array(64) };
+    await Promise.all(this.#slots.map((slot) => this.#dispatch(packVerifyBatch([dummy]), slot)));
+  }
+
+  #dispatch(buffer: ArrayBuffer, slot: WorkerSlot = this.#pickSlot()): Promise<Uint8Array> {
     const id = this.#nextId++;
     slot.inFlight++;
     return new Promise<Uint8Array>((resolve, reject) => {
