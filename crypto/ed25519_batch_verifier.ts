@@ -144,7 +144,11 @@ export class Ed25519BatchVerifier {
   async warm(): Promise<void> {
     if (this.#closed) throw new TypeError("Cannot warm: the batch verifier is closed");
     while (this.#slots.length < this.#workerLimit) this.#spawn();
-    const dummy = { publicKey: new Uint8Array(32), message: new Uint8Array(1), signature: new Uint8Array(64) };
+    const dummy = {
+      publicKey: new Uint8Array(32),
+      message: new Uint8Array(1),
+      signature: new Uint8Array(64),
+    };
     await Promise.all(this.#slots.map((slot) => this.#dispatch(packVerifyBatch([dummy]), slot)));
   }
 
