@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { blake3, keccak256, sha256, sha256Async } from "./hashes.ts";
 import { loadVectors, toHexString } from "./_test_vectors.ts";
 
@@ -62,4 +63,14 @@ Deno.test("keccak256() gives the Ethereum Keccak-256 known answers, not SHA3-256
   for (const [msg, digest] of KECCAK) assert.equal(toHexString(keccak256(enc.encode(msg))), digest, msg);
   // SHA3-256("") is a7ffc6f8...; Keccak's different padding must not produce it.
   assert.notEqual(toHexString(keccak256(new Uint8Array())).slice(0, 8), "a7ffc6f8");
+});
+
+Deno.test("blake3(): the WebAssembly fast path and @noble/hashes agree on random inputs", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 5000 }), (input) => {
+      // dkLen 32 asked explicitly takes the fast path; a 33-byte output goes through @noble/hashes.
+      assert.deepEqual(blake3(input, { dkLen: 33 }).subarray(0, 32), blake3(input));
+    }),
+    { numRuns: 300 },
+  );
 });
