@@ -20,7 +20,15 @@ import { createBLAKE3 } from "hash-wasm";
  * hashing, Merkle and state roots are dominated by it. Keyed, derive-key and longer outputs use @noble/hashes.
  * Both are checked against the BLAKE3 test vectors (hashes_test.ts).
  */
-const wasmBlake3 = await createBLAKE3().catch(() => undefined);
+let wasmBlake3: Awaited<ReturnType<typeof createBLAKE3>> | undefined;
+// Not awaited at the top level (that stalls module loading in permission-scoped workers): the first hashes
+// after start-up use @noble/hashes until the WebAssembly module is ready.
+createBLAKE3().then((h) => (wasmBlake3 = h), () => {});
+
+/** Resolves once the WebAssembly BLAKE3 is in use (or failed to load); for benchmarks and tests. */
+export function blake3Ready(): Promise<boolean> {
+  return createBLAKE3().then(() => wasmBlake3 !== undefined, () => false);
+}
 
 /** Options of {@linkcode blake3}. */
 export interface Blake3Options {
