@@ -266,7 +266,9 @@ export class ChainService {
               .finish(),
           );
         }
-        if (c !== undefined) w.uint64(13, BigInt(c.evidenceCount)).uint32(14, c.lockedRound + 1);
+        if (c !== undefined) {
+          w.uint64(13, BigInt(c.evidenceCount)).uint32(14, c.lockedRound + 1).uint64(15, BigInt(c.height));
+        }
         return w.finish().slice();
       }
       case "StreamBlocks":
@@ -359,6 +361,8 @@ export interface ChainStatus {
   readonly validators: readonly StatusValidator[];
   readonly peers: readonly StatusPeer[];
   readonly evidenceCount: number;
+  /** The height consensus works on (or just decided, step "commit"); 0 on a follower. */
+  readonly consensusHeight: number;
 }
 
 /** A validator in `GetStatusResponse`, with its last vote at the current height as this node saw it. */
@@ -397,6 +401,7 @@ export function decodeStatus(bytes: Uint8Array): ChainStatus {
     validators: [] as StatusValidator[],
     peers: [] as StatusPeer[],
     evidenceCount: 0,
+    consensusHeight: 0,
   };
   const r = new PbReader(bytes, "status");
   while (r.next()) {
@@ -445,6 +450,7 @@ export function decodeStatus(bytes: Uint8Array): ChainStatus {
       s.peers.push(p);
     } else if (r.field === 13) s.evidenceCount = r.safeInt();
     else if (r.field === 14) s.lockedRound = r.uint32() - 1;
+    else if (r.field === 15) s.consensusHeight = r.safeInt();
     else r.unknown();
   }
   return s;

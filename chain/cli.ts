@@ -376,7 +376,7 @@ async function run(cmd: string, p: ParsedCommand): Promise<number> {
           headTimeMs: s.headTimeMs,
           validator: s.validator,
           consensus: s.step === "" ? null : {
-            height: s.height + 1,
+            height: s.consensusHeight,
             round: s.round,
             step: s.step,
             lockedRound: s.lockedRound,
@@ -406,7 +406,7 @@ async function run(cmd: string, p: ParsedCommand): Promise<number> {
           if (s.validator.length > 0) console.log(`validator ${toHex(s.validator)}`);
           if (s.step !== "") {
             console.log(
-              `consensus height ${s.height + 1}  round ${s.round}  step ${s.step}  locked ${
+              `consensus height ${s.consensusHeight}  round ${s.round}  step ${s.step}  locked ${
                 s.lockedRound < 0 ? "no" : `round ${s.lockedRound}`
               }  evidence ${s.evidenceCount}`,
             );

@@ -76,7 +76,7 @@ export interface PeerView {
 export interface ConsensusInfo {
   readonly height: number;
   readonly round: number;
-  readonly step: Step;
+  readonly step: Step | "commit";
   readonly lockedRound: number;
   readonly lastVotes: ReadonlyMap<string, Vote>;
   readonly peers: readonly PeerView[];
@@ -329,7 +329,8 @@ export class ConsensusDriver {
     return {
       height: e.height,
       round: e.round,
-      step: e.currentStep,
+      // Decided and waiting for the next height to start: "commit" (CometBFT's name for that step).
+      step: e.decision !== undefined ? "commit" : e.currentStep,
       lockedRound: e.lockedRound,
       lastVotes,
       peers,
