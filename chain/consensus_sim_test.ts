@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type SimOptions, type SimResult, simulate } from "./_consensus_sim.ts";
 
-const RUNS = Number(Deno.env.get("SIM_RUNS") ?? "600");
+const RUNS = Number(Deno.env.get("SIM_RUNS") ?? "1500");
 const ONLY = Deno.env.get("SIM_SEED");
 
 function runMany(name: string, base: number, runs: number, opts: SimOptions = {}): SimResult[] {
@@ -40,5 +40,5 @@ Deno.test("consensus sim: faults, crashes and Byzantine validators — safe and 
 });
 
 Deno.test("consensus sim: every honest validator crashes mid-round and restarts — no equivocation, no fork", () => {
-  runMany("crash-all", 50_000, Math.max(50, RUNS / 6), { crashAllAtMs: 700, healAtMs: 400 });
+  runMany("crash-all", 50_000, Math.max(50, Math.floor(RUNS / 6)), { crashAllAtMs: 700, healAtMs: 400 });
 });

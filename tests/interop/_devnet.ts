@@ -30,6 +30,8 @@ export interface DevnetOptions {
   readonly via?: "mod" | "task";
   /** Extra settings (GHOST_*) for the devnet. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Extra arguments after `up` (e.g. `--validators 4`; `via: "mod"` only). */
+  readonly upArgs?: readonly string[];
 }
 
 /** Starts `mod.ts up` (see the module comment). */
@@ -70,7 +72,7 @@ export async function startDevnet(prefix: string, options: DevnetOptions = {}): 
       stderr: "piped",
     }).spawn()
     : new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MOD, "up"],
+      args: ["run", "-A", MOD, "up", ...(options.upArgs ?? [])],
       env,
       cwd: ROOT,
       stdout: "null",
