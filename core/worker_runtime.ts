@@ -106,7 +106,7 @@ export function runServiceWorker<C>(start: (ctx: ServiceContext<C>) => Promise<R
         }
       }
     } else if (msg.t === "metrics") {
-      post({ t: "metrics", id: msg.id, snapshot: running?.metrics() ?? null });
+      post({ t: "metrics", id: msg.id, snapshot: withHeap(running?.metrics() ?? null) });
     } else if (msg.t === "drain" && !draining) {
       draining = true;
       try {
@@ -116,5 +116,27 @@ export function runServiceWorker<C>(start: (ctx: ServiceContext<C>) => Promise<R
         scope.close();
       }
     }
+  };
+}
+
+/** Adds `ghost_worker_heap_bytes` (this worker's JS heap in use) to a snapshot of the usual shape. */
+function withHeap(snapshot: unknown): unknown {
+  if (typeof snapshot !== "object" || snapshot === null) return snapshot;
+  const families = (snapshot as { families?: unknown }).families;
+  if (!Array.isArray(families)) return snapshot;
+  let heap: number;
+  try {
+    heap = Deno.memoryUsage().heapUsed;
+  } catch {
+    return snapshot;
+  }
+  return {
+    ...snapshot,
+    families: [...families, {
+      name: "ghost_worker_heap_bytes",
+      help: "JavaScript heap in use by this service's worker",
+      type: "gauge",
+      samples: [{ labels: {}, value: heap }],
+    }],
   };
 }

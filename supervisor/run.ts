@@ -14,7 +14,8 @@ import {
 import { renderPrometheus } from "../core/mod.ts";
 import { type Config, formatHostPort } from "./config.ts";
 import { ghostEnv, loadConfig } from "./load_config.ts";
-import { type Logger, stderrLogger } from "../core/mod.ts";
+import { formatRecord, Logger } from "../core/mod.ts";
+import { liveSnapshot, type RecentLog } from "./status_page.ts";
 import { handleAdmin, type StatusDocument } from "./admin.ts";
 import { findService } from "./services.ts";
 import { servicePermissions } from "./supervisor_permissions.ts";
@@ -144,7 +145,16 @@ export async function runServices(names: readonly string[], global: GlobalOption
     validators,
   );
   const config = derived.config;
-  const log = stderrLogger("supervisor", config.log.level, config.log.format);
+  // Every line goes to stderr; warnings and errors are also kept (text only, no fields) for the status page.
+  const recent: RecentLog[] = [];
+  const enc = new TextEncoder();
+  const log = new Logger("supervisor", config.log.level, (rec) => {
+    Deno.stderr.writeSync(enc.encode(formatRecord(rec, config.log.format) + "\n"));
+    if (rec.level === "warn" || rec.level === "error") {
+      recent.push({ ts: rec.ts, level: rec.level, svc: rec.svc, msg: rec.msg.slice(0, 300) });
+      if (recent.length > 50) recent.shift();
+    }
+  });
   const services = derived.services;
   await Deno.mkdir(config.dataDir, { recursive: true });
   for (const svc of services) {
@@ -254,7 +264,13 @@ export async function runServices(names: readonly string[], global: GlobalOption
       hostname: config.admin.listen.hostname,
       port: config.admin.listen.port,
       onListen: () => log.info("admin listening", { addr: `http://${formatHostPort(config.admin.listen)}` }),
-    }, (req) => handleAdmin(req, { status, metricsText, reload }));
+    }, (req) =>
+      handleAdmin(req, {
+        status,
+        metricsText,
+        reload,
+        live: async () => liveSnapshot(await sup.metrics(), sup.status(), recent, Date.now()),
+      }));
     // Deno.serve's accept loop ends on an accept error (EMFILE): serve the address again, with backoff.
     server.finished.catch(async (error) => {
       if (adminClosing) return;
