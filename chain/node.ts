@@ -317,73 +317,22 @@ export class ChainNode {
   }
 
   /**
-   * Produces, signs and commits the next block if this node is its proposer; null when it is not, or when
-   * the mempool is empty and `allowEmpty` is false.
+   * Produces, signs and commits the next block on a node whose key alone holds more than 2/3 of the power (a
+   * one-validator chain, tests): null when it is not the round-0 proposer, or when the mempool is empty and
+   * `allowEmpty` is false. Networks of validators decide blocks through consensus (deno_consensus.ts).
    */
-  produceBlock(opts: { readonly allowEmpty?: boolean } = {}): Promise<VerifiedBlock | null> {
-    return this.#serial(async () => {
-      if (this.#key === undefined || this.#pub === undefined || !this.isNextProposer()) return null;
-      if (this.mempool.size === 0 && opts.allowEmpty !== true) return null;
-      const params = this.params;
-      const height = this.height + 1;
-      const ctx = {
-        chainId: this.chainId,
-        height: BigInt(height),
-        proposer: proposerAccount(this.#pub),
-        params,
-      };
-      const { overlay, included, receipts, drop } = selectTransactions(
-        this.state,
-        this.mempool.selector(this.state),
-        ctx,
-      );
-      for (const tx of drop) this.mempool.drop(tx);
-      if (included.length === 0 && opts.allowEmpty !== true) return null;
-      const changes = overlay.changes();
-      const undo = this.#applyWithUndo(changes);
-      try {
-        const receiptBytes = receipts.map(encodeReceipt);
-        const header: BlockHeader = {
-          chainId: this.chainId,
-          height,
-          parentHash: this.#head.hash,
-          // Strictly increasing even if the wall clock steps back.
-          timeMs: Math.max(this.#now(), this.#head.header.timeMs + 1),
-          proposer: this.#pub,
-          txRoot: merkleRoot(included.map((t) => t.hash)),
-          receiptsRoot: merkleRoot(receiptBytes),
-          stateRoot: this.state.root(),
-          round: 0,
-        };
-        const hash = blockHash(header);
-        const commit: Commit = {
-          round: 0,
-          blockHash: hash,
-          signatures: [{ validator: this.#pub, signature: signVote(header, hash, this.#key) }],
-        };
-        const txBytes = included.map((t) => t.bytes);
-        const block: VerifiedBlock = {
-          header,
-          transactions: txBytes,
-          commit,
-          evidence: [],
-          hash,
-          bytes: encodeBlock(header, txBytes, commit),
-          verified: true,
-        };
-        await this.#store.commitBlock({
-          block,
-          changes,
-          txHashes: included.map((t) => t.hash),
-          receipts: receiptBytes,
-        }, height - 1);
-        this.#committed(block, included);
-        return block;
-      } catch (e) {
-        this.state.apply(undo);
-        throw e;
-      }
-    });
+  async produceBlock(opts: { readonly allowEmpty?: boolean } = {}): Promise<VerifiedBlock | null> {
+    const key = this.#key, pub = this.#pub;
+    if (key === undefined || pub === undefined || !this.isNextProposer()) return null;
+    if (this.mempool.size === 0 && opts.allowEmpty !== true) return null;
+    const b = decodeBlock(await this.buildProposal(0));
+    if (b.transactions.length === 0 && opts.allowEmpty !== true) return null;
+    const commit: Commit = {
+      round: 0,
+      blockHash: b.hash,
+      signatures: [{ validator: pub, signature: signVote(b.header, b.hash, key) }],
+    };
+    return await this.commitDecided(encodeBlock(b.header, b.transactions, commit, b.evidence));
   }
 
   /**

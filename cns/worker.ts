@@ -48,10 +48,10 @@ runServiceWorker<CnsConfig>(async (ctx) => {
       onEvent: (event, fields) => ctx.log.info(event, fields),
     });
     index.start();
-    const names = registry.gauge("cns_chain_names", "Names in the chain-fed .ghost/.zns index");
-    const height = registry.gauge("cns_chain_height", "Chain height the .ghost/.zns answers come from");
+    const names = registry.gauge("ghost_cns_chain_names", "Names in the chain-fed .ghost/.zns index");
+    const height = registry.gauge("ghost_cns_chain_height", "Chain height the .ghost/.zns answers come from");
     const anchored = registry.gauge(
-      "cns_dnssec_anchored",
+      "ghost_cns_dnssec_anchored",
       "1 when the zone's DNSSEC key is the one published on chain (TXT of dns.ghost)",
       ["zone"],
     );

@@ -41,7 +41,7 @@ Deno.test("liveSnapshot() sums each chart's metric by its label; the page, its a
     labels: {},
     families: [
       {
-        name: "cns_queries_total",
+        name: "ghost_cns_queries_total",
         help: "",
         type: "counter",
         samples: [

@@ -41,7 +41,7 @@ export const CHARTS: readonly ChartDef[] = [
     title: "DNS queries/s by transport",
     unit: "q/s",
     kind: "rate",
-    metric: "cns_queries_total",
+    metric: "ghost_cns_queries_total",
     by: "transport",
   },
   {
@@ -49,7 +49,7 @@ export const CHARTS: readonly ChartDef[] = [
     title: "DNS upstream latency (mean)",
     unit: "ms",
     kind: "mean",
-    metric: "cns_upstream_seconds",
+    metric: "ghost_cns_upstream_seconds",
     by: "service",
     scale: 1000,
   },

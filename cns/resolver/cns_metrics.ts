@@ -56,20 +56,24 @@ export interface CnsMetrics {
 export function cnsMetrics(registry: MetricsRegistry = new MetricsRegistry()): CnsMetrics {
   return {
     registry,
-    queries: registry.counter("cns_queries_total", "DNS queries answered", ["transport", "qtype", "rcode"]),
-    cache: registry.counter("cns_cache_lookups_total", "Answer cache lookups", ["result"]),
-    upstreamSeconds: registry.histogram("cns_upstream_seconds", "Upstream exchange time", {
+    queries: registry.counter("ghost_cns_queries_total", "DNS queries answered", [
+      "transport",
+      "qtype",
+      "rcode",
+    ]),
+    cache: registry.counter("ghost_cns_cache_lookups_total", "Answer cache lookups", ["result"]),
+    upstreamSeconds: registry.histogram("ghost_cns_upstream_seconds", "Upstream exchange time", {
       buckets: UPSTREAM_BUCKETS,
       labelNames: ["result"],
     }),
-    rateLimited: registry.counter("cns_rate_limited_total", "UDP responses limited by RRL", ["action"]),
-    dropped: registry.counter("cns_dropped_total", "Queries dropped without an answer", [
+    rateLimited: registry.counter("ghost_cns_rate_limited_total", "UDP responses limited by RRL", ["action"]),
+    dropped: registry.counter("ghost_cns_dropped_total", "Queries dropped without an answer", [
       "transport",
       "reason",
     ]),
-    connections: registry.gauge("cns_connections", "Open stream connections", ["transport"]),
+    connections: registry.gauge("ghost_cns_connections", "Open stream connections", ["transport"]),
     connectionsRefused: registry.counter(
-      "cns_connections_refused_total",
+      "ghost_cns_connections_refused_total",
       "Connections refused by a limit",
       ["transport"],
     ),

@@ -68,3 +68,82 @@ Deno.test({
     }
   },
 });
+
+/** The Prometheus naming rules this project keeps (https://prometheus.io/docs/practices/naming/). */
+function metricNameProblems(text: string): string[] {
+  const problems: string[] = [];
+  const types = new Map<string, string>();
+  const series = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const t = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (t?.[1] && t[2]) types.set(t[1], t[2]);
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? \S+$/.exec(line);
+    if (m === null) {
+      problems.push(`unparsable line: ${line.slice(0, 100)}`);
+      continue;
+    }
+    const name = m[1] ?? "";
+    const base = name.replace(/_(bucket|sum|count)$/, "");
+    series.set(base, (series.get(base) ?? 0) + 1);
+    for (const label of (m[3] ?? "").matchAll(/([^=,]+)="/g)) {
+      if (!/^[a-z][a-z0-9_]*$/.test(label[1] ?? "")) problems.push(`${name}: label ${label[1]}`);
+    }
+  }
+  for (const [name, type] of types) {
+    if (!/^ghost_[a-z0-9]+(_[a-z0-9]+)+$/.test(name)) {
+      problems.push(`${name}: not ghost_<service>_<what>_<unit>`);
+    }
+    if (type === "counter" && !name.endsWith("_total")) {
+      problems.push(`${name}: a counter not ending in _total`);
+    }
+    if (type !== "counter" && name.endsWith("_total")) problems.push(`${name}: a ${type} ending in _total`);
+    if (type === "histogram" && !/_(seconds|bytes)$/.test(name)) {
+      problems.push(`${name}: a histogram without a unit`);
+    }
+    if ((series.get(name) ?? 0) > 500) {
+      problems.push(`${name}: ${series.get(name)} series (unbounded labels?)`);
+    }
+  }
+  return problems;
+}
+
+Deno.test({
+  name:
+    "metrics: every service's names follow ghost_<service>_<what>_<unit> and pass promtool when installed",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const devnet = await startDevnet("ghost-metrics-");
+    try {
+      for (let i = 0; i < 150; i++) {
+        if (await fetch(`${devnet.admin}/healthz`).then((r) => r.ok, () => false)) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await dnsLoad(devnet.dnsPort, 500);
+      const text = await (await fetch(`${devnet.admin}/metrics`)).text();
+      for (const svc of ["cns", "chain", "bridge", "wallet", "wraith"]) {
+        assert.match(text, new RegExp(`service="${svc}"`), `no metrics from ${svc}`);
+      }
+      assert.deepEqual(metricNameProblems(text), []);
+      const promtool = await new Deno.Command("promtool", {
+        args: ["check", "metrics"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      })
+        .spawn();
+      const w = promtool.stdin.getWriter();
+      await w.write(new TextEncoder().encode(text));
+      await w.close();
+      const out = await promtool.output();
+      const report = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, report);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      console.log("promtool not installed: checked with the naming rules only");
+    } finally {
+      await devnet.stop();
+    }
+  },
+});
