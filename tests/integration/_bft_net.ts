@@ -195,6 +195,11 @@ export class BftNet {
     });
   }
 
+  /** Forgets the nonces this client assumed (after a crash the mempool's transactions may be gone). */
+  resetNonce(): void {
+    this.#nonce = 0n;
+  }
+
   /** Submits `count` transfers from the dev account to validator `i` (next nonces). */
   async submit(i: number, count: number): Promise<void> {
     await this.client(i, async (c) => {
