@@ -9,7 +9,15 @@
  * @module
  */
 import { ConfigError } from "./core/mod.ts";
-import { parseCli, printConfig, runServices, runTool, showStatus, VERSION } from "./supervisor/mod.ts";
+import {
+  parseCli,
+  printConfig,
+  runServices,
+  runTool,
+  showLogs,
+  showStatus,
+  VERSION,
+} from "./supervisor/mod.ts";
 
 /** Runs the command line; returns the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
@@ -29,6 +37,13 @@ export async function main(args: readonly string[]): Promise<number> {
         return await printConfig(cmd.global);
       case "status":
         return await showStatus(cmd.global, cmd.json);
+      case "logs":
+        return await showLogs(cmd.global, {
+          ...(cmd.service !== undefined ? { service: cmd.service } : {}),
+          follow: cmd.follow,
+          lines: cmd.lines,
+          json: cmd.json,
+        });
       case "run":
         return await runServices(cmd.services, cmd.global);
       case "tool":

@@ -15,6 +15,14 @@ export type Command =
   | { readonly kind: "run"; readonly services: readonly string[]; readonly global: GlobalOptions }
   | { readonly kind: "status"; readonly json: boolean; readonly global: GlobalOptions }
   | { readonly kind: "config"; readonly global: GlobalOptions }
+  | {
+    readonly kind: "logs";
+    readonly service: string | undefined;
+    readonly follow: boolean;
+    readonly lines: number;
+    readonly json: boolean;
+    readonly global: GlobalOptions;
+  }
   /** A service's own tool (`mod.ts chain status`): everything after the service name is its to parse. */
   | {
     readonly kind: "tool";
@@ -66,6 +74,7 @@ ${svc}
 ${tools}
   status       show the running services, their endpoints and metrics (--json for JSON)
   config       print the effective configuration as commented TOML
+  logs         print the services' recent log lines (logs [SERVICE] [--follow] [--lines N] [--json])
   help [CMD]   show this help, or a command's
 
 ${
@@ -114,6 +123,21 @@ ${GLOBAL_OPTIONS}
 
 Example:
   deno run -A mod.ts status --json`,
+  logs: `Usage: deno run -A mod.ts logs [SERVICE] [--follow] [--lines N] [--json] [options]
+
+Prints the last log lines the supervisor wrote to <data_dir>/logs/ghost.jsonl (its own and every service's;
+rotated at 10 MiB, one old file kept), of one service when named, as text (or the JSON lines with --json);
+--follow keeps printing new lines until Ctrl-C.
+
+Options:
+  -f, --follow            keep printing new lines
+  -n, --lines N           how many lines (default 50)
+      --json              the JSON records as stored
+${GLOBAL_OPTIONS}
+
+Examples:
+  deno run -A mod.ts logs chain --lines 20
+  deno run -A mod.ts logs --follow`,
   config: `Usage: deno run -A mod.ts config [options]
 
 Prints the effective configuration (defaults < ghost.toml < GHOST_* environment < flags) as commented TOML, each
@@ -195,6 +219,8 @@ export function parseCli(args: readonly string[]): Command {
   // A service's own options (`wraith --upstream URL`), checked against the command once it is known.
   const serviceFlags: [name: string, value: string][] = [];
   let validators: number | undefined;
+  let follow = false;
+  let lines: number | undefined;
   const globalNow = (): GlobalOptions => ({
     ...(configPath !== undefined ? { configPath } : {}),
     flags,
@@ -220,6 +246,18 @@ export function parseCli(args: readonly string[]): Command {
       }
       if (name === "-c" || name === "--config") configPath = value;
       else flags[VALUE_FLAGS[name] ?? name] = value;
+      continue;
+    }
+    if (arg === "-f" || arg === "--follow") {
+      follow = true;
+      continue;
+    }
+    if (name === "-n" || name === "--lines") {
+      const value = eq > 0 && arg.startsWith("--") ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined || !/^[0-9]{1,7}$/.test(value)) {
+        return { kind: "error", message: `Option ${name} needs a number of lines` };
+      }
+      lines = Number(value);
       continue;
     }
     if (name === "--validators") {
@@ -270,8 +308,17 @@ export function parseCli(args: readonly string[]): Command {
   if (cmd === "help") return helpFor(rest, global);
   if (help) return helpFor(cmd === undefined ? [] : [cmd, ...rest], global);
   if (cmd === undefined) return { kind: "help", text: usage() };
+  if (cmd === "logs") {
+    if (rest.length > 1) return { kind: "error", message: `Unexpected argument ${rest[1]} after logs` };
+    return { kind: "logs", service: rest[0], follow, lines: lines ?? 50, json, global };
+  }
+  if (follow || lines !== undefined) {
+    return { kind: "error", message: "Options --follow and --lines are for logs" };
+  }
   if (rest.length > 0) return { kind: "error", message: `Unexpected argument ${rest[0]} after ${cmd}` };
-  if (json && cmd !== "status") return { kind: "error", message: "Option --json is only for status" };
+  if (json && cmd !== "status") {
+    return { kind: "error", message: "Option --json is only for status and logs" };
+  }
   if (validators !== undefined && cmd !== "up") {
     return { kind: "error", message: "Option --validators is an option of up (mod.ts up --validators 4)" };
   }

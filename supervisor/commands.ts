@@ -1,5 +1,5 @@
 /**
- * Adapters for the short-lived commands: `config` and `status`.
+ * Adapters for the short-lived commands: `config`, `status` and `logs`.
  *
  * @module
  */
@@ -16,6 +16,40 @@ import { connectQuic, ping, PING_ALPN } from "../transport/mod.ts";
 import type { GlobalOptions } from "./cli.ts";
 import { ghostEnv, loadConfig } from "./load_config.ts";
 import type { StatusDocument } from "./admin.ts";
+import { followLogs, readLogs } from "./log_file.ts";
+import { formatRecord, type LogRecord } from "../core/mod.ts";
+
+/** `mod.ts logs`: the log file's last lines (of one service), then new ones with `follow`. */
+export async function showLogs(
+  global: GlobalOptions,
+  opts: {
+    readonly service?: string;
+    readonly follow: boolean;
+    readonly lines: number;
+    readonly json: boolean;
+  },
+): Promise<number> {
+  const config = await loadConfig({ path: global.configPath, env: ghostEnv(), flags: global.flags });
+  const dir = `${config.dataDir}/logs`;
+  const print = (rec: LogRecord) => console.log(formatRecord(rec, opts.json ? "json" : "text"));
+  const recent = await readLogs(dir, opts.service, opts.lines);
+  if (recent.length === 0 && !opts.follow) {
+    console.error(`no log lines${opts.service ? ` from ${opts.service}` : ""} in ${dir}/ghost.jsonl`);
+  }
+  for (const rec of recent) print(rec);
+  if (!opts.follow) return 0;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    await followLogs(dir, opts.service, print, stop.signal);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+  return 0;
+}
 
 /** `mod.ts config`: the effective configuration (file + env + flags) as commented TOML. */
 export async function printConfig(global: GlobalOptions): Promise<number> {

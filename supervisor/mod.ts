@@ -22,7 +22,7 @@ export {
   parseConfig,
   sectionOf,
 } from "./config.ts";
-export { printConfig, runTool, showStatus } from "./commands.ts";
+export { printConfig, runTool, showLogs, showStatus } from "./commands.ts";
 export { runServices, VERSION } from "./run.ts";
 export { findService, PLANNED_SERVICES, SERVICES } from "./services.ts";
 export { serviceDataDir, servicePermissions, supervisorPermissions } from "./supervisor_permissions.ts";

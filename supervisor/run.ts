@@ -16,6 +16,7 @@ import { type Config, formatHostPort } from "./config.ts";
 import { ghostEnv, loadConfig } from "./load_config.ts";
 import { formatRecord, Logger } from "../core/mod.ts";
 import { liveSnapshot, type RecentLog } from "./status_page.ts";
+import { LogFile } from "./log_file.ts";
 import { handleAdmin, type StatusDocument } from "./admin.ts";
 import { findService } from "./services.ts";
 import { servicePermissions } from "./supervisor_permissions.ts";
@@ -148,8 +149,11 @@ export async function runServices(names: readonly string[], global: GlobalOption
   // Every line goes to stderr; warnings and errors are also kept (text only, no fields) for the status page.
   const recent: RecentLog[] = [];
   const enc = new TextEncoder();
+  // ...and to <data_dir>/logs/ghost.jsonl, which `mod.ts logs` reads.
+  const logFile = new LogFile(`${config.dataDir}/logs`);
   const log = new Logger("supervisor", config.log.level, (rec) => {
     Deno.stderr.writeSync(enc.encode(formatRecord(rec, config.log.format) + "\n"));
+    logFile.write(rec);
     if (rec.level === "warn" || rec.level === "error") {
       recent.push({ ts: rec.ts, level: rec.level, svc: rec.svc, msg: rec.msg.slice(0, 300) });
       if (recent.length > 50) recent.shift();

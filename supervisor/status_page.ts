@@ -45,6 +45,15 @@ export const CHARTS: readonly ChartDef[] = [
     by: "transport",
   },
   {
+    id: "dns_latency",
+    title: "DNS answer time by transport (mean)",
+    unit: "ms",
+    kind: "mean",
+    metric: "ghost_cns_query_seconds",
+    by: "transport",
+    scale: 1000,
+  },
+  {
     id: "dns_upstream",
     title: "DNS upstream latency (mean)",
     unit: "ms",

@@ -38,6 +38,8 @@ export interface CnsMetrics {
   readonly registry: MetricsRegistry;
   /** `cns_queries_total{transport,qtype,rcode}`: answered queries. */
   readonly queries: Counter;
+  /** `ghost_cns_query_seconds{transport}`: time from a query's bytes to its answer's (in the handler). */
+  readonly querySeconds: Histogram;
   /** `cns_cache_lookups_total{result}`: hit, miss, stale. */
   readonly cache: Counter;
   /** `cns_upstream_seconds{result}`: one upstream exchange. */
@@ -61,6 +63,10 @@ export function cnsMetrics(registry: MetricsRegistry = new MetricsRegistry()): C
       "qtype",
       "rcode",
     ]),
+    querySeconds: registry.histogram("ghost_cns_query_seconds", "Time to answer a query, by transport", {
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      labelNames: ["transport"],
+    }),
     cache: registry.counter("ghost_cns_cache_lookups_total", "Answer cache lookups", ["result"]),
     upstreamSeconds: registry.histogram("ghost_cns_upstream_seconds", "Upstream exchange time", {
       buckets: UPSTREAM_BUCKETS,

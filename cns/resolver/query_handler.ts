@@ -82,6 +82,7 @@ export class QueryHandler {
    */
   async handle(bytes: Uint8Array, client: ClientInfo): Promise<Uint8Array | null> {
     const m = this.#o.metrics;
+    const started = performance.now();
     let query: DecodedMessage;
     try {
       query = decodeMessage(bytes, this.#o.limits ?? DEFAULT_WIRE_LIMITS);
@@ -144,6 +145,7 @@ export class QueryHandler {
       }
     }
     m?.queries.inc(1, { transport: client.transport, qtype, rcode: rcodeLabel(rcodeValue) });
+    m?.querySeconds.observe((performance.now() - started) / 1000, { transport: client.transport });
     return out;
   }
 

@@ -36,16 +36,18 @@ Deno.test({
       try {
         await dnsLoad(devnet.dnsPort, 6000);
         const state = await page.eval<
-          { events: number; dns: number; height: number; rows: number; overflow: boolean }
+          { events: number; dns: number; dnsTime: number; height: number; rows: number; overflow: boolean }
         >(`({
           events: Number(document.body.dataset.events),
           dns: Number(document.getElementById("chart-dns_qps")?.dataset.points ?? 0),
+          dnsTime: Number(document.getElementById("chart-dns_latency")?.dataset.points ?? 0),
           height: Number(document.getElementById("chart-chain_height")?.dataset.points ?? 0),
           rows: document.querySelectorAll("#services tr").length,
           overflow: document.documentElement.scrollWidth > innerWidth + 1,
         })`);
         assert.ok(state.events >= 4, `few live events: ${JSON.stringify(state)}`);
         assert.ok(state.dns >= 3, `the DNS chart has no points: ${JSON.stringify(state)}`);
+        assert.ok(state.dnsTime >= 3, `the DNS latency chart has no points: ${JSON.stringify(state)}`);
         assert.ok(state.height >= 3, `the chain chart has no points: ${JSON.stringify(state)}`);
         assert.ok(state.rows >= 5, `services table: ${JSON.stringify(state)}`);
         assert.equal(state.overflow, false);
