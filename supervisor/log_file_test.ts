@@ -6,7 +6,13 @@ Deno.test("LogFile writes JSON lines that readLogs() reads back with their field
   try {
     const f = new LogFile(dir);
     for (let i = 0; i < 5; i++) {
-      f.write({ ts: `t${i}`, level: "info", svc: i % 2 === 0 ? "cns" : "chain", msg: `m${i}`, fields: { i } });
+      f.write({
+        ts: `t${i}`,
+        level: "info",
+        svc: i % 2 === 0 ? "cns" : "chain",
+        msg: `m${i}`,
+        fields: { i },
+      });
     }
     f.close();
     const cns = await readLogs(dir, "cns", 2);
