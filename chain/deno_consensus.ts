@@ -59,6 +59,19 @@ import { bytesEqual, concat, toHex } from "./_pb.ts";
 export const CHAIN_CONSENSUS_ALPN = "ghostchain-consensus/1";
 /** Committed blocks sent to a lagging peer per status message. */
 export const HELP_BLOCKS = 64;
+/** Least time between two helps on one stream. */
+export const HELP_INTERVAL_MS = 150;
+
+/** Answers on the stream a message came from. */
+interface Replier {
+  send(m: GossipMessage): void;
+  busy(): boolean;
+  lastHelp: number;
+}
+
+/** For messages read on our own outgoing streams: nothing is answered there. */
+const NO_REPLY: Replier = { send: () => {}, busy: () => true, lastHelp: 0 };
+
 /** Messages queued per peer before the oldest are dropped (consensus messages are sent again anyway). */
 const MAX_PEER_QUEUE = 8192;
 const WAL_HEADER = 0, WAL_INPUT = 1;
@@ -356,8 +369,17 @@ export class ConsensusDriver {
         };
         this.#inbound.set(conn, view);
         let replying = Promise.resolve();
-        const reply = (m: GossipMessage) => {
-          replying = replying.then(() => writer.write(encodeGossip(m))).catch(() => {});
+        let queued = 0;
+        const reply: Replier = {
+          send: (m: GossipMessage) => {
+            queued++;
+            replying = replying.then(() => writer.write(encodeGossip(m))).catch(() => {}).finally(() =>
+              queued--
+            );
+          },
+          // Help waits until what was sent before is written (a peer that does not read gets nothing more).
+          busy: () => queued > 0,
+          lastHelp: -Infinity,
         };
         try {
           for await (const bytes of reader) {
@@ -635,7 +657,7 @@ export class ConsensusDriver {
               p.round = m.status.round;
               p.nodeKey = m.status.nodeKey;
             }
-            await this.#onGossip(m, () => {});
+            await this.#onGossip(m, NO_REPLY);
           }
         })().catch(() => {}).finally(() => c.close());
         while (!this.#stop.signal.aborted && !conn.isClosed) {
@@ -670,7 +692,7 @@ export class ConsensusDriver {
   }
 
   /** Handles one message from a peer; `reply` answers on the same stream. */
-  async #onGossip(m: GossipMessage, reply: (m: GossipMessage) => void): Promise<void> {
+  async #onGossip(m: GossipMessage, reply: Replier): Promise<void> {
     switch (m.kind) {
       case "status":
         if (!bytesEqual(m.status.genesisHash, this.#node.genesisHash)) return;
@@ -750,14 +772,21 @@ export class ConsensusDriver {
     }
   }
 
-  /** A peer works on `height`: send it the committed blocks it lacks (bounded). */
-  async #help(height: number, reply: (m: GossipMessage) => void): Promise<void> {
-    if (height < 1 || height > this.#node.height) return;
+  /**
+   * A peer works on `height`: send it the committed blocks it lacks. Bounded: at most {@linkcode HELP_BLOCKS}
+   * blocks, once per {@linkcode HELP_INTERVAL_MS} per stream, and only when the last help was written (old votes
+   * or statuses cannot make this node read and send blocks faster than the peer takes them).
+   */
+  async #help(height: number, reply: Replier): Promise<void> {
+    if (reply === NO_REPLY || height < 1 || height > this.#node.height) return;
+    const now = this.#now();
+    if (reply.busy() || now - reply.lastHelp < HELP_INTERVAL_MS) return;
+    reply.lastHelp = now;
     const last = Math.min(this.#node.height, height + HELP_BLOCKS - 1);
     for (let h = height; h <= last; h++) {
       const block = await this.#node.getBlock(h);
       if (block === undefined) return;
-      reply({ kind: "decided", block });
+      reply.send({ kind: "decided", block });
     }
   }
 }
