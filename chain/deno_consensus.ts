@@ -48,7 +48,13 @@ import {
 } from "./consensus_codec.ts";
 import { ConsensusHost, type HostStep, messageHeight } from "./consensus_host.ts";
 import type { ChainNode } from "./node.ts";
-import { decodeSignState, encodeSignState, type LastSignState, PrivValidator } from "./privval.ts";
+import {
+  decodeSignState,
+  EMPTY_SIGN_STATE,
+  encodeSignState,
+  type LastSignState,
+  PrivValidator,
+} from "./privval.ts";
 import { type SignatureVerifier } from "./transaction.ts";
 import { evidenceKey, readValidators } from "./state.ts";
 import type { CheckedEvidence } from "./block_producer.ts";
@@ -294,18 +300,7 @@ export class ConsensusDriver {
         );
       }
     }
-    const d = new ConsensusDriver(
-      o,
-      state ??
-        {
-          height: 0,
-          round: 0,
-          step: 0,
-          blockHash: new Uint8Array(0),
-          polRound: -1,
-          signature: new Uint8Array(0),
-        },
-    );
+    const d = new ConsensusDriver(o, state ?? EMPTY_SIGN_STATE);
     await d.#startHeight(true);
     d.#node.onAdmitted((tx) => d.#gossipTx(tx));
     d.#node.subscribe((b) => {

@@ -23,6 +23,7 @@ import { CHAIN_SYNC_ALPN, ChainSyncClient } from "../../chain/sync.ts";
 import { decodeBlockResponse } from "../../chain/blockchain_service.ts";
 import { decodeBlock } from "../../chain/block.ts";
 import { PbWriter } from "../../chain/_pb.ts";
+import { validatorArgs } from "../integration/_bft_net.ts";
 import { signTransaction, type VerifiedTransaction } from "../../chain/transaction.ts";
 import { testKey } from "../../chain/_test_util.ts";
 import { summarize } from "./_stats.ts";
@@ -71,8 +72,6 @@ const SUBMIT_BATCH = 200;
 
 const concat = (parts: readonly Uint8Array[]): Uint8Array => concatBytes(...parts);
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-
 /**
  * N validator processes (`mod.ts chain run`, each its own data dir, key and port, one genesis with `senders`
  * funded accounts) on loopback; `crash` SIGKILLs the last validator before the load starts. Transfers go to
@@ -107,28 +106,16 @@ async function validatorsRun(opts: {
       await Deno.writeTextFile(`${dir}/genesis.json`, JSON.stringify(genesis));
       await Deno.writeTextFile(`${dir}/node.key`, hexOf(seeds[i] as Uint8Array) + "\n", { mode: 0o600 });
       const peers = Array.from({ length: opts.n }, (_, j) => j).filter((j) => j !== i)
-        .flatMap((j) => ["--peer", `127.0.0.1:${base + j}`]);
+        .map((j) => `127.0.0.1:${base + j}`);
       children.push(
         new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "--unstable-net",
-            "--unstable-kv",
-            "--no-check",
-            MOD,
-            "chain",
-            "run",
-            "--data-dir",
+          args: validatorArgs({
             dir,
-            "--listen",
-            `127.0.0.1:${base + i}`,
-            "--pki",
-            `${root}/pki`,
-            "--block-interval-ms",
-            "20",
-            ...peers,
-          ],
+            listen: `127.0.0.1:${base + i}`,
+            pki: `${root}/pki`,
+            peers,
+            blockIntervalMs: 20,
+          }),
           stdout: "null",
           stderr: "null",
         }).spawn(),
@@ -171,7 +158,7 @@ async function validatorsRun(opts: {
     }
     // Warm-up, not measured: the first burst on a new QUIC connection loses datagrams to the 208 KiB default
     // socket buffer and waits out a retransmission timeout (~1 s), which would dominate a short run.
-    const warm = txs.splice(0, 4 * SUBMIT_BATCH);
+    const warm = txs.splice(0, Math.min(4 * SUBMIT_BATCH, Math.floor(txs.length / 2)));
     await Promise.all([0, 1, 2, 3].map((w) =>
       submitter.call(
         "SubmitTransactions",

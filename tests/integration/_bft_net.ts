@@ -20,6 +20,39 @@ function hex(s: string): Uint8Array {
   return Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
+/** The command line of one validator process (`mod.ts chain run`), as the fault tests and the bench start it. */
+export function validatorArgs(
+  opts: {
+    dir: string;
+    listen: string;
+    pki: string;
+    peers: readonly string[];
+    blockIntervalMs: number;
+    extra?: string[];
+  },
+): string[] {
+  return [
+    "run",
+    "-A",
+    "--unstable-net",
+    "--unstable-kv",
+    "--no-check",
+    MOD,
+    "chain",
+    "run",
+    "--data-dir",
+    opts.dir,
+    "--listen",
+    opts.listen,
+    "--pki",
+    opts.pki,
+    "--block-interval-ms",
+    String(opts.blockIntervalMs),
+    ...(opts.extra ?? []),
+    ...opts.peers.flatMap((p) => ["--peer", p]),
+  ];
+}
+
 /** One validator process. */
 export interface ValidatorProc {
   readonly index: number;
@@ -79,32 +112,15 @@ export class BftNet {
   spawn(i: number): void {
     const v = this.validators[i];
     if (v === undefined) throw new RangeError(`no validator ${i}`);
-    const peers = this.validators.filter((p) => p.index !== i).flatMap((
-      p,
-    ) => ["--peer", this.peerAddr(i, p.index)]);
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--unstable-net",
-        "--unstable-kv",
-        "--no-check",
-        MOD,
-        "chain",
-        "run",
-        "--data-dir",
-        v.dir,
-        "--listen",
-        `127.0.0.1:${v.port}`,
-        "--pki",
-        `${this.root}/pki`,
-        "--block-interval-ms",
-        "50",
-        "--empty-block-interval-ms",
-        "200",
-        "--print-commits",
-        ...peers,
-      ],
+      args: validatorArgs({
+        dir: v.dir,
+        listen: `127.0.0.1:${v.port}`,
+        pki: `${this.root}/pki`,
+        peers: this.validators.filter((p) => p.index !== i).map((p) => this.peerAddr(i, p.index)),
+        blockIntervalMs: 50,
+        extra: ["--empty-block-interval-ms", "200", "--print-commits"],
+      }),
       stdout: "piped",
       stderr: "piped",
     }).spawn();
