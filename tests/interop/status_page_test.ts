@@ -128,6 +128,12 @@ Deno.test({
         assert.match(text, new RegExp(`service="${svc}"`), `no metrics from ${svc}`);
       }
       assert.deepEqual(metricNameProblems(text), []);
+      // docs/METRICS.md lists every family.
+      const doc = await Deno.readTextFile(new URL("../../docs/METRICS.md", import.meta.url));
+      const missing = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]).filter((n) =>
+        !doc.includes(`\`${n}\``)
+      );
+      assert.deepEqual(missing, [], "metrics missing from docs/METRICS.md");
       const promtool = await new Deno.Command("promtool", {
         args: ["check", "metrics"],
         stdin: "piped",
