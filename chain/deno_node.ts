@@ -8,6 +8,7 @@
 
 import {
   addressFromPublicKey,
+  blake3,
   Ed25519BatchVerifier,
   ed25519PublicKey,
   parsePublicKey,
@@ -176,6 +177,30 @@ export async function runChainNode(
   node.subscribe((b) => opts.onCommit?.(b.header.height));
   const service = new ChainService(node);
   const metrics = new MetricsRegistry();
+  // Finality as this node sees it: from a client's transaction entering its mempool to its block committed here.
+  const committedTxs = metrics.counter(
+    "ghost_chain_transactions_committed_total",
+    "Transactions in committed blocks",
+  );
+  const finality = metrics.histogram("ghost_chain_finality_seconds", "Admission here to commit here", {
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  });
+  const admittedAt = new Map<string, number>();
+  node.onAdmitted((_tx, hash) => {
+    if (admittedAt.size < config.mempoolMaxCount) admittedAt.set(toHex(hash), performance.now());
+  });
+  node.subscribe((b) => {
+    committedTxs.inc(b.transactions.length);
+    if (admittedAt.size === 0) return;
+    const t = performance.now();
+    for (const tx of b.transactions) {
+      const k = toHex(blake3(tx));
+      const at = admittedAt.get(k);
+      if (at === undefined) continue;
+      admittedAt.delete(k);
+      finality.observe((t - at) / 1000);
+    }
+  });
   const stop = new AbortController();
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {

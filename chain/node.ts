@@ -106,7 +106,7 @@ export class ChainNode {
   #pending: PendingSubmit[] = [];
   #flushScheduled = false;
   readonly #listeners = new Set<(b: VerifiedBlock) => void>();
-  readonly #admitted = new Set<(tx: Uint8Array) => void>();
+  readonly #admitted = new Set<(tx: Uint8Array, hash: Uint8Array) => void>();
   /** Proposals built or validated at the next height, by hash: committed later without executing again. */
   #executed = new Map<string, ExecutedProposal>();
 
@@ -212,7 +212,7 @@ export class ChainNode {
   }
 
   /** Calls `fn` with each transaction a client submitted once it is in the mempool (to gossip it). */
-  onAdmitted(fn: (tx: Uint8Array) => void): () => void {
+  onAdmitted(fn: (tx: Uint8Array, hash: Uint8Array) => void): () => void {
     this.#admitted.add(fn);
     return () => this.#admitted.delete(fn);
   }
@@ -295,7 +295,7 @@ export class ChainNode {
       try {
         this.mempool.add(r, this.state, params);
         p.resolve(r.hash);
-        if (p.origin === "client") { for (const fn of this.#admitted) fn(r.bytes); }
+        if (p.origin === "client") { for (const fn of this.#admitted) fn(r.bytes, r.hash); }
       } catch (e) {
         p.reject(e);
       }

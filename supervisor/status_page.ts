@@ -104,6 +104,23 @@ export const CHARTS: readonly ChartDef[] = [
     by: "service",
   },
   {
+    id: "chain_tps",
+    title: "Chain transactions/s committed",
+    unit: "tx/s",
+    kind: "rate",
+    metric: "ghost_chain_transactions_committed_total",
+    by: "service",
+  },
+  {
+    id: "finality",
+    title: "Finality: admission to commit (mean)",
+    unit: "ms",
+    kind: "mean",
+    metric: "ghost_chain_finality_seconds",
+    by: "service",
+    scale: 1000,
+  },
+  {
     id: "block_time",
     title: "Block interval (mean)",
     unit: "ms",
