@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from "./_pb.ts";
+import { bytesEqual, fromHex, toHex } from "./_pb.ts";
 import type { Validator } from "./state.ts";
 import { isQuorum, proposerOf } from "./proposer.ts";
 
@@ -450,15 +450,9 @@ export class Tendermint {
     const block = this.#blocks.get(hk);
     if (block !== undefined && !this.#requested.has(hk)) {
       this.#requested.add(hk);
-      this.#out.push({ kind: "validate", height: this.#height, blockHash: this.#hashOfKey(hk), block });
+      this.#out.push({ kind: "validate", height: this.#height, blockHash: fromHex(hk), block });
     }
     return undefined;
-  }
-
-  #hashOfKey(hk: string): Uint8Array {
-    const out = new Uint8Array(hk.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = parseInt(hk.slice(2 * i, 2 * i + 2), 16);
-    return out;
   }
 
   #schedule(step: Step, round: number): void {
@@ -498,7 +492,7 @@ export class Tendermint {
   #propose(round: number, polRound: number, hk: string, block: Uint8Array): void {
     const signer = this.#signer;
     if (signer === undefined) return;
-    const blockHash = this.#hashOfKey(hk);
+    const blockHash = fromHex(hk);
     const sig = signer.signProposal({ height: this.#height, round, polRound, blockHash });
     if (sig === undefined) return;
     const pol = this.#rounds.get(polRound)?.prevotes.byValidator.values() ?? [];
@@ -523,7 +517,7 @@ export class Tendermint {
       type,
       height: this.#height,
       round: this.#round,
-      blockHash: hk === NIL ? new Uint8Array(0) : this.#hashOfKey(hk),
+      blockHash: hk === NIL ? new Uint8Array(0) : fromHex(hk),
     };
     const signature = signer.signVote(unsigned);
     if (signature === undefined) return;
@@ -568,7 +562,7 @@ export class Tendermint {
         if (block === undefined) continue;
         if (this.#valid(hk) !== true) continue;
         const precommits = [...rs.precommits.byValidator.values()].filter((v) => hashKey(v.blockHash) === hk);
-        this.#decided = { height: this.#height, round: r, blockHash: this.#hashOfKey(hk), block, precommits };
+        this.#decided = { height: this.#height, round: r, blockHash: fromHex(hk), block, precommits };
         this.#out.push({ kind: "decide", decision: this.#decided });
         return true;
       }

@@ -473,7 +473,7 @@ export class ConsensusDriver {
       case "broadcast":
         if (o.message.kind === "vote") this.#m.votes.inc();
         else this.#m.proposals.inc();
-        this.#broadcast(o.message);
+        this.#send(o.message);
         break;
       case "schedule":
         this.#m.round.set(o.round);
@@ -579,10 +579,6 @@ export class ConsensusDriver {
       p.queue.push(bytes);
       p.wake?.();
     }
-  }
-
-  #broadcast(m: ConsensusMessage): void {
-    this.#send(m);
   }
 
   #status(): GossipMessage {
