@@ -687,7 +687,10 @@ export class ConsensusDriver {
     switch (m.kind) {
       case "status":
         if (!bytesEqual(m.status.genesisHash, this.#node.genesisHash)) return;
-        return await this.#help(m.status.height, reply);
+        await this.#help(m.status.height, reply);
+        // Answer with our own status (unless blocks are still going out), so the dialer knows our height.
+        if (reply !== NO_REPLY && !reply.busy()) reply.send(this.#status());
+        return;
       case "txs":
         for (const tx of m.txs) this.#node.submit(tx, "peer").catch(() => {});
         return;
