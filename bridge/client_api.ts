@@ -6,6 +6,7 @@
  * @module
  */
 
+import { contextOf, endSpan, type Span, SpanKind, startSpan, traceHeaders } from "../core/mod.ts";
 import type { BridgeCall } from "./call.ts";
 import { BridgeError, GrpcStatus } from "./errors.ts";
 import type { CallHead, Metadata } from "./frame_payloads.ts";
@@ -44,6 +45,42 @@ export function callHead(service: string, method: string, opts: CallOptions = {}
     instance: "",
     metadata: opts.metadata ?? [],
   };
+}
+
+/**
+ * Opens a call with a client span (when tracing is on): the span's `traceparent` replaces any the caller put in
+ * the metadata, so the callee's spans are its children.
+ */
+function openTraced(
+  caller: Caller,
+  service: string,
+  method: string,
+  opts: CallOptions,
+): { call: BridgeCall; span: Span | undefined } {
+  const span = startSpan("bridge", `${service}/${method}`, {
+    kind: SpanKind.CLIENT,
+    attributes: { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method },
+  });
+  if (span === undefined) return { call: caller.open(callHead(service, method, opts)), span };
+  const trace = traceHeaders(contextOf(span));
+  const te = new TextEncoder();
+  const metadata: Metadata = [
+    ...(opts.metadata ?? []).filter(([k]) => k !== "traceparent" && k !== "tracestate"),
+    ...trace.map(([k, v]) => [k, te.encode(v)] as const),
+  ];
+  return { call: caller.open(callHead(service, method, { ...opts, metadata })), span };
+}
+
+/** Ends a client span with the call's gRPC status. */
+function endCallSpan(span: Span | undefined, error?: unknown): void {
+  if (span === undefined) return;
+  const code = error === undefined
+    ? GrpcStatus.OK
+    : error instanceof BridgeError
+    ? error.code
+    : GrpcStatus.UNKNOWN;
+  span.setAttribute("rpc.grpc.status_code", code);
+  endSpan(span, error);
 }
 
 function watch(call: BridgeCall, signal: AbortSignal | undefined): () => void {
@@ -120,14 +157,19 @@ export async function unaryCall(
   request: Uint8Array,
   opts: CallOptions = {},
 ): Promise<UnaryResult> {
-  const call = caller.open(callHead(service, method, opts));
+  const { call, span } = openTraced(caller, service, method, opts);
   const unwatch = watch(call, opts.signal);
+  let failure: unknown;
   try {
     await call.write(request);
     call.end();
     return await single(call);
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
     unwatch();
+    endCallSpan(span, failure);
   }
 }
 
@@ -139,14 +181,19 @@ export async function* serverStreamCall(
   request: Uint8Array,
   opts: CallOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const call = caller.open(callHead(service, method, opts));
+  const { call, span } = openTraced(caller, service, method, opts);
   const unwatch = watch(call, opts.signal);
+  let failure: unknown;
   try {
     await call.write(request);
     call.end();
     yield* responses(call);
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
     unwatch();
+    endCallSpan(span, failure);
   }
 }
 
@@ -158,13 +205,18 @@ export async function clientStreamCall(
   requests: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   opts: CallOptions = {},
 ): Promise<UnaryResult> {
-  const call = caller.open(callHead(service, method, opts));
+  const { call, span } = openTraced(caller, service, method, opts);
   const unwatch = watch(call, opts.signal);
+  let failure: unknown;
   try {
     void sendAll(call, requests);
     return await single(call);
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
     unwatch();
+    endCallSpan(span, failure);
   }
 }
 
@@ -176,12 +228,17 @@ export async function* bidiStreamCall(
   requests: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   opts: CallOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const call = caller.open(callHead(service, method, opts));
+  const { call, span } = openTraced(caller, service, method, opts);
   const unwatch = watch(call, opts.signal);
+  let failure: unknown;
   try {
     void sendAll(call, requests);
     yield* responses(call);
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
     unwatch();
+    endCallSpan(span, failure);
   }
 }

@@ -15,8 +15,17 @@ import {
   type Http2Stream,
 } from "../transport/http2/mod.ts";
 import type { Caller } from "./client_api.ts";
+import {
+  contextOf,
+  endSpan,
+  extractContext,
+  type Span,
+  SpanKind,
+  startSpan,
+  traceHeaders,
+} from "../core/mod.ts";
 import { GrpcStatus } from "./errors.ts";
-import type { CallStatus, HealthStatusValue } from "./frame_payloads.ts";
+import type { CallStatus, HealthStatusValue, Metadata } from "./frame_payloads.ts";
 import { encodeGrpcMessage, GrpcMessageDecoder } from "./grpc_framing.ts";
 import {
   encodeGrpcMessage as percentEncode,
@@ -106,18 +115,40 @@ export class GrpcIngress {
     return this.#server.close(deadlineMs);
   }
 
+  /** One call as one server span: its parent is the client's `traceparent`; its own goes on to the callee. */
   async #handle(stream: Http2Stream): Promise<void> {
+    const path = header(stream.headers, ":path") ?? "";
+    const [, service = "", method = ""] = path.split("/");
+    const span = startSpan("bridge", /^\/[^/\s]+\/[^/\s]+$/.test(path) ? path.slice(1) : "grpc.invalid", {
+      kind: SpanKind.SERVER,
+      parent: extractContext((name) => header(stream.headers, name)),
+      attributes: {
+        "rpc.system": "grpc",
+        "rpc.service": service.slice(0, 200),
+        "rpc.method": method.slice(0, 200),
+      },
+    });
+    let code: number = GrpcStatus.UNKNOWN;
+    try {
+      code = await this.#serve(stream, path, span);
+    } finally {
+      span?.setAttribute("rpc.grpc.status_code", code);
+      endSpan(span, SERVER_ERRORS.has(code) ? `gRPC status ${code}` : undefined);
+    }
+  }
+
+  async #serve(stream: Http2Stream, path: string, span: Span | undefined): Promise<number> {
     const started = Date.now();
     let bytesIn = 0;
     let bytesOut = 0;
-    const path = header(stream.headers, ":path") ?? "";
-    const finished = (code: number): void => {
+    const finished = (code: number): number => {
       this.#opts.onCall?.({ path, code, ms: Date.now() - started, bytesIn, bytesOut });
+      return code;
     };
     const contentType = header(stream.headers, "content-type") ?? "";
     if (header(stream.headers, ":method") !== "POST" || !contentType.startsWith("application/grpc")) {
       stream.respond([[":status", "415"]], true);
-      return;
+      return GrpcStatus.UNIMPLEMENTED;
     }
     const encoding = header(stream.headers, "grpc-encoding");
     if (encoding !== undefined && encoding !== "identity") {
@@ -152,7 +183,9 @@ export class GrpcIngress {
       timeoutMs,
       idempotent: matchesMethod(path, this.#opts.idempotentMethods ?? []),
       instance: "",
-      metadata: fieldsToMetadata(stream.headers),
+      metadata: span === undefined
+        ? fieldsToMetadata(stream.headers)
+        : withTrace(fieldsToMetadata(stream.headers), span),
     });
     // The client's reset (CANCEL, or its own deadline) cancels the call through the bridge.
     const onAbort = (): void => call.cancel(GrpcStatus.CANCELLED, "Client cancelled the call");
@@ -235,6 +268,25 @@ export class GrpcIngress {
     await stream.end([["grpc-status", "0"]]).catch(() => {});
     return GrpcStatus.OK;
   }
+}
+
+/** gRPC codes that mark a server span as an error (OpenTelemetry's RPC conventions). */
+const SERVER_ERRORS: ReadonlySet<number> = new Set([
+  GrpcStatus.UNKNOWN,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.UNIMPLEMENTED,
+  GrpcStatus.INTERNAL,
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.DATA_LOSS,
+]);
+
+/** `md` with its trace context replaced by `span`'s, so the callee's spans are children of the relay's. */
+function withTrace(md: Metadata, span: Span): Metadata {
+  const te = new TextEncoder();
+  return [
+    ...md.filter(([k]) => k !== "traceparent" && k !== "tracestate"),
+    ...traceHeaders(contextOf(span)).map(([k, v]) => [k, te.encode(v)] as const),
+  ];
 }
 
 function header(fields: readonly HeaderField[], name: string): string | undefined {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { endSpan, extractContext, type Span, SpanKind, startSpan, withSpan } from "../core/mod.ts";
 import { AsyncQueue } from "./_async_queue.ts";
 import { type BridgeCall, type CallTarget, type ResponseEvent, status } from "./call.ts";
 import { BridgeError, GrpcStatus } from "./errors.ts";
@@ -36,9 +37,17 @@ class InprocCall implements BridgeCall {
   #headSent = false;
   #trailers: Metadata = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #span: Span | undefined;
 
   constructor(service: string, handlers: ServiceHandlers, head: CallHead) {
     const slash = head.path.lastIndexOf("/");
+    // The handler runs in a server span of the service that owns it (see `spanService`),
+    // a child of the caller's span when the metadata carries its `traceparent`.
+    this.#span = startSpan(spanService(service), head.path.slice(1), {
+      kind: SpanKind.SERVER,
+      parent: extractContext((name) => metadataValue(head.metadata, name)),
+      attributes: { "rpc.system": "grpc", "rpc.service": service, "rpc.method": head.path.slice(slash + 1) },
+    });
     const svc = head.path.slice(1, slash);
     const method = handlers[head.path.slice(slash + 1)];
     if (svc !== service || method === undefined || !Object.hasOwn(handlers, head.path.slice(slash + 1))) {
@@ -60,7 +69,7 @@ class InprocCall implements BridgeCall {
       sendHeader: (md) => this.#sendHead(md),
       setTrailer: (md) => (this.#trailers = md),
     };
-    void this.#run(method, ctx);
+    void withSpan(this.#span, () => this.#run(method, ctx));
   }
 
   async #run(method: NonNullable<ServiceHandlers[string]>, ctx: HandlerContext): Promise<void> {
@@ -100,6 +109,14 @@ class InprocCall implements BridgeCall {
     return first.value;
   }
 
+  #endSpan(code: number, message: string): void {
+    const span = this.#span;
+    if (span === undefined) return;
+    this.#span = undefined;
+    span.setAttribute("rpc.grpc.status_code", code);
+    endSpan(span, code === GrpcStatus.OK || code === GrpcStatus.CANCELLED ? undefined : message);
+  }
+
   #sendHead(metadata: Metadata): void {
     if (this.#headSent || this.#final) return;
     this.#headSent = true;
@@ -115,6 +132,7 @@ class InprocCall implements BridgeCall {
   #finish(code: number, message: string, metadata: Metadata = []): void {
     if (this.#final) return;
     clearTimeout(this.#timer);
+    this.#endSpan(code, message);
     this.#final = { type: "status", status: status(code, message, { metadata }) };
     void this.#responses.push(this.#final);
     this.#responses.close();
@@ -135,6 +153,7 @@ class InprocCall implements BridgeCall {
     this.#final = undefined;
     const ev: ResponseEvent = { type: "status", status: status(code, message) };
     clearTimeout(this.#timer);
+    this.#endSpan(code, message);
     this.#final = ev;
     this.#requests.clear();
     this.#abort.abort(new BridgeError(code, message));
@@ -150,4 +169,18 @@ class InprocCall implements BridgeCall {
     return this.#cancelled ?? this.#final ??
       { type: "status", status: status(GrpcStatus.INTERNAL, "No status") };
   }
+}
+
+/**
+ * The tracing scope of a gRPC service: `ghostchain.wallet.v1.WalletService` -> `wallet`, the chain's
+ * `ghostchain.v1.BlockchainService` -> `chain`, anything else -> `bridge`.
+ */
+function spanService(service: string): string {
+  if (service === "ghostchain.v1.BlockchainService") return "chain";
+  return /^ghostchain\.([a-z]+)\.v\d+\./.exec(service)?.[1] ?? "bridge";
+}
+
+function metadataValue(md: Metadata, name: string): string | undefined {
+  const hit = md.find(([k]) => k === name);
+  return hit === undefined ? undefined : new TextDecoder().decode(hit[1]);
 }

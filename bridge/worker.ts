@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { formatHostPort, grpcStatusName, MetricsRegistry, runServiceWorker } from "../core/mod.ts";
+import {
+  formatHostPort,
+  GrpcStatus,
+  grpcStatusName,
+  MetricsRegistry,
+  runServiceWorker,
+} from "../core/mod.ts";
 import type { BridgeConfig } from "./config.ts";
 import { GhostBridge, GrpcIngress, identityFromSeed, loadOrCreateNodeKey } from "./mod.ts";
 import { fromHex } from "./node_identity.ts";
@@ -120,7 +126,11 @@ runServiceWorker<BridgeConfig>(async (ctx) => {
       maxConnections: cfg.maxConnections,
       idleTimeoutMs: cfg.idleTimeoutMs,
       onCall: (c) => {
-        const [, service = "", method = ""] = c.path.split("/");
+        // Labels come from what clients send: a service no instance registered, or a method it does not have,
+        // is counted as `_unknown` so made-up paths cannot grow the series.
+        let [, service = "", method = ""] = c.path.split("/");
+        if (!bridge.registry.all().some((r) => r.info.service === service)) service = method = "_unknown";
+        else if (c.code === GrpcStatus.UNIMPLEMENTED) method = "_unknown";
         calls.inc(1, { service, method, code: grpcStatusName(c.code) });
         seconds.observe(c.ms / 1000, { service, method });
         bytes.inc(c.bytesIn, { direction: "in" });

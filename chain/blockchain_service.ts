@@ -23,6 +23,14 @@ import { encodeStateProof } from "./sparse_merkle_tree.ts";
 import { accountKey, decodeAccount, decodeNameEntry, nameKey, readValidators } from "./state.ts";
 import { addressFromPayload } from "../crypto/mod.ts";
 import { parseName } from "./names.ts";
+import { blake3 } from "../crypto/mod.ts";
+import { type Context, contextOf, endSpan, inSpan, type LogLevel, startSpan, withSpan } from "../core/mod.ts";
+
+/** Where the service logs (a worker's leveled log function). */
+export type ChainLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+/** Most admitted transactions whose trace is kept until their block commits (oldest dropped first). */
+const MAX_TRACED_TXS = 4096;
 
 /** The methods, as in ghostchain.proto. */
 export const CHAIN_METHODS = [
@@ -103,9 +111,50 @@ export class ChainService {
   /** Consensus status source, set by the adapter on a validator. */
   consensus: (() => ConsensusView) | undefined;
 
-  /** Serves `node`. */
-  constructor(node: ChainNode) {
+  readonly #log: ChainLog | undefined;
+  /** Trace context and admission time (epoch ms) of transactions admitted inside a traced call. */
+  readonly #traced = new Map<string, { ctx: Context; at: number }>();
+
+  /** Serves `node`; `log` (optional) gets a debug record per traced admission and commit. */
+  constructor(node: ChainNode, opts: { readonly log?: ChainLog } = {}) {
     this.#node = node;
+    this.#log = opts.log;
+    node.subscribe((b) => {
+      if (this.#traced.size === 0) return;
+      for (const tx of b.transactions) this.#committed(toHex(blake3(tx)), b.header.height);
+    });
+  }
+
+  /** Admits one transaction in a `chain.admit` span; a traced one gets a `chain.commit` span when it commits. */
+  #submit(tx: Uint8Array): Promise<Uint8Array> {
+    return inSpan("chain", "chain.admit", {}, async (span) => {
+      const hash = await this.#node.submit(tx);
+      if (span !== undefined) {
+        const hex = toHex(hash);
+        span.setAttribute("ghost.tx_hash", hex);
+        this.#log?.("debug", "transaction admitted", { tx: hex });
+        if (this.#traced.size >= MAX_TRACED_TXS) {
+          const oldest = this.#traced.keys().next().value;
+          if (oldest !== undefined) this.#traced.delete(oldest);
+        }
+        this.#traced.set(hex, { ctx: contextOf(span), at: Date.now() });
+      }
+      return hash;
+    });
+  }
+
+  /** The commit of a traced transaction: a span from its admission to now, in the admission's trace. */
+  #committed(hex: string, height: number): void {
+    const t = this.#traced.get(hex);
+    if (t === undefined) return;
+    this.#traced.delete(hex);
+    const span = startSpan("chain", "chain.commit", {
+      parent: t.ctx,
+      startTime: t.at,
+      attributes: { "ghost.tx_hash": hex, "ghost.block_height": height },
+    });
+    withSpan(span, () => this.#log?.("debug", "transaction committed", { tx: hex, height }));
+    endSpan(span);
   }
 
   /** Answers a unary method (see the module doc). */
@@ -120,7 +169,7 @@ export class ChainService {
           (r) => (r.field === 1 ? tx = r.bytes(MAX_REQUEST_BYTES) : r.unknown()),
         );
         if (tx === undefined) throw new ChainError("INVALID_ARGUMENT", "MALFORMED", "Missing transaction");
-        const hash = await node.submit(tx.slice());
+        const hash = await this.#submit(tx.slice());
         return new PbWriter().bytes(1, hash).finish().slice();
       }
       case "SubmitTransactions": {
@@ -138,7 +187,7 @@ export class ChainService {
           }
           txs.push(r.bytes(MAX_TX_BYTES + 1024, true).slice());
         });
-        const settled = await Promise.allSettled(txs.map((tx) => node.submit(tx)));
+        const settled = await Promise.allSettled(txs.map((tx) => this.#submit(tx)));
         const w = new PbWriter();
         for (const s of settled) {
           const one = new PbWriter();

@@ -175,7 +175,7 @@ export async function runChainNode(
     throw e;
   }
   node.subscribe((b) => opts.onCommit?.(b.header.height));
-  const service = new ChainService(node);
+  const service = new ChainService(node, { log });
   const metrics = new MetricsRegistry();
   // Finality as this node sees it: from a client's transaction entering its mempool to its block committed here.
   const committedTxs = metrics.counter(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { activeTraceIds } from "./trace.ts";
 
 /** Log levels in increasing severity. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -88,6 +89,9 @@ export class Logger {
   /** Logs at `level`. */
   log(level: LogLevel, msg: string, fields?: LogFields): void {
     if (!this.enabled(level)) return;
+    // Inside a traced request the record carries its trace id, so logs and traces join.
+    const ids = activeTraceIds();
+    if (ids !== undefined) fields = { ...fields, ...ids };
     const rec: LogRecord = fields === undefined
       ? { ts: this.#now().toISOString(), level, svc: this.#svc, msg }
       : { ts: this.#now().toISOString(), level, svc: this.#svc, msg, fields: redact(fields) };

@@ -91,6 +91,9 @@ export function latencyBuckets(min: number, max: number): number[] {
 /** Default histogram bounds, in seconds: 0.5 ms .. 10 s. */
 export const DEFAULT_BUCKETS: readonly number[] = latencyBuckets(0.0005, 10);
 
+/** Most series (label sets) one metric family keeps; later new label sets share one `_other` series. */
+export const MAX_SERIES_PER_FAMILY = 1000;
+
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -220,6 +223,16 @@ export abstract class MetricFamily {
     return key;
   }
 
+  /**
+   * The key a new series is stored under: itself while the family holds fewer than
+   * {@linkcode MAX_SERIES_PER_FAMILY} series, else the one overflow series whose every label is `_other`. A label
+   * value that comes from outside (a path, a name) can then never grow memory or the scrape without bound.
+   */
+  protected admit(key: string, series: ReadonlyMap<string, unknown>): string {
+    if (series.size < MAX_SERIES_PER_FAMILY || series.has(key)) return key;
+    return this.labelNames.map(() => "_other\u0000").join("");
+  }
+
   /** The labels of a series key. */
   protected labelsOf(key: string): Labels {
     const labels: Record<string, string> = {};
@@ -246,7 +259,7 @@ export class Counter extends MetricFamily {
   /** Adds `by` (default 1, must be >= 0). */
   inc(by = 1, labels?: Labels): void {
     if (!(by >= 0)) throw new RangeError(`Cannot increase counter "${this.name}" by ${by}`);
-    const k = this.key(labels);
+    const k = this.admit(this.key(labels), this.#values);
     this.#values.set(k, (this.#values.get(k) ?? 0) + by);
   }
 
@@ -274,12 +287,12 @@ export class Gauge extends MetricFamily {
 
   /** Sets the value. */
   set(value: number, labels?: Labels): void {
-    this.#values.set(this.key(labels), value);
+    this.#values.set(this.admit(this.key(labels), this.#values), value);
   }
 
   /** Adds `by` (default 1). */
   inc(by = 1, labels?: Labels): void {
-    const k = this.key(labels);
+    const k = this.admit(this.key(labels), this.#values);
     this.#values.set(k, (this.#values.get(k) ?? 0) + by);
   }
 
@@ -332,7 +345,7 @@ export class Histogram extends MetricFamily {
 
   /** Records one observation. */
   observe(value: number, labels?: Labels): void {
-    const k = this.key(labels);
+    const k = this.admit(this.key(labels), this.#series);
     let s = this.#series.get(k);
     if (!s) {
       s = { counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MetricsRegistry, renderPrometheus } from "./metrics.ts";
+import { MAX_SERIES_PER_FAMILY, MetricsRegistry, renderPrometheus } from "./metrics.ts";
 import { transportMetrics } from "../transport/transport_metrics.ts";
 
 Deno.test("renderPrometheus() writes HELP, TYPE, labels and histogram series in text format 0.0.4", () => {
@@ -110,4 +110,22 @@ Deno.test("latencyBuckets() gives the 1 / 2.5 / 5 series between its bounds, asc
     5,
     10,
   ]);
+});
+
+Deno.test("metrics: a family keeps at most MAX_SERIES_PER_FAMILY series; later label sets share _other", () => {
+  const r = new MetricsRegistry();
+  const c = r.counter("ghost_test_paths_total", "Paths", ["path", "code"]);
+  const h = r.histogram("ghost_test_path_seconds", "Latency", { labelNames: ["path"], buckets: [1] });
+  for (let i = 0; i < MAX_SERIES_PER_FAMILY + 50; i++) {
+    c.inc(1, { path: `/p${i}`, code: "OK" });
+    h.observe(0.5, { path: `/p${i}` });
+  }
+  c.inc(2, { path: "/p0", code: "OK" }); // an existing series still counts on its own
+  assert.equal(c.get({ path: "/p0", code: "OK" }), 3);
+  assert.equal(c.get({ path: "_other", code: "_other" }), 50);
+  const snap = r.snapshot();
+  const counter = snap.families.find((f) => f.name === "ghost_test_paths_total");
+  assert.equal(counter?.samples.length, MAX_SERIES_PER_FAMILY + 1);
+  const hist = snap.families.find((f) => f.name === "ghost_test_path_seconds");
+  assert.equal(hist?.samples.length, MAX_SERIES_PER_FAMILY + 1);
 });

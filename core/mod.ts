@@ -30,3 +30,4 @@ export * from "./service.ts";
 export * from "./worker_protocol.ts";
 export * from "./worker_runtime.ts";
 export * from "./cli_spec.ts";
+export * from "./trace.ts";

@@ -14,6 +14,7 @@
 import { DenoWalletStore } from "./deno_wallet_store.ts";
 import { WalletServiceError } from "./errors.ts";
 import { Secret } from "../crypto/mod.ts";
+import { inSpan } from "../core/mod.ts";
 import { type KdfEvent, type PassphraseRequest, WalletService } from "./wallet_service.ts";
 import { DEFAULT_WALLET_NAME } from "./wallet_store.ts";
 import {
@@ -184,14 +185,26 @@ async function runChainCommand(
     has: (name) => parsed.flags.has(name),
     json,
     account: (ref) => accountByRef(ctx, ref),
-    signTransaction: async (ref, chainId, body) =>
-      (await ctx.service.signTransaction({ wallet: ctx.wallet, account: ref, chainId, body })).signature,
+    signTransaction: (ref, chainId, body) =>
+      inSpan(
+        "wallet",
+        "wallet.sign",
+        {},
+        async () =>
+          (await ctx.service.signTransaction({ wallet: ctx.wallet, account: ref, chainId, body })).signature,
+      ),
     out: (human, machine) => out(ctx, human, machine),
     note: (text) => io.writeErr(text),
     env: (name) => io.env(name),
   };
   try {
-    return await command.run(env);
+    // The whole command is one trace (under OTEL_DENO=true): signing, the calls through the bridge and the
+    // chain's admission and commit are its spans.
+    return await inSpan("wallet", `wallet ${cmd}`, {}, async (span) => {
+      const code = await command.run(env);
+      span?.setAttribute("process.exit.code", code);
+      return code;
+    });
   } catch (error) {
     if (error instanceof WalletServiceError || error instanceof CliUsageError || !(error instanceof Error)) {
       return report(io, json, error, cmd, ctx.wallet);

@@ -15,7 +15,17 @@
  *
  * @module
  */
-import { concatBytes, latencyBuckets, type MetricsRegistry } from "../core/mod.ts";
+import {
+  concatBytes,
+  endSpan,
+  extractContext,
+  latencyBuckets,
+  type MetricsRegistry,
+  SpanKind,
+  startSpan,
+  traceHeaders,
+  withSpan,
+} from "../core/mod.ts";
 import type { HeaderField } from "../transport/http/mod.ts";
 import { attachTrailers, trailersOf } from "../transport/http/mod.ts";
 import { type Backend, hashKeyOf, type HealthPolicy, Pool } from "./balancer.ts";
@@ -390,8 +400,15 @@ export class WraithProxy {
     this.#m.active.inc();
     let pool = "-";
     let response: Response;
+    // One server span per request (under OTEL_DENO=true), a child of the client's `traceparent`; the tries
+    // to backends carry its own.
+    const span = startSpan("wraith", request.method, {
+      kind: SpanKind.SERVER,
+      parent: extractContext((name) => request.headers.get(name) ?? undefined),
+      attributes: { "http.request.method": request.method, "network.protocol.version": info.version },
+    });
     try {
-      [pool, response] = await this.#handle(request, info);
+      [pool, response] = await withSpan(span, () => this.#handle(request, info));
     } catch (error) {
       this.#log("warn", "proxy error", { error: String(error) });
       response = text(502, "Bad gateway", `${this.#config.via}; error=proxy_internal_error`);
@@ -400,6 +417,12 @@ export class WraithProxy {
     }
     this.#m.requests.inc(1, { pool, code: `${Math.floor(response.status / 100)}xx`, proto: info.version });
     this.#m.seconds.observe((performance.now() - started) / 1000);
+    if (span !== undefined) {
+      span.updateName(`${request.method} ${pool}`);
+      span.setAttribute("http.response.status_code", response.status);
+      span.setAttribute("ghost.wraith.pool", pool);
+      endSpan(span, response.status >= 500 ? `HTTP ${response.status}` : undefined);
+    }
     return response;
   }
 
@@ -640,6 +663,11 @@ export class WraithProxy {
       }),
       ...extra,
     ];
+    // Under tracing the backend sees this request's span as its parent, not the client's.
+    const trace = traceHeaders();
+    if (trace.length > 0) {
+      fwd.splice(0, fwd.length, ...fwd.filter(([n]) => n !== "traceparent" && n !== "tracestate"), ...trace);
+    }
     const target = url.pathname + url.search;
     const requestTrailers = trailersOf(request);
     const deadline = Date.now() + this.#config.totalTimeoutMs;

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { endSpan, SpanKind, startSpan, withSpan } from "../../core/mod.ts";
 import type { CnsMetrics } from "./cns_metrics.ts";
 import { qtypeLabel, rcodeLabel } from "./cns_metrics.ts";
 import { type EdnsInfo, ednsOf, optRecord, paddingLength, udpResponseLimit } from "../proto/edns.ts";
@@ -101,9 +102,24 @@ export class QueryHandler {
     }
     const edns = ednsOf(query);
     const question = query.questions[0];
-    const { result, extended } = await this.#answer(query, question, edns, client);
+    // One span per answered query (under OTEL_DENO=true): lookups it makes (the chain through the bridge,
+    // upstreams) are its children.
+    const span = startSpan("cns", "dns.query", {
+      kind: SpanKind.SERVER,
+      attributes: {
+        "dns.transport": client.transport,
+        ...(question
+          ? { "dns.question.name": question.name.slice(0, 255), "dns.question.type": question.type }
+          : {}),
+      },
+    });
+    const { result, extended } = await withSpan(span, () => this.#answer(query, question, edns, client));
     const qtype = question ? qtypeLabel(question.type) : "OTHER";
     const rcodeValue = extended ? RCODE.BADVERS : result.rcode;
+    if (span !== undefined) {
+      span.setAttribute("dns.response.rcode", rcodeLabel(rcodeValue));
+      endSpan(span, rcodeValue === RCODE.SERVFAIL ? "SERVFAIL" : undefined);
+    }
     const recursionOk = this.#o.recursive !== undefined && this.#o.recursionAllow.allows(client.address);
     const limit = client.transport === "udp" ? udpResponseLimit(edns, this.#udpMax) : MAX_STREAM_MESSAGE;
     // RFC 7830 §4 / RFC 9250 §5.4: a padded query over an encrypted transport gets a padded response (RFC 8467
