@@ -96,6 +96,14 @@ export const CHARTS: readonly ChartDef[] = [
     by: "result",
   },
   {
+    id: "wraith_upstreams",
+    title: "wraith healthy backends by pool",
+    unit: "backends",
+    kind: "gauge",
+    metric: "ghost_wraith_backends_healthy",
+    by: "pool",
+  },
+  {
     id: "chain_height",
     title: "Chain height",
     unit: "blocks",
