@@ -52,6 +52,7 @@ export class ChainNameIndex {
   readonly #names = new Map<string, ChainName>();
   readonly #abort = new AbortController();
   #height = 0;
+  #version = 0;
   #ready = false;
   #running: Promise<void> | undefined;
   readonly #readyWaiters: Array<() => void> = [];
@@ -65,6 +66,14 @@ export class ChainNameIndex {
   /** Whether the index has caught up with the chain at least once. */
   get ready(): boolean {
     return this.#ready;
+  }
+
+  /**
+   * Changes whenever anything an answer could depend on changes (a name, the height, a reload): a cache of
+   * answers built from this index is valid while it stays the same.
+   */
+  get version(): number {
+    return this.#version;
   }
 
   /** The last block height applied. */
@@ -129,6 +138,7 @@ export class ChainNameIndex {
         for await (const block of this.#feed.streamBlocks(this.#height + 1, signal)) {
           await this.#refresh(block.names, signal);
           this.#height = Math.max(this.#height, block.height);
+          this.#version++;
           delay = this.#opts.backoffMs ?? 250;
         }
         if (signal.aborted) return;
@@ -164,8 +174,10 @@ export class ChainNameIndex {
       after = page.next;
     }
     this.#names.clear();
+    this.#version++;
     await this.#refresh(all, signal);
     this.#height = head;
+    this.#version++;
     this.#ready = true;
     for (const w of this.#readyWaiters.splice(0)) w();
     this.#opts.onEvent?.("chain names loaded", { height: head, names: this.#names.size });
@@ -176,6 +188,7 @@ export class ChainNameIndex {
       const entry = await this.#feed.resolveName(name, signal);
       if (entry === undefined) this.#names.delete(name);
       else this.#names.set(name, entry);
+      this.#version++;
     }
   }
 }

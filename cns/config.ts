@@ -50,6 +50,8 @@ export interface CnsConfig {
   readonly recursionAllow: readonly string[];
   /** Answer cache entries; 0 disables the cache. */
   readonly cacheMaxEntries: number;
+  /** Whole authoritative responses kept for reuse (keyed by query bytes); 0 disables. */
+  readonly answerCacheEntries: number;
   /** Cap on cached TTLs, seconds. */
   readonly cacheMaxTtlS: number;
   /** Cap on negative-cache TTLs, seconds. */
@@ -150,6 +152,11 @@ export const CNS_CONFIG: ConfigSection<CnsConfig> = defineSection("cns", {
     help: "CIDRs allowed to recurse",
   },
   cache_max_entries: { kind: int(0, 10_000_000), default: 10_000, help: "0 disables" },
+  answer_cache_entries: {
+    kind: int(0, 1_000_000),
+    default: 10_000,
+    help: "whole authoritative answers reused by query bytes; 0 disables",
+  },
   cache_max_ttl_s: { kind: int(1, 604_800), default: 86_400, help: "TTL cap" },
   cache_negative_max_ttl_s: { kind: int(0, 86_400), default: 3600, help: "RFC 2308 cap" },
   serve_stale_max_s: { kind: int(0, 604_800), default: 0, help: "RFC 8767; 0 disables" },

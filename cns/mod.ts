@@ -43,6 +43,7 @@ export * from "./resolver/rate_limiter.ts";
 export * from "./resolver/connection_limiter.ts";
 export * from "./resolver/cns_metrics.ts";
 export * from "./resolver/query_handler.ts";
+export * from "./resolver/answer_cache.ts";
 export * from "./proto/doq_codec.ts";
 export * from "./server/doh_handler.ts";
 export * from "./config.ts";

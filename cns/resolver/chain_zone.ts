@@ -85,6 +85,11 @@ export class ChainZone implements Zone {
     this.#signer = signer;
   }
 
+  /** The index's version: answers cached from this zone are valid while it stays the same. */
+  version(): number {
+    return this.#index.version;
+  }
+
   /** Answers a question for a name in this zone (DNSSEC-signed when the client set DO and a signer exists). */
   lookup(
     question: DnsQuestion,

@@ -42,6 +42,8 @@ export interface CnsMetrics {
   readonly querySeconds: Histogram;
   /** `cns_cache_lookups_total{result}`: hit, miss, stale. */
   readonly cache: Counter;
+  /** `ghost_cns_answer_cache_total{result}`: authoritative answers served whole from the answer cache (hit) or stored. */
+  readonly answerCache: Counter;
   /** `cns_upstream_seconds{result}`: one upstream exchange. */
   readonly upstreamSeconds: Histogram;
   /** `cns_rate_limited_total{action}`: slip or drop. */
@@ -68,6 +70,11 @@ export function cnsMetrics(registry: MetricsRegistry = new MetricsRegistry()): C
       labelNames: ["transport"],
     }),
     cache: registry.counter("ghost_cns_cache_lookups_total", "Answer cache lookups", ["result"]),
+    answerCache: registry.counter(
+      "ghost_cns_answer_cache_total",
+      "Authoritative answers served whole from the answer cache (hit) or stored in it (stored)",
+      ["result"],
+    ),
     upstreamSeconds: registry.histogram("ghost_cns_upstream_seconds", "Upstream exchange time", {
       buckets: UPSTREAM_BUCKETS,
       labelNames: ["result"],

@@ -34,6 +34,7 @@ export class MemoryZone implements Zone {
   /** Every ancestor of an owner name down from the origin: they exist even without records (RFC 4592 §2.2.2). */
   readonly #ancestors = new Set<string>();
   readonly #soa: DnsRecord;
+  #version = 0;
 
   /**
    * Builds the zone.
@@ -64,8 +65,14 @@ export class MemoryZone implements Zone {
     if (!soa) this.add(this.#soa);
   }
 
+  /** Changes on every {@linkcode MemoryZone.add}: cached answers from this zone are valid while it stays. */
+  version(): number {
+    return this.#version;
+  }
+
   /** Adds one record. */
   add(record: DnsRecord): void {
+    this.#version++;
     const name = normalizeName(record.name);
     if (!isInZone(name, this.origin)) {
       throw new RangeError(

@@ -10,6 +10,7 @@
 
 import { endSpan, SpanKind, startSpan, withSpan } from "../../core/mod.ts";
 import type { CnsMetrics } from "./cns_metrics.ts";
+import { AnswerCache, answerFor, type StoredAnswer } from "./answer_cache.ts";
 import { qtypeLabel, rcodeLabel } from "./cns_metrics.ts";
 import { type EdnsInfo, ednsOf, optRecord, paddingLength, udpResponseLimit } from "../proto/edns.ts";
 import { DnsFormatError, type HeaderInfo, UpstreamError } from "../errors.ts";
@@ -57,6 +58,15 @@ export interface QueryHandlerOptions {
   readonly now?: () => number;
   /** Told about resolver failures (for logging); must not throw. */
   readonly onError?: (error: unknown, client: ClientInfo) => void;
+  /** Whole answers of authoritative data (see `answer_cache.ts`); none when absent. */
+  readonly answerCache?: AnswerCache;
+}
+
+/** What an answer cache entry needs to know about who answered. */
+interface Cacheable {
+  readonly resolver: Resolver;
+  readonly qname: string;
+  readonly version: number;
 }
 
 /** The classes dns-packet can encode back; a question in any other class is answered without its question. */
@@ -84,6 +94,37 @@ export class QueryHandler {
   async handle(bytes: Uint8Array, client: ClientInfo): Promise<Uint8Array | null> {
     const m = this.#o.metrics;
     const started = performance.now();
+    const cache = this.#o.answerCache;
+    const cacheKey = cache === undefined ? undefined : AnswerCache.key(bytes, client.transport);
+    if (cache !== undefined && cacheKey !== undefined) {
+      const hit = cache.get(cacheKey, started);
+      if (hit !== undefined) return this.#fromCache(hit, bytes, client, started);
+    }
+    return await this.#handleFull(bytes, client, started, cacheKey);
+  }
+
+  /**
+   * The answer when the answer cache holds it, at once (no promise, no decode); `undefined` when it does not
+   * (then call {@linkcode QueryHandler.handle}). Listeners use it to skip their async machinery on hot names.
+   */
+  answerCached(bytes: Uint8Array, client: ClientInfo): Uint8Array | null | undefined {
+    const cache = this.#o.answerCache;
+    if (cache === undefined) return undefined;
+    const key = AnswerCache.key(bytes, client.transport);
+    if (key === undefined) return undefined;
+    const started = performance.now();
+    const hit = cache.get(key, started);
+    return hit === undefined ? undefined : this.#fromCache(hit, bytes, client, started);
+  }
+
+  async #handleFull(
+    bytes: Uint8Array,
+    client: ClientInfo,
+    started: number,
+    cacheKey: string | undefined,
+  ): Promise<Uint8Array | null> {
+    const m = this.#o.metrics;
+    const cache = this.#o.answerCache;
     let query: DecodedMessage;
     try {
       query = decodeMessage(bytes, this.#o.limits ?? DEFAULT_WIRE_LIMITS);
@@ -113,7 +154,10 @@ export class QueryHandler {
           : {}),
       },
     });
-    const { result, extended } = await withSpan(span, () => this.#answer(query, question, edns, client));
+    const { result, extended, cacheable } = await withSpan(
+      span,
+      () => this.#answer(query, question, edns, client),
+    );
     const qtype = question ? qtypeLabel(question.type) : "OTHER";
     const rcodeValue = extended ? RCODE.BADVERS : result.rcode;
     if (span !== undefined) {
@@ -152,7 +196,19 @@ export class QueryHandler {
     }
     const pad = padded ? paddingLength(out.length) : 0;
     if (pad > 0 && out.length + pad <= limit) out = encodeMessage(build(result, truncated, pad));
-    if (client.transport === "udp" && this.#o.rateLimiter) {
+    const limited = client.transport === "udp" && this.#o.rateLimiter !== undefined;
+    if (cache !== undefined && cacheKey !== undefined && cacheable !== undefined && !extended) {
+      cache.set(cacheKey, {
+        response: out,
+        slipped: limited ? encodeMessage(build(result, true)) : undefined,
+        qtype,
+        rcode: rcodeLabel(rcodeValue),
+        ...cacheable,
+        expiresAt: started + cache.maxAgeMs,
+      });
+      m?.answerCache.inc(1, { result: "stored" });
+    }
+    if (limited && this.#o.rateLimiter) {
       const decision = this.#o.rateLimiter.check(client.address, this.#now());
       if (decision !== "send") {
         m?.rateLimited.inc(1, { action: decision });
@@ -165,12 +221,42 @@ export class QueryHandler {
     return out;
   }
 
+  /** A query answered from the answer cache: same metrics, rate limiting and span as the full path. */
+  #fromCache(hit: StoredAnswer, bytes: Uint8Array, client: ClientInfo, started: number): Uint8Array | null {
+    const m = this.#o.metrics;
+    m?.answerCache.inc(1, { result: "hit" });
+    const span = startSpan("cns", "dns.query", {
+      kind: SpanKind.SERVER,
+      attributes: {
+        "dns.transport": client.transport,
+        "dns.question.name": hit.qname,
+        "dns.question.type": hit.qtype,
+        "dns.response.rcode": hit.rcode,
+        "ghost.cns.answer_cache": "hit",
+      },
+    });
+    endSpan(span);
+    let stored = hit.response;
+    if (client.transport === "udp" && this.#o.rateLimiter) {
+      const decision = this.#o.rateLimiter.check(client.address, this.#now());
+      if (decision !== "send") {
+        m?.rateLimited.inc(1, { action: decision });
+        if (decision === "drop" || hit.slipped === undefined) return null;
+        stored = hit.slipped;
+      }
+    }
+    const recursionOk = this.#o.recursive !== undefined && this.#o.recursionAllow.allows(client.address);
+    m?.queries.inc(1, { transport: client.transport, qtype: hit.qtype, rcode: hit.rcode });
+    m?.querySeconds.observe((performance.now() - started) / 1000, { transport: client.transport });
+    return answerFor(stored, bytes, recursionOk);
+  }
+
   async #answer(
     query: DecodedMessage,
     question: DnsQuestion | undefined,
     edns: EdnsInfo,
     client: ClientInfo,
-  ): Promise<{ result: ResolveResult; extended: boolean }> {
+  ): Promise<{ result: ResolveResult; extended: boolean; cacheable?: Cacheable }> {
     const plain = (rcode: number) => ({ result: policyResult(rcode), extended: false });
     if (opcodeOf(query.flags) !== OPCODE_QUERY) return plain(RCODE.NOTIMP);
     // RFC 6891 §6.1.3: an EDNS version we do not speak gets BADVERS.
@@ -189,7 +275,15 @@ export class QueryHandler {
     };
     const owner = this.#o.authoritative.find((r) => r.owns(qname));
     try {
-      if (owner) return { result: await owner.resolve(request), extended: false };
+      if (owner) {
+        // The data version is read before the lookup: a change during it makes the entry outdated at once.
+        const version = this.#o.answerCache === undefined ? undefined : owner.cacheVersion?.(qname);
+        const result = await owner.resolve(request);
+        const cacheable = version === undefined || result.source === "policy"
+          ? undefined
+          : { resolver: owner, qname, version };
+        return { result, extended: false, ...(cacheable ? { cacheable } : {}) };
+      }
       if (this.#o.recursive && this.#o.recursionAllow.allows(client.address)) {
         return { result: await this.#o.recursive.resolve(request), extended: false };
       }

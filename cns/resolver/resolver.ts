@@ -60,6 +60,11 @@ export interface Resolver {
   owns(qname: string): boolean;
   /** Answers a question. Failures that the client should see as SERVFAIL may be thrown. */
   resolve(request: ResolveRequest): Promise<ResolveResult>;
+  /**
+   * For an authoritative resolver whose answers depend only on the question and its data: a number that changes
+   * whenever an answer for `qname` may change; undefined (or absent) when its answers must not be cached whole.
+   */
+  cacheVersion?(qname: string): number | undefined;
 }
 
 /** An empty answer with an RCODE, from policy (REFUSED, NOTIMP...). */

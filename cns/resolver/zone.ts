@@ -20,6 +20,11 @@ export interface Zone {
     signal?: AbortSignal,
     opts?: { readonly dnssecOk?: boolean },
   ): ResolveResult | Promise<ResolveResult>;
+  /**
+   * A number that changes whenever any answer of the zone may change. A zone without it is never answered from
+   * the query handler's answer cache.
+   */
+  version?(): number;
 }
 
 /** Resolves from a set of zones; owns every name under any of their origins. */
@@ -48,6 +53,11 @@ export class ZoneResolver implements Resolver {
     const zone = this.#find(normalizeName(request.question.name));
     if (!zone) throw new RangeError(`Cannot resolve ${request.question.name}: no zone owns it`);
     return await zone.lookup(request.question, request.signal, { dnssecOk: request.dnssecOk === true });
+  }
+
+  /** The owning zone's version (see {@linkcode Zone.version}); undefined when its answers are not cacheable. */
+  cacheVersion(qname: string): number | undefined {
+    return this.#find(qname)?.version?.();
   }
 
   #find(qname: string): Zone | undefined {

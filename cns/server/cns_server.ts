@@ -14,6 +14,7 @@ import { DoqListener } from "./deno_doq_listener.ts";
 import { DohHandler } from "./doh_handler.ts";
 import { H3_ALPN, Http3Server } from "../../transport/http3/mod.ts";
 import { DnsCache } from "../resolver/dns_cache.ts";
+import { AnswerCache } from "../resolver/answer_cache.ts";
 import { DOQ_ALPN } from "../proto/doq_codec.ts";
 import { Forwarder, type UpstreamTransport } from "../resolver/forwarder.ts";
 import { AllowList } from "../proto/ip_prefix.ts";
@@ -119,6 +120,9 @@ export async function startCnsServer(options: CnsServerOptions): Promise<CnsServ
       }
       : {}),
     metrics,
+    ...(cfg.answerCacheEntries > 0
+      ? { answerCache: new AnswerCache({ maxEntries: cfg.answerCacheEntries }) }
+      : {}),
     onError: (error, client) =>
       report("query failed", {
         error: error instanceof Error ? error.message : String(error),

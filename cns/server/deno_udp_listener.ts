@@ -34,6 +34,7 @@ export class UdpListener {
   readonly #running = new Set<Promise<void>>();
   readonly #loop: Promise<void>;
   #closed = false;
+  #sending = 0;
 
   /** Binds and starts serving. */
   constructor(handler: QueryHandler, options: UdpListenerOptions) {
@@ -66,6 +67,14 @@ export class UdpListener {
         continue;
       }
       if (from.transport !== "udp") continue;
+      // Hot names: the answer cache answers synchronously, straight from the receive buffer.
+      if (from.port !== 0) {
+        const cached = this.#handler.answerCached(data, { address: from.hostname, transport: "udp" });
+        if (cached !== undefined) {
+          if (cached !== null) this.#send(cached, from);
+          continue;
+        }
+      }
       if (this.#running.size >= this.#max) {
         this.#metrics?.dropped.inc(1, { transport: "udp", reason: "overload" });
         continue;
@@ -83,6 +92,16 @@ export class UdpListener {
     if (from.port === 0) return;
     const response = await this.#handler.handle(query, { address: from.hostname, transport: "udp" });
     if (response === null || this.#closed) return;
+    await this.#send(response, from);
+  }
+
+  /** Sends one answer; never throws. Sends beyond the bound are dropped (the kernel's buffer is full anyway). */
+  async #send(response: Uint8Array, from: Deno.NetAddr): Promise<void> {
+    if (this.#sending >= this.#max) {
+      this.#metrics?.dropped.inc(1, { transport: "udp", reason: "overload" });
+      return;
+    }
+    this.#sending++;
     try {
       await this.#conn.send(response, from);
     } catch (error) {
@@ -94,6 +113,8 @@ export class UdpListener {
         to: `${from.hostname}:${from.port}`,
         error: error instanceof Error ? error.message : String(error),
       });
+    } finally {
+      this.#sending--;
     }
   }
 
