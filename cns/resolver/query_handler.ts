@@ -92,7 +92,6 @@ export class QueryHandler {
    *   or a UDP response dropped by rate limiting)
    */
   async handle(bytes: Uint8Array, client: ClientInfo): Promise<Uint8Array | null> {
-    const m = this.#o.metrics;
     const started = performance.now();
     const cache = this.#o.answerCache;
     const cacheKey = cache === undefined ? undefined : AnswerCache.key(bytes, client.transport);
