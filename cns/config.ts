@@ -16,6 +16,7 @@ import {
   int,
   INVALID,
   listOf,
+  oneOf,
   optional,
   parseHostPort,
   string,
@@ -52,6 +53,10 @@ export interface CnsConfig {
   readonly cacheMaxEntries: number;
   /** Whole authoritative responses kept for reuse (keyed by query bytes); 0 disables. */
   readonly answerCacheEntries: number;
+  /** How UDP is read and written: Deno's sockets, or batches through libc (`recvmmsg`/`sendmmsg`). */
+  readonly udpIo: "deno" | "ffi";
+  /** libc's path for `udpIo = "ffi"`. */
+  readonly udpFfiLibc: string;
   /** Cap on cached TTLs, seconds. */
   readonly cacheMaxTtlS: number;
   /** Cap on negative-cache TTLs, seconds. */
@@ -152,6 +157,19 @@ export const CNS_CONFIG: ConfigSection<CnsConfig> = defineSection("cns", {
     help: "CIDRs allowed to recurse",
   },
   cache_max_entries: { kind: int(0, 10_000_000), default: 10_000, help: "0 disables" },
+  udp_io: {
+    kind: oneOf(["deno", "ffi"]),
+    default: "deno",
+    help:
+      'UDP I/O: "deno" sockets, or "ffi": recvmmsg/sendmmsg batches through libc (Linux; grants this worker ffi)',
+  },
+  udp_ffi_libc: {
+    kind: string({ allowEmpty: false, pattern: /^\/\S+$/, what: "an absolute path" }),
+    default: Deno.build.arch === "aarch64"
+      ? "/lib/aarch64-linux-gnu/libc.so.6"
+      : "/lib/x86_64-linux-gnu/libc.so.6",
+    help: 'libc for udp_io = "ffi"',
+  },
   answer_cache_entries: {
     kind: int(0, 1_000_000),
     default: 10_000,

@@ -48,6 +48,8 @@ export * from "./proto/doq_codec.ts";
 export * from "./server/doh_handler.ts";
 export * from "./config.ts";
 export * from "./server/deno_udp_listener.ts";
+export * from "./server/ffi_udp_listener.ts";
+export * from "./server/sockaddr.ts";
 export * from "./server/deno_tcp_listener.ts";
 export * from "./server/deno_doq_listener.ts";
 export * from "./server/deno_upstream.ts";

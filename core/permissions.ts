@@ -15,7 +15,12 @@ export interface PermissionSet {
   readonly env: readonly string[];
   readonly sys: readonly string[];
   readonly run: false;
-  readonly ffi: false;
+  /**
+   * Native libraries the worker may load: paths, or `true`. Empty for every service by default; only an option
+   * that needs it (cns `udp_io = "ffi"`) grants it, to that worker alone. Deno's pointer operations need the
+   * unscoped permission, so such a worker gets `true`.
+   */
+  readonly ffi: readonly string[] | true;
 }
 
 /** Joins paths with `/` without touching the file system (no cwd lookup, which would need read access). */
@@ -29,7 +34,7 @@ export function netEntry(hp: HostPort): string {
 }
 
 /** Builds a set from the parts a service needs; everything not named is denied. */
-export function permissionSet(parts: Partial<Omit<PermissionSet, "run" | "ffi">>): PermissionSet {
+export function permissionSet(parts: Partial<Omit<PermissionSet, "run">>): PermissionSet {
   return {
     net: parts.net ?? [],
     read: parts.read ?? [],
@@ -37,7 +42,7 @@ export function permissionSet(parts: Partial<Omit<PermissionSet, "run" | "ffi">>
     env: parts.env ?? [],
     sys: parts.sys ?? [],
     run: false,
-    ffi: false,
+    ffi: parts.ffi ?? [],
   };
 }
 
@@ -51,7 +56,7 @@ export function workerPermissions(set: PermissionSet): Deno.PermissionOptionsObj
     env: list(set.env),
     sys: list(set.sys),
     run: false,
-    ffi: false,
+    ffi: set.ffi === true ? true : list(set.ffi),
     import: false,
   };
 }
@@ -66,6 +71,7 @@ export function unionSets(sets: readonly PermissionSet[]): PermissionSet {
     write: u((s) => s.write),
     env: u((s) => s.env),
     sys: u((s) => s.sys),
+    ffi: sets.some((s) => s.ffi === true) ? true : u((s) => (s.ffi === true ? [] : s.ffi)),
   });
 }
 
@@ -79,6 +85,7 @@ export function denoFlags(set: PermissionSet): string[] {
     ...flag("write", set.write),
     ...flag("env", set.env),
     ...flag("sys", set.sys),
+    ...(set.ffi === true ? ["--allow-ffi"] : flag("ffi", set.ffi)),
   ];
 }
 

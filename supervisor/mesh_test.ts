@@ -78,3 +78,14 @@ Deno.test("loadMeshKeys() creates 0600 keys once and reads the same keys again",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test('no worker gets FFI, except cns with udp_io = "ffi" (then cns alone)', () => {
+  const plain = parseConfig();
+  const ffi = parseConfig({ env: { GHOST_CNS_UDP_IO: "ffi" } });
+  for (const name of ["cns", "chain", "bridge", "wallet", "wraith"]) {
+    const svc = findService(name);
+    assert.ok(svc);
+    assert.deepEqual(servicePermissions(svc, plain).ffi, [], name);
+    assert.deepEqual(servicePermissions(svc, ffi).ffi, name === "cns" ? true : [], name);
+  }
+});

@@ -133,9 +133,17 @@ export class AllowList {
     this.#ranges = ranges.map(parseCidr);
   }
 
+  /** Recent answers by address text (bounded): a busy server asks about the same few clients again and again. */
+  readonly #seen = new Map<string, boolean>();
+
   /** True when the address is in any range; unparseable addresses are never allowed. */
   allows(ip: string): boolean {
+    const known = this.#seen.get(ip);
+    if (known !== undefined) return known;
     const bytes = parseIp(ip);
-    return bytes !== undefined && this.#ranges.some((r) => cidrContains(r, bytes));
+    const ok = bytes !== undefined && this.#ranges.some((r) => cidrContains(r, bytes));
+    if (this.#seen.size >= 4096) this.#seen.clear();
+    this.#seen.set(ip, ok);
+    return ok;
   }
 }

@@ -24,6 +24,7 @@ import { ResponseRateLimiter } from "../resolver/rate_limiter.ts";
 import type { Resolver } from "../resolver/resolver.ts";
 import { TcpListener } from "./deno_tcp_listener.ts";
 import { UdpListener } from "./deno_udp_listener.ts";
+import { FfiUdpListener } from "./ffi_udp_listener.ts";
 import { type Zone, ZoneResolver } from "../resolver/zone.ts";
 
 /** TLS material for DoQ and DoH. */
@@ -163,9 +164,17 @@ export async function startCnsServer(options: CnsServerOptions): Promise<CnsServ
       };
       // Port 0 (tests): TCP takes the port UDP got, so one address serves both. Another process may hold that
       // TCP port already: then try another pair.
-      let pair: { udp: UdpListener; tcp: TcpListener } | undefined;
+      let pair: { udp: UdpListener | FfiUdpListener; tcp: TcpListener } | undefined;
       for (let attempt = 0; pair === undefined; attempt++) {
-        const udp = new UdpListener(core, { hostname: l.hostname, port: l.port, metrics, onError: report });
+        const udp = cfg.udpIo === "ffi"
+          ? new FfiUdpListener(core, {
+            hostname: l.hostname,
+            port: l.port,
+            libcPath: cfg.udpFfiLibc,
+            metrics,
+            onError: report,
+          })
+          : new UdpListener(core, { hostname: l.hostname, port: l.port, metrics, onError: report });
         try {
           const tcp = new TcpListener(core, {
             hostname: l.hostname,

@@ -1,6 +1,7 @@
 /**
  * cns benchmark: dnsperf (Debian `dnsperf`) against cns's UDP listener and against unbound serving the same
- * 1,000 AAAA records, in the same run, loopback only. Rows: cns answering from a local zone, cns answering from
+ * 1,000 AAAA records, in the same run, loopback only. Rows: cns answering from a local zone (Deno's UDP
+ * sockets, and batched through libc with `udp_io = "ffi"`), cns answering from
  * its cache (forwarding to the unbound instance, warmed first), and unbound (local-data); then cns and unbound
  * over TCP (dnsperf -m tcp, one connection, pipelined). Reports queries/s, average
  * latency and the ratio to unbound. Skips cleanly when dnsperf or unbound is missing.
@@ -137,12 +138,19 @@ export async function runCnsBench(opts: { quick?: boolean } = {}): Promise<Bench
   const cacheServer = await startCnsServer({
     config: parseCnsConfig({ ...base, upstreams: [`127.0.0.1:${ub.port}`] }),
   });
+  // The same zone with batched UDP through libc (udp_io = "ffi"; Linux only).
+  const ffiServer = await startCnsServer({
+    config: parseCnsConfig({ ...base, udp_io: "ffi", local_zones: ["bench.test"], records: RECORDS }),
+  }).catch(() => undefined);
   const portOf = (s: typeof zoneServer): number => s.endpoints.find((e) => e.name === "udp")?.port ?? 0;
   try {
     // Warm the cache: one pass over every name.
     await dnsperf(portOf(cacheServer), dataFile, 1);
     const results: [string, PerfResult][] = [];
     results.push(["cns (local zone)", await dnsperf(portOf(zoneServer), dataFile, seconds)]);
+    if (ffiServer !== undefined) {
+      results.push([`cns (local zone), udp_io = "ffi"`, await dnsperf(portOf(ffiServer), dataFile, seconds)]);
+    }
     results.push(["cns (forwarder cache)", await dnsperf(portOf(cacheServer), dataFile, seconds)]);
     results.push(["unbound 1 thread (local-data)", await dnsperf(ub.port, dataFile, seconds)]);
     const tcp: [string, PerfResult][] = [];
@@ -165,6 +173,7 @@ export async function runCnsBench(opts: { quick?: boolean } = {}): Promise<Bench
   } finally {
     await zoneServer.close();
     await cacheServer.close();
+    await ffiServer?.close();
     await ub.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
