@@ -258,8 +258,18 @@ export class Counter extends MetricFamily {
 
   /** Adds `by` (default 1, must be >= 0). */
   inc(by = 1, labels?: Labels): void {
+    this.#add(this.key(labels), by);
+  }
+
+  /** An incrementer for one label set, its series key computed once (for hot paths). */
+  bind(labels?: Labels): (by?: number) => void {
+    const key = this.key(labels);
+    return (by = 1) => this.#add(key, by);
+  }
+
+  #add(key: string, by: number): void {
     if (!(by >= 0)) throw new RangeError(`Cannot increase counter "${this.name}" by ${by}`);
-    const k = this.admit(this.key(labels), this.#values);
+    const k = this.admit(key, this.#values);
     this.#values.set(k, (this.#values.get(k) ?? 0) + by);
   }
 
@@ -345,7 +355,20 @@ export class Histogram extends MetricFamily {
 
   /** Records one observation. */
   observe(value: number, labels?: Labels): void {
-    const k = this.admit(this.key(labels), this.#series);
+    this.#record(this.key(labels), value, 1);
+  }
+
+  /**
+   * A recorder for one label set, its series key computed once (for hot paths): `(value, times = 1)` records
+   * `value` `times` times.
+   */
+  bind(labels?: Labels): (value: number, times?: number) => void {
+    const key = this.key(labels);
+    return (value, times = 1) => this.#record(key, value, times);
+  }
+
+  #record(key: string, value: number, times: number): void {
+    const k = this.admit(key, this.#series);
     let s = this.#series.get(k);
     if (!s) {
       s = { counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 };
@@ -353,9 +376,9 @@ export class Histogram extends MetricFamily {
     }
     let i = 0;
     while (i < this.buckets.length && value > (this.buckets[i] ?? Infinity)) i++;
-    s.counts[i] = (s.counts[i] ?? 0) + 1;
-    s.sum += value;
-    s.count++;
+    s.counts[i] = (s.counts[i] ?? 0) + times;
+    s.sum += value * times;
+    s.count += times;
   }
 
   /** Observation count for a label set. */

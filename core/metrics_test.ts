@@ -129,3 +129,24 @@ Deno.test("metrics: a family keeps at most MAX_SERIES_PER_FAMILY series; later l
   const hist = snap.families.find((f) => f.name === "ghost_test_path_seconds");
   assert.equal(hist?.samples.length, MAX_SERIES_PER_FAMILY + 1);
 });
+
+Deno.test("metrics: bound recorders count into the same series as labelled calls", () => {
+  const r = new MetricsRegistry();
+  const c = r.counter("ghost_test_bound_total", "Bound", ["k"]);
+  const inc = c.bind({ k: "a" });
+  inc();
+  inc(4);
+  c.inc(1, { k: "a" });
+  assert.equal(c.get({ k: "a" }), 6);
+  assert.throws(() => c.bind({ other: "x" }), TypeError);
+  const h = r.histogram("ghost_test_bound_seconds", "Bound", { labelNames: ["k"], buckets: [1, 2] });
+  const obs = h.bind({ k: "a" });
+  obs(0.5, 3);
+  obs(1.5);
+  h.observe(3, { k: "a" });
+  assert.equal(h.count({ k: "a" }), 5);
+  const text = renderPrometheus(r.snapshot());
+  assert.match(text, /ghost_test_bound_seconds_bucket\{k="a",le="1"\} 3/);
+  assert.match(text, /ghost_test_bound_seconds_bucket\{k="a",le="2"\} 4/);
+  assert.match(text, /ghost_test_bound_seconds_sum\{k="a"\} 6/);
+});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { MetricsRegistry } from "../../core/mod.ts";
 import { decode, query } from "../_test_util.ts";
-import { AnswerCache, answerFor } from "./answer_cache.ts";
+import { AnswerCache, answerFor, cacheableQuery } from "./answer_cache.ts";
 import { cnsMetrics } from "./cns_metrics.ts";
 import { AllowList } from "../proto/ip_prefix.ts";
 import { MemoryZone } from "./memory_zone.ts";
@@ -102,17 +102,43 @@ Deno.test("answer cache: RA follows the asker, RRL still limits cached answers a
   assert.equal(slipped.answers.length, 0);
 });
 
-Deno.test("answer cache: keys only plain queries up to 512 bytes, per transport", () => {
+Deno.test("answer cache: only plain queries up to 512 bytes, per transport, matched by bytes", () => {
   const q = query("www.example.test", "A");
-  assert.notEqual(AnswerCache.key(q, "udp"), AnswerCache.key(q, "tcp"));
+  assert.ok(cacheableQuery(q));
   const resp = q.slice();
   resp[2] = (resp[2] ?? 0) | 0x80;
-  assert.equal(AnswerCache.key(resp, "udp"), undefined, "a response is never a key");
+  assert.equal(cacheableQuery(resp), false, "a response is never a key");
   const notify = q.slice();
   notify[2] = ((notify[2] ?? 0) & 0x87) | (4 << 3);
-  assert.equal(AnswerCache.key(notify, "udp"), undefined, "only opcode QUERY");
-  assert.equal(AnswerCache.key(q.subarray(0, 11), "udp"), undefined);
-  assert.equal(AnswerCache.key(new Uint8Array(513), "udp"), undefined);
+  assert.equal(cacheableQuery(notify), false, "only opcode QUERY");
+  assert.equal(cacheableQuery(q.subarray(0, 11)), false);
+  assert.equal(cacheableQuery(new Uint8Array(513)), false);
+  const cache = new AnswerCache({ maxEntries: 2 });
+  const answer = (v: number) => ({
+    response: Uint8Array.of(v),
+    slipped: undefined,
+    qtype: "A",
+    rcode: "NOERROR",
+    qname: "www.example.test",
+    version: 0,
+    versionOf: () => 0,
+    expiresAt: 1000,
+    count: () => {},
+  });
+  cache.set(q, "udp", answer(1));
+  assert.equal(cache.get(q, "tcp", 0), undefined, "per transport");
+  const other = q.slice();
+  other[0] = 0x99; // another ID: the same key
+  assert.equal(cache.get(other, "udp", 0)?.response[0], 1);
+  const changed = q.slice();
+  changed[q.length - 1] = 2; // another class: another key
+  assert.equal(cache.get(changed, "udp", 0), undefined);
+  assert.equal(cache.get(q, "udp", 1000), undefined, "expired");
+  cache.set(q, "udp", answer(1));
+  cache.set(changed, "udp", answer(2));
+  cache.set(query("mail.example.test"), "udp", answer(3));
+  assert.equal(cache.size, 2, "the oldest went");
+  assert.equal(cache.get(q, "udp", 0), undefined);
   const stored = Uint8Array.of(0, 0, 0x84, 0x80, 0, 1);
   const out = answerFor(stored, Uint8Array.of(0xab, 0xcd), false);
   assert.deepEqual([...out.subarray(0, 4)], [0xab, 0xcd, 0x84, 0x00]);

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { endSpan, SpanKind, startSpan, withSpan } from "../../core/mod.ts";
+import { endSpan, SpanKind, startSpan, tracingEnabled, withSpan } from "../../core/mod.ts";
 import type { CnsMetrics } from "./cns_metrics.ts";
-import { AnswerCache, answerFor, type StoredAnswer } from "./answer_cache.ts";
+import { type AnswerCache, answerFor, type StoredAnswer, writeAnswer } from "./answer_cache.ts";
 import { qtypeLabel, rcodeLabel } from "./cns_metrics.ts";
 import { type EdnsInfo, ednsOf, optRecord, paddingLength, udpResponseLimit } from "../proto/edns.ts";
 import { DnsFormatError, type HeaderInfo, UpstreamError } from "../errors.ts";
@@ -64,7 +64,7 @@ export interface QueryHandlerOptions {
 
 /** What an answer cache entry needs to know about who answered. */
 interface Cacheable {
-  readonly resolver: Resolver;
+  readonly versionOf: () => number;
   readonly qname: string;
   readonly version: number;
 }
@@ -78,9 +78,12 @@ export class QueryHandler {
   readonly #udpMax: number;
   readonly #now: () => number;
 
+  readonly #hits: ((by?: number) => void) | undefined;
+
   /** Creates the core. */
   constructor(options: QueryHandlerOptions) {
     this.#o = options;
+    this.#hits = options.metrics?.answerCache.bind({ result: "hit" });
     this.#udpMax = options.ednsUdpMax ?? 1232;
     this.#now = options.now ?? (() => performance.now());
   }
@@ -94,12 +97,13 @@ export class QueryHandler {
   async handle(bytes: Uint8Array, client: ClientInfo): Promise<Uint8Array | null> {
     const started = performance.now();
     const cache = this.#o.answerCache;
-    const cacheKey = cache === undefined ? undefined : AnswerCache.key(bytes, client.transport);
-    if (cache !== undefined && cacheKey !== undefined) {
-      const hit = cache.get(cacheKey, started);
-      if (hit !== undefined) return this.#fromCache(hit, bytes, client, started);
+    const hit = cache?.get(bytes, client.transport, started);
+    if (hit !== undefined) {
+      const out = this.#fromCache(hit, bytes, client, undefined, 0);
+      if (out !== null) this.#seconds(client.transport)((performance.now() - started) / 1000);
+      return out;
     }
-    return await this.#handleFull(bytes, client, started, cacheKey);
+    return await this.#handleFull(bytes, client, started);
   }
 
   /**
@@ -107,21 +111,49 @@ export class QueryHandler {
    * (then call {@linkcode QueryHandler.handle}). Listeners use it to skip their async machinery on hot names.
    */
   answerCached(bytes: Uint8Array, client: ClientInfo): Uint8Array | null | undefined {
-    const cache = this.#o.answerCache;
-    if (cache === undefined) return undefined;
-    const key = AnswerCache.key(bytes, client.transport);
-    if (key === undefined) return undefined;
     const started = performance.now();
-    const hit = cache.get(key, started);
-    return hit === undefined ? undefined : this.#fromCache(hit, bytes, client, started);
+    const hit = this.#o.answerCache?.get(bytes, client.transport, started);
+    if (hit === undefined) return undefined;
+    const out = this.#fromCache(hit, bytes, client, undefined, 0);
+    if (out !== null) this.#seconds(client.transport)((performance.now() - started) / 1000);
+    return out;
   }
 
-  async #handleFull(
+  /**
+   * {@linkcode QueryHandler.answerCached} writing the answer into `dest` at `at` (a send buffer): returns its
+   * length, `null` when nothing is to be sent, `undefined` when the cache does not hold it. `now` is the
+   * caller's monotonic ms (one clock read per batch); the caller reports the batch's time with
+   * {@linkcode QueryHandler.observeCached}.
+   */
+  answerCachedInto(
     bytes: Uint8Array,
     client: ClientInfo,
-    started: number,
-    cacheKey: string | undefined,
-  ): Promise<Uint8Array | null> {
+    dest: Uint8Array,
+    at: number,
+    now: number,
+  ): number | null | undefined {
+    const hit = this.#o.answerCache?.get(bytes, client.transport, now);
+    if (hit === undefined) return undefined;
+    return this.#fromCache(hit, bytes, client, dest, at);
+  }
+
+  /** Records `count` answers from the cache that took `seconds` each (a batch's time). */
+  observeCached(transport: ClientInfo["transport"], count: number, seconds: number): void {
+    if (count > 0) this.#seconds(transport)(seconds, count);
+  }
+
+  readonly #secondsByTransport = new Map<string, (value: number, times?: number) => void>();
+  #seconds(transport: string): (value: number, times?: number) => void {
+    let f = this.#secondsByTransport.get(transport);
+    if (f === undefined) {
+      const h = this.#o.metrics?.querySeconds;
+      f = h === undefined ? () => {} : h.bind({ transport });
+      this.#secondsByTransport.set(transport, f);
+    }
+    return f;
+  }
+
+  async #handleFull(bytes: Uint8Array, client: ClientInfo, started: number): Promise<Uint8Array | null> {
     const m = this.#o.metrics;
     const cache = this.#o.answerCache;
     let query: DecodedMessage;
@@ -196,14 +228,17 @@ export class QueryHandler {
     const pad = padded ? paddingLength(out.length) : 0;
     if (pad > 0 && out.length + pad <= limit) out = encodeMessage(build(result, truncated, pad));
     const limited = client.transport === "udp" && this.#o.rateLimiter !== undefined;
-    if (cache !== undefined && cacheKey !== undefined && cacheable !== undefined && !extended) {
-      cache.set(cacheKey, {
+    if (cache !== undefined && cacheable !== undefined && !extended) {
+      const rcode = rcodeLabel(rcodeValue);
+      const queries = m?.queries.bind({ transport: client.transport, qtype, rcode });
+      cache.set(bytes, client.transport, {
         response: out,
         slipped: limited ? encodeMessage(build(result, true)) : undefined,
         qtype,
-        rcode: rcodeLabel(rcodeValue),
+        rcode,
         ...cacheable,
         expiresAt: started + cache.maxAgeMs,
+        count: queries ?? (() => {}),
       });
       m?.answerCache.inc(1, { result: "stored" });
     }
@@ -220,34 +255,44 @@ export class QueryHandler {
     return out;
   }
 
-  /** A query answered from the answer cache: same metrics, rate limiting and span as the full path. */
-  #fromCache(hit: StoredAnswer, bytes: Uint8Array, client: ClientInfo, started: number): Uint8Array | null {
-    const m = this.#o.metrics;
-    m?.answerCache.inc(1, { result: "hit" });
-    const span = startSpan("cns", "dns.query", {
-      kind: SpanKind.SERVER,
-      attributes: {
-        "dns.transport": client.transport,
-        "dns.question.name": hit.qname,
-        "dns.question.type": hit.qtype,
-        "dns.response.rcode": hit.rcode,
-        "ghost.cns.answer_cache": "hit",
-      },
-    });
-    endSpan(span);
+  /**
+   * A query answered from the answer cache: the same counting, rate limiting and span as the full path. Writes
+   * into `dest` at `at` when given (returns the length), else returns a new array.
+   */
+  #fromCache<D extends Uint8Array | undefined>(
+    hit: StoredAnswer,
+    bytes: Uint8Array,
+    client: ClientInfo,
+    dest: D,
+    at: number,
+  ): (D extends Uint8Array ? number : Uint8Array) | null {
+    this.#hits?.();
+    if (tracingEnabled()) {
+      endSpan(startSpan("cns", "dns.query", {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "dns.transport": client.transport,
+          "dns.question.name": hit.qname,
+          "dns.question.type": hit.qtype,
+          "dns.response.rcode": hit.rcode,
+          "ghost.cns.answer_cache": "hit",
+        },
+      }));
+    }
     let stored = hit.response;
     if (client.transport === "udp" && this.#o.rateLimiter) {
       const decision = this.#o.rateLimiter.check(client.address, this.#now());
       if (decision !== "send") {
-        m?.rateLimited.inc(1, { action: decision });
+        this.#o.metrics?.rateLimited.inc(1, { action: decision });
         if (decision === "drop" || hit.slipped === undefined) return null;
         stored = hit.slipped;
       }
     }
     const recursionOk = this.#o.recursive !== undefined && this.#o.recursionAllow.allows(client.address);
-    m?.queries.inc(1, { transport: client.transport, qtype: hit.qtype, rcode: hit.rcode });
-    m?.querySeconds.observe((performance.now() - started) / 1000, { transport: client.transport });
-    return answerFor(stored, bytes, recursionOk);
+    hit.count();
+    type Out = D extends Uint8Array ? number : Uint8Array;
+    if (dest === undefined) return answerFor(stored, bytes, recursionOk) as Out;
+    return writeAnswer(stored, bytes, recursionOk, dest, at) as Out;
   }
 
   async #answer(
@@ -276,11 +321,12 @@ export class QueryHandler {
     try {
       if (owner) {
         // The data version is read before the lookup: a change during it makes the entry outdated at once.
-        const version = this.#o.answerCache === undefined ? undefined : owner.cacheVersion?.(qname);
+        const versionOf = this.#o.answerCache === undefined ? undefined : owner.versionSource?.(qname);
+        const version = versionOf?.();
         const result = await owner.resolve(request);
-        const cacheable = version === undefined || result.source === "policy"
+        const cacheable = versionOf === undefined || version === undefined || result.source === "policy"
           ? undefined
-          : { resolver: owner, qname, version };
+          : { versionOf, qname, version };
         return { result, extended: false, ...(cacheable ? { cacheable } : {}) };
       }
       if (this.#o.recursive && this.#o.recursionAllow.allows(client.address)) {

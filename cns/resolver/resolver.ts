@@ -61,10 +61,11 @@ export interface Resolver {
   /** Answers a question. Failures that the client should see as SERVFAIL may be thrown. */
   resolve(request: ResolveRequest): Promise<ResolveResult>;
   /**
-   * For an authoritative resolver whose answers depend only on the question and its data: a number that changes
-   * whenever an answer for `qname` may change; undefined (or absent) when its answers must not be cached whole.
+   * For an authoritative resolver whose answers depend only on the question and its data: where to read a
+   * number that changes whenever an answer for `qname` may change; undefined (or absent) when its answers must
+   * not be cached whole.
    */
-  cacheVersion?(qname: string): number | undefined;
+  versionSource?(qname: string): (() => number) | undefined;
 }
 
 /** An empty answer with an RCODE, from policy (REFUSED, NOTIMP...). */

@@ -55,9 +55,11 @@ export class ZoneResolver implements Resolver {
     return await zone.lookup(request.question, request.signal, { dnssecOk: request.dnssecOk === true });
   }
 
-  /** The owning zone's version (see {@linkcode Zone.version}); undefined when its answers are not cacheable. */
-  cacheVersion(qname: string): number | undefined {
-    return this.#find(qname)?.version?.();
+  /** Where the owning zone's version is read (see {@linkcode Zone.version}); undefined when not cacheable. */
+  versionSource(qname: string): (() => number) | undefined {
+    const zone = this.#find(qname);
+    const version = zone?.version;
+    return zone === undefined || version === undefined ? undefined : () => version.call(zone);
   }
 
   #find(qname: string): Zone | undefined {
