@@ -22,6 +22,8 @@ Deno.test("compileArgs() grants each binary exactly its permission sets, never -
           "/etc/ghost/ghost.toml",
           "/etc/ghost/tls/fullchain.pem",
           "/etc/ghost/tls/privkey.pem",
+          // Read once at start to warn about small UDP buffers.
+          "/proc/sys/net/core/rmem_default",
           "/var/lib/ghost",
         ]
           .sort().join(",")

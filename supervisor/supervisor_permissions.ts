@@ -53,6 +53,8 @@ export function supervisorPermissions(
       config.dataDir,
       ...(configPath !== undefined ? [configPath] : ["ghost.toml"]),
       ...tlsFiles,
+      // One kernel setting, read at start to warn about small UDP buffers (see run.ts).
+      "/proc/sys/net/core/rmem_default",
     ],
     write: [config.dataDir],
     env: allEnvNames(),

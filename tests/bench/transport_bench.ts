@@ -930,8 +930,19 @@ if (import.meta.main) {
     await idleServer(Deno.args[1] ?? "", Deno.args[2] ?? "ours");
   } else {
     const quick = Deno.args.includes("--quick");
+    // `--idle-max N [--idle-budget-s S]`: push (d) further (e.g. 100,000 connections) in a run of its own.
+    const arg = (name: string): number | undefined => {
+      const i = Deno.args.indexOf(name);
+      return i >= 0 ? Number(Deno.args[i + 1]) : undefined;
+    };
+    const idleMax = arg("--idle-max");
+    const budgetS = arg("--idle-budget-s");
     const t0 = performance.now();
-    const rows = await runTransportBench({ quick });
+    const rows = await runTransportBench({
+      quick,
+      ...(idleMax !== undefined ? { idleMax } : {}),
+      ...(budgetS !== undefined ? { idleBudgetMs: budgetS * 1000 } : {}),
+    });
     console.log(
       `transport bench, deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, loopback` +
         `${quick ? ", --quick" : ""}, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
