@@ -52,8 +52,13 @@ const U64_MAX = (1n << 64n) - 1n;
 
 /** A map key for bytes: one UTF-16 unit per byte (cheap, exact). */
 export function bytesKey(bytes: Uint8Array): string {
+  // One flat string from the typed array directly (a += loop builds a rope the Map must flatten to hash);
+  // in chunks, so no call gets more arguments than the engine allows.
+  if (bytes.length <= 4096) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i] as number);
+  for (let i = 0; i < bytes.length; i += 4096) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096) as unknown as number[]);
+  }
   return s;
 }
 
