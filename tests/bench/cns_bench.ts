@@ -12,7 +12,7 @@
  */
 
 import { parseCnsConfig, startCnsServer } from "../../cns/mod.ts";
-import { buildDoqClient, hasTool, run, startUnbound } from "../interop/dns/_tools.ts";
+import { buildDoqClient, buildGoProgram, hasTool, run, startUnbound } from "../interop/dns/_tools.ts";
 import { ensureDevPki } from "../../transport/mod.ts";
 import { type BenchRow, markdownTable } from "./_table.ts";
 
@@ -72,6 +72,7 @@ async function doqRows(dir: string, seconds: number, udpQps: number): Promise<Be
     return [{ setup: "cns DoQ", note: "skipped: needs Debian golang-go and quic-go sources" }];
   }
   const bin = await buildDoqClient();
+  const peerBin = await buildGoProgram(new URL("../interop/dns/doq_server/", import.meta.url), "doq_server");
   const pki = await ensureDevPki({ dir: `${dir}/pki` });
   const server = await startCnsServer({
     config: parseCnsConfig({
@@ -84,44 +85,63 @@ async function doqRows(dir: string, seconds: number, udpQps: number): Promise<Be
     }),
     tls: { certPem: pki.certPem, keyPem: pki.keyPem },
   });
-  try {
-    const port = server.endpoints.find((e) => e.name === "doq")?.port ?? 0;
+  // The peer: quic-go serving the same names (tests/interop/dns/doq_server).
+  const peer = new Deno.Command(peerBin, {
+    args: ["-cert", `${dir}/pki/cert.pem`, "-key", `${dir}/pki/key.pem`],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = peer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const ready = await lines.read();
+  const peerPort = Number(/ready (\d+)/.exec(ready.value ?? "")?.[1] ?? NaN);
+  const load = async (port: number) => {
     const r = await run(bin, [
-      "-addr",
-      `127.0.0.1:${port}`,
-      "-ca",
-      `${dir}/pki/ca.pem`,
-      "-type",
-      "AAAA",
-      "-load-seconds",
-      String(seconds),
-      "-conns",
-      "4",
-      "-streams",
-      "16",
+      ...["-addr", `127.0.0.1:${port}`, "-ca", `${dir}/pki/ca.pem`, "-type", "AAAA"],
+      ...["-load-seconds", String(seconds), "-conns", "4", "-streams", "16"],
     ], { timeoutMs: (seconds + 30) * 1000 });
-    if (r.code !== 0) return [{ setup: "cns DoQ", note: `load client failed: ${r.stderr.slice(0, 200)}` }];
-    const j = JSON.parse(r.stdout) as {
+    if (r.code !== 0) throw new Error(`DoQ load client failed: ${r.stderr.slice(0, 200)}`);
+    return JSON.parse(r.stdout) as {
       queries: number;
       errors: number;
       qps: number;
       p50_ms: number;
       p99_ms: number;
     };
-    return [{
-      setup: "cns DoQ (4 connections x 16 streams, quic-go client)",
+  };
+  try {
+    const ours = await load(server.endpoints.find((e) => e.name === "doq")?.port ?? 0);
+    const theirs = Number.isNaN(peerPort) ? undefined : await load(peerPort);
+    const row = (setup: string, j: Awaited<ReturnType<typeof load>>, ratio: string): BenchRow => ({
+      setup,
       "queries/s": Math.round(j.qps),
       "avg latency ms": `p50 ${j.p50_ms} / p99 ${j.p99_ms}`,
       completed: j.queries,
       lost: j.errors,
-      "qps vs unbound": `${(j.qps / udpQps).toFixed(3)} of cns UDP`,
-    }];
+      "qps vs unbound": ratio,
+    });
+    return [
+      row(
+        "cns DoQ (4 connections x 16 streams, quic-go client)",
+        ours,
+        theirs
+          ? `${(ours.qps / theirs.qps).toFixed(3)} of quic-go's DoQ server`
+          : `${(ours.qps / udpQps).toFixed(3)} of cns UDP`,
+      ),
+      ...(theirs ? [row("quic-go DoQ server (same names, same client)", theirs, "1 (DoQ peer)")] : []),
+    ];
   } finally {
     await server.close();
+    try {
+      peer.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await lines.cancel().catch(() => {});
+    await peer.stderr.cancel().catch(() => {});
+    await peer.status;
   }
 }
 
-/** Runs the comparison; rows for the markdown table. */
 export async function runCnsBench(opts: { quick?: boolean } = {}): Promise<BenchRow[]> {
   if (!hasTool("dnsperf") || !hasTool("unbound")) {
     return [{ setup: "skipped", note: "needs Debian packages dnsperf and unbound" }];
