@@ -94,10 +94,10 @@ async function doqRows(dir: string, seconds: number, udpQps: number): Promise<Be
   const lines = peer.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const ready = await lines.read();
   const peerPort = Number(/ready (\d+)/.exec(ready.value ?? "")?.[1] ?? NaN);
-  const load = async (port: number) => {
+  const load = async (port: number, conns = 4, streams = 16) => {
     const r = await run(bin, [
       ...["-addr", `127.0.0.1:${port}`, "-ca", `${dir}/pki/ca.pem`, "-type", "AAAA"],
-      ...["-load-seconds", String(seconds), "-conns", "4", "-streams", "16"],
+      ...["-load-seconds", String(seconds), "-conns", String(conns), "-streams", String(streams)],
     ], { timeoutMs: (seconds + 30) * 1000 });
     if (r.code !== 0) throw new Error(`DoQ load client failed: ${r.stderr.slice(0, 200)}`);
     return JSON.parse(r.stdout) as {
@@ -109,8 +109,12 @@ async function doqRows(dir: string, seconds: number, udpQps: number): Promise<Be
     };
   };
   try {
-    const ours = await load(server.endpoints.find((e) => e.name === "doq")?.port ?? 0);
+    const doqPort = server.endpoints.find((e) => e.name === "doq")?.port ?? 0;
+    const ours = await load(doqPort);
     const theirs = Number.isNaN(peerPort) ? undefined : await load(peerPort);
+    // One connection, one query at a time: the latency floor.
+    const oursSeq = await load(doqPort, 1, 1);
+    const theirsSeq = Number.isNaN(peerPort) ? undefined : await load(peerPort, 1, 1);
     const row = (setup: string, j: Awaited<ReturnType<typeof load>>, ratio: string): BenchRow => ({
       setup,
       "queries/s": Math.round(j.qps),
@@ -128,6 +132,14 @@ async function doqRows(dir: string, seconds: number, udpQps: number): Promise<Be
           : `${(ours.qps / udpQps).toFixed(3)} of cns UDP`,
       ),
       ...(theirs ? [row("quic-go DoQ server (same names, same client)", theirs, "1 (DoQ peer)")] : []),
+      row(
+        "cns DoQ, 1 connection, 1 query at a time",
+        oursSeq,
+        theirsSeq ? `p99 ${(oursSeq.p99_ms / theirsSeq.p99_ms).toFixed(2)}x quic-go's` : "",
+      ),
+      ...(theirsSeq
+        ? [row("quic-go DoQ server, 1 connection, 1 query at a time", theirsSeq, "1 (DoQ peer)")]
+        : []),
     ];
   } finally {
     await server.close();
