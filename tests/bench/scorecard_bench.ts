@@ -49,29 +49,49 @@ function field1(bytes: Uint8Array): Uint8Array {
   return concatBytes(Uint8Array.of(0x0a, ...len), bytes);
 }
 
-/** Round-trip times (ms) of `n` sequential queries to `port`, one in flight. */
-async function probe(port: number, n: number, pauseMs: number): Promise<number[]> {
+/**
+ * Round-trip times (ms) of `n` sequential queries to `port`, one in flight; a query unanswered within 1 s is
+ * counted as lost (UDP under load) and not timed.
+ */
+async function probe(port: number, n: number, pauseMs: number): Promise<{ times: number[]; lost: number }> {
   const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const out: number[] = [];
+  const times: number[] = [];
+  let lost = 0;
+  const replies = (async function* () {
+    try {
+      for (;;) yield (await sock.receive())[0];
+    } catch {
+      // closed
+    }
+  })();
   try {
     for (let i = 0; i < n; i++) {
       const q = dnsQuery(NAMES[i % NAMES.length] ?? "h0.bench.test", i & 0xffff);
       const t0 = performance.now();
       await sock.send(q, { transport: "udp", hostname: "127.0.0.1", port });
-      const timer = setTimeout(() => sock.close(), 2000);
-      const [r] = await sock.receive();
-      clearTimeout(timer);
-      if (r[0] === q[0] && r[1] === q[1]) out.push(performance.now() - t0);
+      for (;;) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const r = await Promise.race([
+          replies.next(),
+          new Promise<undefined>((res) => timer = setTimeout(() => res(undefined), 1000)),
+        ]);
+        clearTimeout(timer);
+        if (r === undefined || r.done) {
+          lost++;
+          break;
+        }
+        // A late answer to an earlier query is skipped.
+        if (r.value[0] === q[0] && r.value[1] === q[1]) {
+          times.push(performance.now() - t0);
+          break;
+        }
+      }
       if (pauseMs > 0) await new Promise((res) => setTimeout(res, pauseMs));
     }
   } finally {
-    try {
-      sock.close();
-    } catch {
-      // closed by a timeout
-    }
+    sock.close();
   }
-  return out;
+  return { times, lost };
 }
 
 /** A raw UDP echo in this process: the baseline a DNS answer is compared with. */
@@ -171,8 +191,9 @@ export async function runScorecardBench(opts: { quick: boolean }): Promise<Bench
 
     // Idle answer time vs a raw UDP echo.
     await probe(dnsPort, 200, 0);
-    const idleDns = summarize(await probe(dnsPort, 500, 1));
-    const idleEcho = summarize(await probe(echo.port, 500, 1));
+    const idleDnsProbe = await probe(dnsPort, 500, 1);
+    const idleDns = summarize(idleDnsProbe.times);
+    const idleEcho = summarize((await probe(echo.port, 500, 1)).times);
 
     // Transactions: the dev account's transfers, signed here, submitted through the bridge's ingress.
     const devSeed = fromHex((await Deno.readTextFile(`${devnet.dataDir}/chain/dev.key`)).trim());
@@ -259,39 +280,51 @@ export async function runScorecardBench(opts: { quick: boolean }): Promise<Bench
     ], { timeoutMs: (seconds + 60) * 1000 });
     // Transfers: each sender submits its next 64 (the chain's nonce window) in one SubmitTransactions call, and
     // again once they are in a block, while the window lasts.
+    const txErrors: string[] = [];
     const txRun = (async () => {
       let sent = 0;
       const next = senders.map(() => 0n);
       while (performance.now() - t0 < seconds * 1000) {
         await Promise.all(senders.map(async (k, i) => {
-          const body: Uint8Array[] = [];
-          for (let j = 0; j < 64; j++) {
-            const tx = signTransaction({
-              chainId: status.chainId,
-              nonce: (next[i] ?? 0n) + BigInt(j),
-              fee: 1n,
-              sender: k.pub,
-              body: { kind: "transfer", to: accountOf(devPub), amount: 1n },
-            }, k.seed).bytes;
-            body.push(field1(tx));
+          // A failed batch is counted and the sender's nonce read back (part of it may have been admitted).
+          try {
+            const body: Uint8Array[] = [];
+            for (let j = 0; j < 64; j++) {
+              const tx = signTransaction({
+                chainId: status.chainId,
+                nonce: (next[i] ?? 0n) + BigInt(j),
+                fee: 1n,
+                sender: k.pub,
+                body: { kind: "transfer", to: accountOf(devPub), amount: 1n },
+              }, k.seed).bytes;
+              body.push(field1(tx));
+            }
+            await chain.call("SubmitTransactions", concatBytes(...body));
+            next[i] = (next[i] ?? 0n) + 64n;
+            sent += 64;
+          } catch (error) {
+            txErrors.push(error instanceof Error ? error.message : String(error));
+            next[i] = await chain.account(k.address).then((a) => a.nonce, () => next[i] ?? 0n);
           }
-          await chain.call("SubmitTransactions", concatBytes(...body));
-          next[i] = (next[i] ?? 0n) + 64n;
-          sent += 64;
         }));
         // Wait until every sender's batch is in a block (bounded by the window).
         while (performance.now() - t0 < seconds * 1000) {
-          const nonces = await Promise.all(senders.map((k) => chain.account(k.address)));
-          if (nonces.every((a, i) => a.nonce >= (next[i] ?? 0n))) break;
-          await new Promise((r) => setTimeout(r, 20));
+          const nonces = await Promise.all(senders.map((k) => chain.account(k.address))).catch((error) => {
+            txErrors.push(`account: ${error instanceof Error ? error.message : String(error)}`);
+            return undefined;
+          });
+          if (nonces?.every((a, i) => a.nonce >= (next[i] ?? 0n))) break;
+          await new Promise((r) => setTimeout(r, nonces === undefined ? 200 : 20));
         }
       }
       return sent;
     })();
     // The probe under load.
     await new Promise((r) => setTimeout(r, 1000));
-    const loadDns = summarize(await probe(dnsPort, 300, 5));
-    const loadEcho = summarize(await probe(echo.port, 300, 5));
+    const loadDnsProbe = await probe(dnsPort, 300, 5);
+    const loadDns = summarize(loadDnsProbe.times);
+    const loadEchoProbe = await probe(echo.port, 300, 5);
+    const loadEcho = summarize(loadEchoProbe.times);
     const [dp, dq, h2, h3r, txSent] = await Promise.all([dnsperfRun, doqRun, h2Run, h3Run, txRun]);
     const window = (performance.now() - t0) / 1000;
     clearInterval(sampling);
@@ -410,9 +443,23 @@ export async function runScorecardBench(opts: { quick: boolean }): Promise<Bench
       value: `${committed} of ${txSent} committed, ${(committed / window).toFixed(0)} tx/s`,
       target: "-",
       peer: "-",
-      note: `blocks ${startHeight} -> ${endHeight}`,
+      note: `blocks ${startHeight} -> ${endHeight}${
+        txErrors.length > 0 ? `; ${txErrors.length} batches failed: ${[...new Set(txErrors)].join("; ")}` : ""
+      }`,
     });
+    if (txErrors.length > 0) {
+      const lines = devnet.logs().split("\n").filter((l) =>
+        / (WARN|ERROR) /.test(l) && !l.includes("rmem_default")
+      );
+      console.error(`scorecard: devnet warnings and errors:\n${lines.slice(-40).join("\n")}`);
+    }
     return rows;
+  } catch (error) {
+    const lines = devnet.logs().split("\n").filter((l) =>
+      / (WARN|ERROR) /.test(l) && !l.includes("rmem_default")
+    );
+    console.error(`scorecard failed; the devnet's warnings and errors:\n${lines.slice(-40).join("\n")}`);
+    throw error;
   } finally {
     echo.close();
     await devnet.stop();

@@ -16,6 +16,8 @@ export interface Devnet {
   readonly doqPort: number;
   /** The admin endpoint's base URL. */
   readonly admin: string;
+  /** The devnet's stderr so far. */
+  logs(): string;
   /** SIGTERM, assert exit 0 (with the log tail when not), remove the data dir. */
   stop(): Promise<void>;
   /**
@@ -78,14 +80,15 @@ export async function startDevnet(prefix: string, options: DevnetOptions = {}): 
       stdout: "null",
       stderr: "piped",
     }).spawn();
+  let logText = "";
   const logs = (async () => {
-    let text = "";
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) text += c;
-    return text;
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) logText += c;
+    return logText;
   })();
   return {
     dataDir,
     env,
+    logs: () => logText,
     dnsPort,
     doqPort,
     admin: `http://${adminAddr}`,
