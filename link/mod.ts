@@ -1,8 +1,9 @@
 /**
- * ghostlink: peer-to-peer links between nodes named by their Ed25519 keys. So far the pure cores: the session
- * handshake (SIGMA over X25519 + Ed25519, end-to-end keys even through a relay), packet protection with a replay
- * window, peer ids, DHT keys and distances, mesh IPv6 addresses, and fragmentation of IP packets into QUIC
- * datagrams. See README.md for what exists and what comes next.
+ * ghostlink: peer-to-peer links between nodes named by their Ed25519 keys: the session handshake (SIGMA over
+ * X25519 + Ed25519, end-to-end keys even through a relay), packet protection with a replay window, peer ids,
+ * DHT keys and distances, mesh IPv6 addresses, fragmentation of IP packets into QUIC datagrams, the control
+ * frames, and `LinkNode` (identify, rendezvous, hole punching by simultaneous open). See README.md for what
+ * exists and what comes next.
  *
  * @example
  * ```ts
@@ -23,3 +24,5 @@ export * from "./handshake.ts";
 export * from "./session.ts";
 export * from "./peer.ts";
 export * from "./fragment.ts";
+export * from "./wire.ts";
+export * from "./node.ts";

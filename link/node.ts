@@ -1,0 +1,369 @@
+/**
+ * Deno adapter: a ghostlink node. One `Deno.QuicEndpoint` both listens and dials, so the NAT mapping an
+ * outgoing packet makes also serves packets coming in. Every QUIC connection starts with the session
+ * handshake on its first stream (`handshake.ts`); the listener tells the dialer the address it saw
+ * (identify), so a node behind a NAT learns its public address.
+ *
+ * A node can serve as a **rendezvous**: every node that connects to it for control is remembered by its key
+ * and observed address. When A asks for B (CONNECT_REQ), the rendezvous tells each the other's address
+ * (CONNECT), and both dial at once. With a cone NAT on both sides the crossing packets open both mappings and
+ * one connection completes (the one dialed by the lower key is the link; the other side's dial is only a
+ * punch). With a symmetric NAT it does not, and `connect` fails with a clear error.
+ *
+ * @module
+ */
+
+import { encodeFrame, FrameDecoder, type LinkFrame, type Purpose } from "./wire.ts";
+import { HandshakeError, initiate, type LinkIdentity, respond } from "./handshake.ts";
+import type { LinkSession } from "./session.ts";
+import { toHex } from "../core/mod.ts";
+
+/** ALPN of ghostlink connections. */
+export const LINK_ALPN = "ghostlink/1";
+
+/** A link failure with a reason a user can act on. */
+export class LinkError extends Error {
+  override readonly name = "LinkError";
+}
+
+/** Options of {@linkcode LinkNode.start}. */
+export interface LinkNodeOptions {
+  readonly identity: LinkIdentity;
+  readonly hostname: string;
+  readonly port: number;
+  /** TLS certificate and key this node serves (QUIC needs TLS; who is who is the handshake's job). */
+  readonly cert: string;
+  readonly key: string;
+  /** CA certificates trusted for the TLS layer, and the server name to ask for. */
+  readonly caCerts: readonly string[];
+  readonly serverName: string;
+  /** A node both sides reach, to coordinate punching. */
+  readonly rendezvous?: { readonly hostname: string; readonly port: number; readonly publicKey: Uint8Array };
+  /** How long a punch may take, ms. Default 4,000. */
+  readonly punchTimeoutMs?: number;
+}
+
+/** How a link reaches its peer. */
+export type LinkPath = "direct";
+
+/** An authenticated, encrypted link to one peer. */
+export interface Link {
+  /** The peer's identity key (proven by the handshake). */
+  readonly peer: Uint8Array;
+  readonly path: LinkPath;
+  /** The peer's address as this node reaches it. */
+  readonly remote: string;
+  /** Sends one message (sealed with the session's keys). */
+  send(message: Uint8Array): Promise<void>;
+  /** The next message, or null when the link ended. Packets that fail to open are dropped and counted. */
+  receive(): Promise<Uint8Array | null>;
+  /** Messages dropped because they failed to open (forged, replayed). */
+  readonly refused: number;
+  close(): void;
+}
+
+/** Frames on one QUIC stream. */
+class FrameIo {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #decoder = new FrameDecoder();
+  readonly #queue: LinkFrame[] = [];
+
+  constructor(stream: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }) {
+    this.#reader = stream.readable.getReader();
+    this.#writer = stream.writable.getWriter();
+  }
+
+  write(f: LinkFrame): Promise<void> {
+    return this.#writer.write(encodeFrame(f));
+  }
+
+  async read(): Promise<LinkFrame | null> {
+    while (this.#queue.length === 0) {
+      const r = await this.#reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (r.done) return null;
+      this.#queue.push(...this.#decoder.push(r.value));
+      if (this.#decoder.buffered > 70_000) throw new LinkError("A peer sent a frame larger than allowed");
+    }
+    return this.#queue.shift() ?? null;
+  }
+
+  close(): void {
+    this.#writer.close().catch(() => {});
+    this.#reader.cancel().catch(() => {});
+  }
+}
+
+function addrText(a: Deno.Addr): string {
+  const n = a as Deno.NetAddr;
+  return n.hostname.includes(":") ? `[${n.hostname}]:${n.port}` : `${n.hostname}:${n.port}`;
+}
+
+function splitAddr(addr: string): { hostname: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  return { hostname: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) };
+}
+
+function makeLink(io: FrameIo, conn: Deno.QuicConn, session: LinkSession, remote: string): Link {
+  let refused = 0;
+  return {
+    peer: session.peer,
+    path: "direct",
+    remote,
+    send: (m) => io.write({ type: 30, packet: session.seal(m) }),
+    async receive() {
+      for (;;) {
+        const f = await io.read();
+        if (f === null) return null;
+        if (f.type !== 30) continue;
+        const plain = session.open(f.packet);
+        if (typeof plain !== "string") return plain;
+        refused++;
+      }
+    },
+    get refused() {
+      return refused;
+    },
+    close() {
+      io.close();
+      conn.close({ closeCode: 0, reason: "" });
+    },
+  };
+}
+
+/** A running node (see the module doc). */
+export class LinkNode {
+  readonly #o: LinkNodeOptions;
+  readonly #ep: Deno.QuicEndpoint;
+  readonly #listener: Deno.QuicListener;
+  /** Members of this rendezvous: key hex -> their control stream and observed address. */
+  readonly #members = new Map<string, { io: FrameIo; addr: string }>();
+  /** Data links accepted from peers, waiting for accept(). */
+  readonly #accepted: Link[] = [];
+  #acceptWaiter: ((l: Link) => void) | undefined;
+  /** Links this node waits for from a given peer (it dialed only a punch). */
+  readonly #awaitInbound = new Map<string, (l: Link) => void>();
+  /** CONNECT answers awaited by key hex. */
+  readonly #awaitConnect = new Map<string, (addr: string) => void>();
+  #control: FrameIo | undefined;
+  /** This node's public address as the rendezvous saw it. */
+  observed = "";
+  #closed = false;
+
+  private constructor(o: LinkNodeOptions) {
+    this.#o = o;
+    this.#ep = new Deno.QuicEndpoint({ hostname: o.hostname, port: o.port });
+    this.#listener = this.#ep.listen({ cert: o.cert, key: o.key, alpnProtocols: [LINK_ALPN] });
+  }
+
+  /** Starts a node; with a rendezvous configured it registers there first. */
+  static async start(o: LinkNodeOptions): Promise<LinkNode> {
+    const node = new LinkNode(o);
+    void node.#acceptLoop();
+    if (o.rendezvous) {
+      const r = await node.#dial(addrText({ transport: "udp", ...o.rendezvous }), 0, o.rendezvous.publicKey);
+      node.#control = r.io;
+      node.observed = r.observed;
+      void node.#controlLoop(r.io);
+    }
+    return node;
+  }
+
+  /** The bound UDP address. */
+  get addr(): Deno.NetAddr {
+    return this.#ep.addr;
+  }
+
+  /** This node's identity key. */
+  get publicKey(): Uint8Array {
+    return this.#o.identity.publicKey;
+  }
+
+  /** The next link a peer opened to this node. */
+  accept(): Promise<Link> {
+    const l = this.#accepted.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    return new Promise((resolve) => (this.#acceptWaiter = resolve));
+  }
+
+  /** Opens a link to the peer with identity key `peer`, through the rendezvous (see the module doc). */
+  async connect(peer: Uint8Array): Promise<Link> {
+    const control = this.#control;
+    if (control === undefined) throw new LinkError("Cannot connect to a peer by key without a rendezvous");
+    const id = toHex(peer);
+    const answer = new Promise<string>((resolve) => this.#awaitConnect.set(id, resolve));
+    await control.write({ type: 10, target: peer });
+    const addr = await withTimeout(answer, 5000, `the rendezvous did not introduce ${id.slice(0, 16)}`);
+    return await this.#punch(peer, addr);
+  }
+
+  /** Both sides dial; the link is the connection dialed by the lower key, the other dial only opens the NAT. */
+  async #punch(peer: Uint8Array, addr: string): Promise<Link> {
+    const id = toHex(peer);
+    const timeout = this.#o.punchTimeoutMs ?? 4000;
+    const mine = toHex(this.publicKey) < id;
+    if (mine) {
+      const r = await withTimeout(
+        this.#dial(addr, 1, peer),
+        timeout,
+        `no direct path to ${
+          id.slice(0, 16)
+        } at ${addr} (a symmetric NAT on the way?); relay fallback is not built yet`,
+      );
+      return makeLink(r.io, r.conn, r.session, addr);
+    }
+    const inbound = new Promise<Link>((resolve) => this.#awaitInbound.set(id, resolve));
+    this.#dial(addr, 2, peer).then((r) => r.conn.close({ closeCode: 0, reason: "" }), () => {});
+    try {
+      return await withTimeout(
+        inbound,
+        timeout,
+        `no direct path from ${
+          id.slice(0, 16)
+        } at ${addr} (a symmetric NAT on the way?); relay fallback is not built yet`,
+      );
+    } finally {
+      this.#awaitInbound.delete(id);
+    }
+  }
+
+  async #dial(
+    addr: string,
+    purpose: Purpose,
+    expected: Uint8Array,
+  ): Promise<{ conn: Deno.QuicConn; io: FrameIo; session: LinkSession; observed: string }> {
+    const { hostname, port } = splitAddr(addr);
+    const conn = await Deno.connectQuic({
+      endpoint: this.#ep,
+      hostname,
+      port,
+      alpnProtocols: [LINK_ALPN],
+      caCerts: [...this.#o.caCerts],
+      serverName: this.#o.serverName,
+    });
+    try {
+      const io = new FrameIo(await conn.createBidirectionalStream());
+      const hs = initiate(this.#o.identity, expected);
+      await io.write({ type: 1, init: hs.init });
+      const resp = await io.read();
+      if (resp === null || resp.type !== 2) throw new LinkError("The peer did not answer the handshake");
+      const { fin, session } = hs.onResponse(resp.resp);
+      await io.write({ type: 3, fin, purpose });
+      return { conn, io, session, observed: resp.observed };
+    } catch (error) {
+      conn.close({ closeCode: 1, reason: "handshake failed" });
+      throw error;
+    }
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#closed) {
+      let conn: Deno.QuicConn;
+      try {
+        conn = await (await this.#listener.incoming()).accept();
+      } catch {
+        if (this.#closed) return;
+        continue;
+      }
+      void this.#serve(conn).catch(() => conn.close({ closeCode: 1, reason: "handshake failed" }));
+    }
+  }
+
+  async #serve(conn: Deno.QuicConn): Promise<void> {
+    const first = await withTimeout(
+      conn.incomingBidirectionalStreams.getReader().read(),
+      5000,
+      "no handshake stream",
+    );
+    if (first.done) return;
+    const io = new FrameIo(first.value);
+    const init = await io.read();
+    if (init === null || init.type !== 1) throw new HandshakeError("The dialer did not start the handshake");
+    const hs = respond(this.#o.identity, init.init);
+    const observed = addrText(conn.remoteAddr);
+    await io.write({ type: 2, resp: hs.resp, observed });
+    const fin = await io.read();
+    if (fin === null || fin.type !== 3) throw new HandshakeError("The dialer did not finish the handshake");
+    const session = hs.onFinish(fin.fin);
+    const id = toHex(session.peer);
+    if (fin.purpose === 0) {
+      this.#members.set(id, { io, addr: observed });
+      await this.#memberLoop(id, io);
+    } else if (fin.purpose === 1) {
+      const link = makeLink(io, conn, session, observed);
+      const waiting = this.#awaitInbound.get(id);
+      if (waiting !== undefined) waiting(link);
+      else if (this.#acceptWaiter !== undefined) {
+        const w = this.#acceptWaiter;
+        this.#acceptWaiter = undefined;
+        w(link);
+      } else this.#accepted.push(link);
+    } else {
+      conn.close({ closeCode: 0, reason: "" });
+    }
+  }
+
+  /** As a rendezvous: introduces members to each other. */
+  async #memberLoop(id: string, io: FrameIo): Promise<void> {
+    try {
+      for (let f = await io.read(); f !== null; f = await io.read()) {
+        if (f.type !== 10) continue;
+        const me = this.#members.get(id);
+        const target = this.#members.get(toHex(f.target));
+        if (me === undefined || target === undefined) {
+          await io.write({ type: 12, reason: "unknown peer" });
+          continue;
+        }
+        await target.io.write({ type: 11, peer: fromHexKey(id), addr: me.addr });
+        await io.write({ type: 11, peer: f.target, addr: target.addr });
+      }
+    } finally {
+      this.#members.delete(id);
+    }
+  }
+
+  /** As a member: introductions from the rendezvous (answers to ours, and others who ask for us). */
+  async #controlLoop(io: FrameIo): Promise<void> {
+    for (let f = await io.read(); f !== null; f = await io.read()) {
+      if (f.type !== 11) continue;
+      const id = toHex(f.peer);
+      const waiting = this.#awaitConnect.get(id);
+      if (waiting !== undefined) {
+        this.#awaitConnect.delete(id);
+        waiting(f.addr);
+      } else {
+        // Someone asked for us: punch towards them; their link arrives through accept() or our dial.
+        void this.#punch(f.peer, f.addr).then((link) => {
+          if (this.#acceptWaiter !== undefined) {
+            const w = this.#acceptWaiter;
+            this.#acceptWaiter = undefined;
+            w(link);
+          } else this.#accepted.push(link);
+        }, () => {});
+      }
+    }
+  }
+
+  /** Closes every connection and the endpoint. */
+  close(): void {
+    this.#closed = true;
+    this.#control?.close();
+    try {
+      this.#ep.close();
+    } catch {
+      // closed
+    }
+  }
+}
+
+function fromHexKey(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => timer = setTimeout(() => reject(new LinkError(what)), ms)),
+  ]).finally(() => clearTimeout(timer));
+}

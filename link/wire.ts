@@ -1,0 +1,172 @@
+/**
+ * ghostlink's control messages on QUIC streams, pure. A frame is a type (u8), a length (u16, big-endian) and a
+ * body; bodies are fixed fields and u8-length-prefixed strings. Decoding is bounded and never throws past
+ * {@linkcode WireError}.
+ *
+ * | type | message      | body                                   | direction                        |
+ * | ---- | ------------ | -------------------------------------- | -------------------------------- |
+ * | 1    | HELLO_INIT   | handshake INIT                         | dialer -> listener               |
+ * | 2    | HELLO_RESP   | handshake RESP, observed address text  | listener -> dialer (identify)    |
+ * | 3    | HELLO_FIN    | handshake FIN, purpose (u8)            | dialer -> listener               |
+ * | 10   | CONNECT_REQ  | target identity key                    | peer -> rendezvous               |
+ * | 11   | CONNECT      | peer identity key, its address text    | rendezvous -> both peers         |
+ * | 12   | REFUSED      | reason text                            | either way                       |
+ * | 30   | DATA         | a sealed session packet                | peer <-> peer                    |
+ *
+ * @module
+ */
+
+/** Frame types. */
+export const FrameType = {
+  HELLO_INIT: 1,
+  HELLO_RESP: 2,
+  HELLO_FIN: 3,
+  CONNECT_REQ: 10,
+  CONNECT: 11,
+  REFUSED: 12,
+  DATA: 30,
+} as const;
+
+/** Why a link was opened: 0 control (a rendezvous' member), 1 data (a link), 2 a punch (opened, then closed). */
+export type Purpose = 0 | 1 | 2;
+
+/** Largest frame body. */
+export const MAX_FRAME_BODY = 0xffff;
+
+/** A decoded frame. */
+export type LinkFrame =
+  | { readonly type: 1; readonly init: Uint8Array }
+  | { readonly type: 2; readonly resp: Uint8Array; readonly observed: string }
+  | { readonly type: 3; readonly fin: Uint8Array; readonly purpose: Purpose }
+  | { readonly type: 10; readonly target: Uint8Array }
+  | { readonly type: 11; readonly peer: Uint8Array; readonly addr: string }
+  | { readonly type: 12; readonly reason: string }
+  | { readonly type: 30; readonly packet: Uint8Array };
+
+/** A frame that cannot be read. */
+export class WireError extends Error {
+  override readonly name = "WireError";
+}
+
+const te = new TextEncoder();
+const td = new TextDecoder("utf-8", { fatal: true });
+
+function text(s: string): Uint8Array {
+  const b = te.encode(s);
+  if (b.length > 255) throw new RangeError(`Cannot encode text of ${b.length} bytes (max 255)`);
+  return Uint8Array.of(b.length, ...b);
+}
+
+/** Encodes one frame. */
+export function encodeFrame(f: LinkFrame): Uint8Array {
+  let body: Uint8Array;
+  switch (f.type) {
+    case 1:
+      body = f.init;
+      break;
+    case 2:
+      body = join(f.resp, text(f.observed));
+      break;
+    case 3:
+      body = join(f.fin, Uint8Array.of(f.purpose));
+      break;
+    case 10:
+      body = key(f.target);
+      break;
+    case 11:
+      body = join(key(f.peer), text(f.addr));
+      break;
+    case 12:
+      body = text(f.reason.slice(0, 200));
+      break;
+    case 30:
+      body = f.packet;
+      break;
+  }
+  if (body.length > MAX_FRAME_BODY) {
+    throw new RangeError(`Cannot encode a frame body of ${body.length} bytes`);
+  }
+  const out = new Uint8Array(3 + body.length);
+  out[0] = f.type;
+  out[1] = body.length >>> 8;
+  out[2] = body.length & 0xff;
+  out.set(body, 3);
+  return out;
+}
+
+function key(k: Uint8Array): Uint8Array {
+  if (k.length !== 32) throw new RangeError(`Cannot encode an identity key of ${k.length} bytes`);
+  return k;
+}
+
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function readText(b: Uint8Array, at: number, what: string): string {
+  const n = b[at];
+  if (n === undefined || at + 1 + n !== b.length) throw new WireError(`Bad ${what}: length does not match`);
+  try {
+    return td.decode(b.subarray(at + 1, at + 1 + n));
+  } catch {
+    throw new WireError(`Bad ${what}: not UTF-8`);
+  }
+}
+
+/** Decodes one frame body of `type`. */
+export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
+  switch (type) {
+    case 1:
+      return { type, init: body.slice() };
+    case 2:
+      if (body.length < 128) throw new WireError("Bad HELLO_RESP: too short");
+      return { type, resp: body.slice(0, 128), observed: readText(body, 128, "HELLO_RESP address") };
+    case 3: {
+      const purpose = body[64];
+      if (body.length !== 65 || (purpose !== 0 && purpose !== 1 && purpose !== 2)) {
+        throw new WireError("Bad HELLO_FIN: want a 64-byte signature and a purpose of 0, 1 or 2");
+      }
+      return { type, fin: body.slice(0, 64), purpose };
+    }
+    case 10:
+      if (body.length !== 32) throw new WireError("Bad CONNECT_REQ: the key is not 32 bytes");
+      return { type, target: body.slice() };
+    case 11:
+      if (body.length < 33) throw new WireError("Bad CONNECT: too short");
+      return { type, peer: body.slice(0, 32), addr: readText(body, 32, "CONNECT address") };
+    case 12:
+      return { type, reason: readText(body, 0, "REFUSED reason") };
+    case 30:
+      return { type, packet: body.slice() };
+    default:
+      throw new WireError(`Unknown frame type ${type}`);
+  }
+}
+
+/** Splits a byte stream into frames (bounded: a frame body is at most 65,535 bytes). */
+export class FrameDecoder {
+  #buf = new Uint8Array(0);
+
+  /** Bytes held, not yet a whole frame. */
+  get buffered(): number {
+    return this.#buf.length;
+  }
+
+  /** Feeds bytes; returns every whole frame (throws WireError on a bad one). */
+  push(chunk: Uint8Array): LinkFrame[] {
+    const b = this.#buf.length === 0 ? chunk : join(this.#buf, chunk);
+    const out: LinkFrame[] = [];
+    let at = 0;
+    while (b.length - at >= 3) {
+      const len = ((b[at + 1] ?? 0) << 8) | (b[at + 2] ?? 0);
+      if (b.length - at - 3 < len) break;
+      out.push(decodeFrame(b[at] ?? 0, b.subarray(at + 3, at + 3 + len)));
+      at += 3 + len;
+    }
+    this.#buf = b.slice(at);
+    return out;
+  }
+}

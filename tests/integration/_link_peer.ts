@@ -1,0 +1,59 @@
+// Private helper of netns_link_test.ts, run inside a namespace. `rdv SEED IP PORT PKI` runs a rendezvous node;
+// `listen SEED PORT RDV_IP RDV_PORT RDV_KEY PKI` joins it and echoes every message of every link it accepts;
+// `dial SEED PORT RDV_IP RDV_PORT RDV_KEY PKI TARGET_KEY` joins, links to the target by key, sends "hello" and
+// prints one JSON line with the answer, the path and the time, or the error.
+import { linkIdentity, LinkNode } from "../../link/mod.ts";
+import { fromHex, toHex } from "../../core/mod.ts";
+
+const [mode = "", seed = "", ...rest] = Deno.args;
+const identity = linkIdentity(fromHex(seed));
+const pki = (dir: string) => ({
+  cert: Deno.readTextFileSync(`${dir}/cert.pem`),
+  key: Deno.readTextFileSync(`${dir}/key.pem`),
+  caCerts: [Deno.readTextFileSync(`${dir}/ca.pem`)],
+  serverName: "localhost",
+});
+
+if (mode === "rdv") {
+  const [ip = "", port = "", dir = ""] = rest;
+  await LinkNode.start({ identity, hostname: ip, port: Number(port), ...pki(dir) });
+  console.log(`ready ${toHex(identity.publicKey)}`);
+  await new Promise(() => {});
+}
+const [port = "", rdvIp = "", rdvPort = "", rdvKey = "", dir = "", target = ""] = rest;
+const node = await LinkNode.start({
+  identity,
+  hostname: "0.0.0.0",
+  port: Number(port),
+  ...pki(dir),
+  rendezvous: { hostname: rdvIp, port: Number(rdvPort), publicKey: fromHex(rdvKey) },
+});
+if (mode === "listen") {
+  console.log(`ready ${node.observed}`);
+  for (;;) {
+    const link = await node.accept();
+    (async () => {
+      for (let m = await link.receive(); m !== null; m = await link.receive()) {
+        await link.send(new TextEncoder().encode(`echo:${new TextDecoder().decode(m)}`));
+      }
+    })();
+  }
+}
+const t0 = performance.now();
+try {
+  const link = await node.connect(fromHex(target));
+  await link.send(new TextEncoder().encode("hello"));
+  const answer = await link.receive();
+  console.log(JSON.stringify({
+    ok: true,
+    path: link.path,
+    remote: link.remote,
+    peer: toHex(link.peer),
+    echo: answer === null ? null : new TextDecoder().decode(answer),
+    observed: node.observed,
+    ms: Math.round(performance.now() - t0),
+  }));
+} catch (error) {
+  console.log(JSON.stringify({ ok: false, error: error instanceof Error ? error.message : String(error) }));
+}
+Deno.exit(0);

@@ -1,0 +1,90 @@
+// ghostlink nodes in the namespace network: a rendezvous on the public segment; hosts behind cone NATs link
+// directly by key (the rendezvous introduces them, both dial, the session handshake proves who is who, the
+// echo is end-to-end encrypted); a host behind a symmetric NAT cannot be reached directly and the error says so.
+import assert from "node:assert/strict";
+import { ensureDevPki } from "../../transport/mod.ts";
+import { linkIdentity } from "../../link/mod.ts";
+import { toHex } from "../../core/mod.ts";
+import { buildNatNet, netnsUnavailable } from "./_netns.ts";
+
+const PEER = new URL("./_link_peer.ts", import.meta.url).pathname;
+const skip = netnsUnavailable();
+const seed = (n: number): string => toHex(new Uint8Array(32).fill(n));
+const keyOf = (n: number): string => toHex(linkIdentity(new Uint8Array(32).fill(n)).publicKey);
+
+Deno.test({
+  name: "netns: ghostlink nodes link directly by key through cone NATs; a symmetric NAT is refused clearly",
+  ignore: skip !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ghostlink_link_" });
+    const net = await buildNatNet([
+      { name: "a", nat: "cone" },
+      { name: "b", nat: "cone" },
+      { name: "c", nat: "symmetric" },
+    ]);
+    const children: Deno.ChildProcess[] = [];
+    const spawn = (ns: string, args: string[]) => {
+      const c = new Deno.Command("ip", {
+        args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", "--unstable-net", PEER, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      children.push(c);
+      return c;
+    };
+    const firstLine = async (c: Deno.ChildProcess): Promise<string> => {
+      const r = await c.stdout.pipeThrough(new TextDecoderStream()).getReader().read();
+      return r.value ?? "";
+    };
+    try {
+      const pki = `${dir}/pki`;
+      await ensureDevPki({ dir: pki });
+      const rdv = spawn(net.ns("pub"), ["rdv", seed(9), net.relayAddr, "4400", pki]);
+      assert.match(await firstLine(rdv), /^ready/);
+      const join = [net.relayAddr, "4400", keyOf(9), pki];
+      const b = spawn(net.ns("b"), ["listen", seed(2), "4500", ...join]);
+      const c = spawn(net.ns("c"), ["listen", seed(3), "4500", ...join]);
+      // Identify: each learned its public address from the rendezvous.
+      assert.equal((await firstLine(b)).trim(), `ready ${net.publicAddr("b")}:4500`);
+      assert.match(
+        await firstLine(c),
+        new RegExp(`^ready ${net.publicAddr("c").replaceAll(".", "\\.")}:\\d+`),
+      );
+      const dial = async (target: string) => {
+        const out = await spawn(net.ns("a"), ["dial", seed(1), "4500", ...join, target]).output();
+        const text = new TextDecoder().decode(out.stdout).trim();
+        assert.ok(text.startsWith("{"), new TextDecoder().decode(out.stderr));
+        return JSON.parse(text.split("\n").at(-1) ?? "{}");
+      };
+      const ab = await dial(keyOf(2));
+      assert.equal(ab.ok, true, JSON.stringify(ab));
+      assert.equal(ab.path, "direct");
+      assert.equal(ab.peer, keyOf(2), "the handshake proved b's key");
+      assert.equal(ab.echo, "echo:hello");
+      assert.equal(
+        ab.remote,
+        `${net.publicAddr("b")}:4500`,
+        "straight to b's NAT, not through the rendezvous",
+      );
+      assert.equal(ab.observed, `${net.publicAddr("a")}:4500`);
+      const ac = await dial(keyOf(3));
+      assert.equal(ac.ok, false);
+      assert.match(ac.error, /no direct path/);
+    } finally {
+      for (const ch of children) {
+        try {
+          ch.kill("SIGKILL");
+        } catch {
+          // exited
+        }
+        await ch.status;
+        await ch.stdout.cancel().catch(() => {});
+        await ch.stderr.cancel().catch(() => {});
+      }
+      await net.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
