@@ -8,7 +8,10 @@
  * and observed address. When A asks for B (CONNECT_REQ), the rendezvous tells each the other's address
  * (CONNECT), and both dial at once. With a cone NAT on both sides the crossing packets open both mappings and
  * one connection completes (the one dialed by the lower key is the link; the other side's dial is only a
- * punch). With a symmetric NAT it does not, and `connect` fails with a clear error.
+ * punch). With a symmetric NAT it does not, and `connect` falls back to the rendezvous as a **relay**: a new
+ * stream on the control link starting with RELAY_OPEN is joined to a stream to the target (RELAY_IN), at a
+ * bounded rate per link and with bounded links per member, and the session handshake runs through it, so the
+ * relay forwards ciphertext it cannot read or forge. `Link.path` says which.
  *
  * @module
  */
@@ -41,10 +44,15 @@ export interface LinkNodeOptions {
   readonly rendezvous?: { readonly hostname: string; readonly port: number; readonly publicKey: Uint8Array };
   /** How long a punch may take, ms. Default 4,000. */
   readonly punchTimeoutMs?: number;
+  /** As a relay: bytes per second per relayed link (each direction). Default 1 MiB/s. */
+  readonly relayBytesPerSecond?: number;
+  /** As a relay: relayed links at once, per member and in all. Defaults 8 and 64. */
+  readonly relayCircuitsPerMember?: number;
+  readonly relayCircuits?: number;
 }
 
-/** How a link reaches its peer. */
-export type LinkPath = "direct";
+/** How a link reaches its peer: straight, or through the rendezvous relaying its (encrypted) bytes. */
+export type LinkPath = "direct" | "relayed";
 
 /** An authenticated, encrypted link to one peer. */
 export interface Link {
@@ -104,11 +112,17 @@ function splitAddr(addr: string): { hostname: string; port: number } {
   return { hostname: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) };
 }
 
-function makeLink(io: FrameIo, conn: Deno.QuicConn, session: LinkSession, remote: string): Link {
+function makeLink(
+  io: FrameIo,
+  close: () => void,
+  session: LinkSession,
+  remote: string,
+  path: LinkPath,
+): Link {
   let refused = 0;
   return {
     peer: session.peer,
-    path: "direct",
+    path,
     remote,
     send: (m) => io.write({ type: 30, packet: session.seal(m) }),
     async receive() {
@@ -126,9 +140,50 @@ function makeLink(io: FrameIo, conn: Deno.QuicConn, session: LinkSession, remote
     },
     close() {
       io.close();
-      conn.close({ closeCode: 0, reason: "" });
+      close();
     },
   };
+}
+
+/** A token bucket over bytes: `take(n)` waits until n bytes may pass. */
+class ByteBucket {
+  #tokens: number;
+  #at = performance.now();
+  constructor(readonly rate: number, readonly burst: number) {
+    this.#tokens = burst;
+  }
+  async take(n: number): Promise<void> {
+    const now = performance.now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.rate);
+    this.#at = now;
+    this.#tokens -= n;
+    if (this.#tokens < 0) await new Promise((r) => setTimeout(r, (-this.#tokens / this.rate) * 1000));
+  }
+}
+
+/** Copies one stream into another at the bucket's pace; closes the writer at the end. */
+async function pipe(
+  from: ReadableStreamDefaultReader<Uint8Array>,
+  to: WritableStreamDefaultWriter<Uint8Array>,
+  bucket: ByteBucket,
+  first: Uint8Array,
+): Promise<void> {
+  try {
+    if (first.length > 0) {
+      await bucket.take(first.length);
+      await to.write(first);
+    }
+    for (;;) {
+      const r = await from.read();
+      if (r.done) break;
+      await bucket.take(r.value.length);
+      await to.write(r.value);
+    }
+    await to.close();
+  } catch {
+    to.abort().catch(() => {});
+    from.cancel().catch(() => {});
+  }
 }
 
 /** A running node (see the module doc). */
@@ -136,8 +191,9 @@ export class LinkNode {
   readonly #o: LinkNodeOptions;
   readonly #ep: Deno.QuicEndpoint;
   readonly #listener: Deno.QuicListener;
-  /** Members of this rendezvous: key hex -> their control stream and observed address. */
-  readonly #members = new Map<string, { io: FrameIo; addr: string }>();
+  /** Members of this rendezvous: key hex -> their control stream, connection and observed address. */
+  readonly #members = new Map<string, { io: FrameIo; addr: string; conn: Deno.QuicConn; circuits: number }>();
+  #circuits = 0;
   /** Data links accepted from peers, waiting for accept(). */
   readonly #accepted: Link[] = [];
   #acceptWaiter: ((l: Link) => void) | undefined;
@@ -146,6 +202,7 @@ export class LinkNode {
   /** CONNECT answers awaited by key hex. */
   readonly #awaitConnect = new Map<string, (addr: string) => void>();
   #control: FrameIo | undefined;
+  #controlConn: Deno.QuicConn | undefined;
   /** This node's public address as the rendezvous saw it. */
   observed = "";
   #closed = false;
@@ -163,8 +220,10 @@ export class LinkNode {
     if (o.rendezvous) {
       const r = await node.#dial(addrText({ transport: "udp", ...o.rendezvous }), 0, o.rendezvous.publicKey);
       node.#control = r.io;
+      node.#controlConn = r.conn;
       node.observed = r.observed;
       void node.#controlLoop(r.io);
+      void node.#relayedIn(r.conn);
     }
     return node;
   }
@@ -194,7 +253,65 @@ export class LinkNode {
     const answer = new Promise<string>((resolve) => this.#awaitConnect.set(id, resolve));
     await control.write({ type: 10, target: peer });
     const addr = await withTimeout(answer, 5000, `the rendezvous did not introduce ${id.slice(0, 16)}`);
-    return await this.#punch(peer, addr);
+    if (addr === "") {
+      throw new LinkError(`The rendezvous does not know peer ${id.slice(0, 16)}… (not connected to it)`);
+    }
+    try {
+      return await this.#punch(peer, addr);
+    } catch (error) {
+      if (!(error instanceof LinkError)) throw error;
+      // No direct path (a symmetric NAT): through the rendezvous, still end to end.
+      return await this.#relayTo(peer, error.message);
+    }
+  }
+
+  /** A link through the rendezvous: the handshake runs over the relayed stream, so the relay sees ciphertext. */
+  async #relayTo(peer: Uint8Array, why: string): Promise<Link> {
+    const conn = this.#controlConn;
+    if (conn === undefined) throw new LinkError(why);
+    const io = new FrameIo(await conn.createBidirectionalStream());
+    const hs = initiate(this.#o.identity, peer);
+    await io.write({ type: 20, target: peer });
+    await io.write({ type: 1, init: hs.init });
+    const resp = await withTimeout(io.read(), 5000, "the relay did not answer");
+    if (resp?.type === 12) throw new LinkError(`${why}; the relay refused: ${resp.reason}`);
+    if (resp === null || resp.type !== 2) throw new LinkError(`${why}; the relayed handshake failed`);
+    const { fin, session } = hs.onResponse(resp.resp);
+    await io.write({ type: 3, fin, purpose: 1 });
+    const r = conn.remoteAddr as Deno.NetAddr;
+    return makeLink(io, () => {}, session, `relay ${r.hostname}:${r.port}`, "relayed");
+  }
+
+  /** As a member: links relayed to this node (RELAY_IN, then the handshake as responder). */
+  async #relayedIn(conn: Deno.QuicConn): Promise<void> {
+    const streams = conn.incomingBidirectionalStreams.getReader();
+    for (;;) {
+      const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
+      if (next.done) return;
+      const io = new FrameIo(next.value);
+      void (async () => {
+        const hello = await io.read();
+        if (hello === null || hello.type !== 21) return io.close();
+        const init = await io.read();
+        if (init === null || init.type !== 1) return io.close();
+        const hs = respond(this.#o.identity, init.init);
+        await io.write({ type: 2, resp: hs.resp, observed: "relayed" });
+        const fin = await io.read();
+        if (fin === null || fin.type !== 3) return io.close();
+        const session = hs.onFinish(fin.fin);
+        // The relay names the opener; the handshake proves it.
+        if (toHex(session.peer) !== toHex(hello.from)) return io.close();
+        this.#deliver(makeLink(io, () => {}, session, "relayed", "relayed"));
+      })().catch(() => io.close());
+    }
+  }
+
+  #deliver(link: Link): void {
+    if (this.#acceptWaiter !== undefined) {
+      const w = this.#acceptWaiter;
+      this.#acceptWaiter = undefined;
+      w(link);
+    } else this.#accepted.push(link);
   }
 
   /** Both sides dial; the link is the connection dialed by the lower key, the other dial only opens the NAT. */
@@ -210,7 +327,7 @@ export class LinkNode {
           id.slice(0, 16)
         } at ${addr} (a symmetric NAT on the way?); relay fallback is not built yet`,
       );
-      return makeLink(r.io, r.conn, r.session, addr);
+      return makeLink(r.io, () => r.conn.close({ closeCode: 0, reason: "" }), r.session, addr, "direct");
     }
     const inbound = new Promise<Link>((resolve) => this.#awaitInbound.set(id, resolve));
     this.#dial(addr, 2, peer).then((r) => r.conn.close({ closeCode: 0, reason: "" }), () => {});
@@ -270,11 +387,8 @@ export class LinkNode {
   }
 
   async #serve(conn: Deno.QuicConn): Promise<void> {
-    const first = await withTimeout(
-      conn.incomingBidirectionalStreams.getReader().read(),
-      5000,
-      "no handshake stream",
-    );
+    const streams = conn.incomingBidirectionalStreams.getReader();
+    const first = await withTimeout(streams.read(), 5000, "no handshake stream");
     if (first.done) return;
     const io = new FrameIo(first.value);
     const init = await io.read();
@@ -287,19 +401,83 @@ export class LinkNode {
     const session = hs.onFinish(fin.fin);
     const id = toHex(session.peer);
     if (fin.purpose === 0) {
-      this.#members.set(id, { io, addr: observed });
+      this.#members.set(id, { io, addr: observed, conn, circuits: 0 });
+      void this.#relayStreams(id, streams);
       await this.#memberLoop(id, io);
     } else if (fin.purpose === 1) {
-      const link = makeLink(io, conn, session, observed);
+      const link = makeLink(io, () => conn.close({ closeCode: 0, reason: "" }), session, observed, "direct");
       const waiting = this.#awaitInbound.get(id);
       if (waiting !== undefined) waiting(link);
-      else if (this.#acceptWaiter !== undefined) {
-        const w = this.#acceptWaiter;
-        this.#acceptWaiter = undefined;
-        w(link);
-      } else this.#accepted.push(link);
+      else this.#deliver(link);
     } else {
       conn.close({ closeCode: 0, reason: "" });
+    }
+  }
+
+  /** As a relay: a member's new streams that start with RELAY_OPEN are joined to a stream to the target. */
+  async #relayStreams(
+    id: string,
+    streams: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>,
+  ): Promise<void> {
+    for (;;) {
+      const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
+      if (next.done) return;
+      void this.#relay(id, next.value).catch(() => {});
+    }
+  }
+
+  async #relay(id: string, stream: Deno.QuicBidirectionalStream): Promise<void> {
+    const reader = stream.readable.getReader();
+    const writer = stream.writable.getWriter();
+    const refuse = async (reason: string): Promise<void> => {
+      await writer.write(encodeFrame({ type: 12, reason })).catch(() => {});
+      await writer.close().catch(() => {});
+      await reader.cancel().catch(() => {});
+    };
+    // The header, read as a frame; whatever came after it is forwarded as bytes.
+    const decoder = new FrameDecoder();
+    decoder.stopAfterFirst = true;
+    let header: LinkFrame | undefined;
+    while (header === undefined) {
+      const r = await withTimeout(reader.read(), 5000, "no relay header");
+      if (r.done) return;
+      header = decoder.push(r.value)[0];
+      if (decoder.buffered > 1024) return await refuse("bad relay header");
+    }
+    if (header.type !== 20) return await refuse("a stream on a control link must start with RELAY_OPEN");
+    const from = this.#members.get(id);
+    const to = this.#members.get(toHex(header.target));
+    if (from === undefined || to === undefined) {
+      return await refuse("the target is not connected to this relay");
+    }
+    const perMember = this.#o.relayCircuitsPerMember ?? 8;
+    if (
+      this.#circuits >= (this.#o.relayCircuits ?? 64) || from.circuits >= perMember ||
+      to.circuits >= perMember
+    ) {
+      return await refuse("too many relayed links");
+    }
+    this.#circuits++;
+    from.circuits++;
+    to.circuits++;
+    try {
+      const out = await to.conn.createBidirectionalStream();
+      const outWriter = out.writable.getWriter();
+      await outWriter.write(encodeFrame({ type: 21, from: fromHexKey(id) }));
+      const rate = this.#o.relayBytesPerSecond ?? 1 << 20;
+      await Promise.all([
+        pipe(reader, outWriter, new ByteBucket(rate, Math.min(rate, 64 << 10)), decoder.takeRest()),
+        pipe(
+          out.readable.getReader(),
+          writer,
+          new ByteBucket(rate, Math.min(rate, 64 << 10)),
+          new Uint8Array(0),
+        ),
+      ]);
+    } finally {
+      this.#circuits--;
+      from.circuits--;
+      to.circuits--;
     }
   }
 
@@ -311,7 +489,8 @@ export class LinkNode {
         const me = this.#members.get(id);
         const target = this.#members.get(toHex(f.target));
         if (me === undefined || target === undefined) {
-          await io.write({ type: 12, reason: "unknown peer" });
+          // An empty address: the rendezvous does not know that peer.
+          await io.write({ type: 11, peer: f.target, addr: "" });
           continue;
         }
         await target.io.write({ type: 11, peer: fromHexKey(id), addr: me.addr });
@@ -333,13 +512,8 @@ export class LinkNode {
         waiting(f.addr);
       } else {
         // Someone asked for us: punch towards them; their link arrives through accept() or our dial.
-        void this.#punch(f.peer, f.addr).then((link) => {
-          if (this.#acceptWaiter !== undefined) {
-            const w = this.#acceptWaiter;
-            this.#acceptWaiter = undefined;
-            w(link);
-          } else this.#accepted.push(link);
-        }, () => {});
+        // (Without a direct path the opener relays; that link arrives through RELAY_IN.)
+        void this.#punch(f.peer, f.addr).then((link) => this.#deliver(link), () => {});
       }
     }
   }

@@ -9,8 +9,10 @@
  * | 2    | HELLO_RESP   | handshake RESP, observed address text  | listener -> dialer (identify)    |
  * | 3    | HELLO_FIN    | handshake FIN, purpose (u8)            | dialer -> listener               |
  * | 10   | CONNECT_REQ  | target identity key                    | peer -> rendezvous               |
- * | 11   | CONNECT      | peer identity key, its address text    | rendezvous -> both peers         |
+ * | 11   | CONNECT      | peer identity key, its address text    | rendezvous -> both ("" = unknown)|
  * | 12   | REFUSED      | reason text                            | either way                       |
+ * | 20   | RELAY_OPEN   | target identity key                    | peer -> relay, on a new stream   |
+ * | 21   | RELAY_IN     | the opener's identity key              | relay -> target, on a new stream |
  * | 30   | DATA         | a sealed session packet                | peer <-> peer                    |
  *
  * @module
@@ -24,6 +26,8 @@ export const FrameType = {
   CONNECT_REQ: 10,
   CONNECT: 11,
   REFUSED: 12,
+  RELAY_OPEN: 20,
+  RELAY_IN: 21,
   DATA: 30,
 } as const;
 
@@ -41,6 +45,8 @@ export type LinkFrame =
   | { readonly type: 10; readonly target: Uint8Array }
   | { readonly type: 11; readonly peer: Uint8Array; readonly addr: string }
   | { readonly type: 12; readonly reason: string }
+  | { readonly type: 20; readonly target: Uint8Array }
+  | { readonly type: 21; readonly from: Uint8Array }
   | { readonly type: 30; readonly packet: Uint8Array };
 
 /** A frame that cannot be read. */
@@ -78,6 +84,12 @@ export function encodeFrame(f: LinkFrame): Uint8Array {
       break;
     case 12:
       body = text(f.reason.slice(0, 200));
+      break;
+    case 20:
+      body = key(f.target);
+      break;
+    case 21:
+      body = key(f.from);
       break;
     case 30:
       body = f.packet;
@@ -139,6 +151,12 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
       return { type, peer: body.slice(0, 32), addr: readText(body, 32, "CONNECT address") };
     case 12:
       return { type, reason: readText(body, 0, "REFUSED reason") };
+    case 20:
+      if (body.length !== 32) throw new WireError("Bad RELAY_OPEN: the key is not 32 bytes");
+      return { type, target: body.slice() };
+    case 21:
+      if (body.length !== 32) throw new WireError("Bad RELAY_IN: the key is not 32 bytes");
+      return { type, from: body.slice() };
     case 30:
       return { type, packet: body.slice() };
     default:
@@ -149,6 +167,15 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
 /** Splits a byte stream into frames (bounded: a frame body is at most 65,535 bytes). */
 export class FrameDecoder {
   #buf = new Uint8Array(0);
+  /** Decode one frame only and keep the rest as bytes (a relay reads its header, then forwards raw). */
+  stopAfterFirst = false;
+
+  /** The bytes held past the frames returned so far (taken: the decoder is left empty). */
+  takeRest(): Uint8Array {
+    const r = this.#buf;
+    this.#buf = new Uint8Array(0);
+    return r;
+  }
 
   /** Bytes held, not yet a whole frame. */
   get buffered(): number {
@@ -160,7 +187,7 @@ export class FrameDecoder {
     const b = this.#buf.length === 0 ? chunk : join(this.#buf, chunk);
     const out: LinkFrame[] = [];
     let at = 0;
-    while (b.length - at >= 3) {
+    while (b.length - at >= 3 && !(this.stopAfterFirst && out.length === 1)) {
       const len = ((b[at + 1] ?? 0) << 8) | (b[at + 2] ?? 0);
       if (b.length - at - 3 < len) break;
       out.push(decodeFrame(b[at] ?? 0, b.subarray(at + 3, at + 3 + len)));

@@ -19,6 +19,8 @@ const frame: fc.Arbitrary<LinkFrame> = fc.oneof(
   key.map((target) => ({ type: 10 as const, target })),
   fc.tuple(key, addr).map(([peer, a]) => ({ type: 11 as const, peer, addr: a })),
   fc.string({ maxLength: 100 }).map((reason) => ({ type: 12 as const, reason })),
+  key.map((target) => ({ type: 20 as const, target })),
+  key.map((from) => ({ type: 21 as const, from })),
   fc.uint8Array({ maxLength: 2000 }).map((packet) => ({ type: 30 as const, packet })),
 );
 
@@ -60,4 +62,19 @@ Deno.test("wire property: any bytes decode to frames or a WireError, nothing els
   assert.throws(() => decodeFrame(3, new Uint8Array(65).fill(7)), /purpose/);
   assert.throws(() => decodeFrame(11, new Uint8Array(40)), /CONNECT address/);
   assert.throws(() => encodeFrame({ type: 10, target: new Uint8Array(31) }), RangeError);
+});
+
+Deno.test("wire: a relay reads its header frame and takes the rest as bytes, untouched", () => {
+  const head = encodeFrame({ type: 20, target: new Uint8Array(32).fill(4) });
+  const after = encodeFrame({ type: 30, packet: Uint8Array.of(1, 2, 3) });
+  const d = new FrameDecoder();
+  d.stopAfterFirst = true;
+  const both = new Uint8Array(head.length + after.length);
+  both.set(head);
+  both.set(after, head.length);
+  const frames = d.push(both);
+  assert.equal(frames.length, 1);
+  assert.equal(frames[0]?.type, 20);
+  assert.deepEqual(d.takeRest(), after);
+  assert.equal(d.buffered, 0);
 });

