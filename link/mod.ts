@@ -26,3 +26,5 @@ export * from "./peer.ts";
 export * from "./fragment.ts";
 export * from "./wire.ts";
 export * from "./node.ts";
+export * from "./tun.ts";
+export * from "./mesh.ts";

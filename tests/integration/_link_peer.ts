@@ -42,8 +42,11 @@ if (mode === "listen") {
 const t0 = performance.now();
 try {
   const link = await node.connect(fromHex(target));
-  await link.send(new TextEncoder().encode("hello"));
-  const answer = await link.receive();
+  let answer: Uint8Array | null = null;
+  for (let i = 0; i < 5; i++) {
+    await link.send(new TextEncoder().encode(i === 4 ? "hello" : `m${i}`));
+    answer = await link.receive();
+  }
   console.log(JSON.stringify({
     ok: true,
     path: link.path,

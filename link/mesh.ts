@@ -1,0 +1,149 @@
+/**
+ * The VPN mesh: IPv6 packets between members' TUN interfaces over their links. Every member's address is
+ * derived from its key (`meshAddress`), so a packet's destination names the member to send it to. Of each pair
+ * of members the one with the lower key opens the link (through the rendezvous: direct when the NATs allow,
+ * relayed when not); the other accepts it. A packet that comes in over a link is written to the interface only
+ * when its source is the sending member's own address: a member cannot speak for another.
+ *
+ * @module
+ */
+
+import { toHex } from "../core/mod.ts";
+import type { Link, LinkNode } from "./node.ts";
+import { meshAddress } from "./peer.ts";
+import type { Tun } from "./tun.ts";
+
+/** Options of {@linkcode Mesh.start}. */
+export interface MeshOptions {
+  readonly node: LinkNode;
+  readonly tun: Tun;
+  /** The mesh's name (it fixes the /48 prefix). */
+  readonly meshName: string;
+  /** Every member's identity key (this node's may be included). */
+  readonly members: readonly Uint8Array[];
+  /** Told about links coming up and going down. */
+  readonly onEvent?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** Counters of a mesh. */
+export interface MeshStats {
+  packetsOut: number;
+  packetsIn: number;
+  /** Packets to an address no member has, or not IPv6. */
+  noRoute: number;
+  /** Packets from a link whose source address is not that member's. */
+  spoofed: number;
+}
+
+const hex16 = (b: Uint8Array, at: number): string => toHex(b.subarray(at, at + 16));
+
+/** A running mesh member (see the module doc). */
+export class Mesh {
+  readonly #o: MeshOptions;
+  /** Member address (hex) -> its key, and its link once up. */
+  readonly #byAddr = new Map<string, { key: Uint8Array; link: Link | undefined }>();
+  readonly stats: MeshStats = { packetsOut: 0, packetsIn: 0, noRoute: 0, spoofed: 0 };
+  #closed = false;
+
+  private constructor(o: MeshOptions) {
+    this.#o = o;
+    const self = toHex(o.node.publicKey);
+    for (const k of o.members) {
+      if (toHex(k) === self) continue;
+      this.#byAddr.set(toHex(meshAddress(o.meshName, k)), { key: k, link: undefined });
+    }
+  }
+
+  /** This member's address. */
+  get address(): Uint8Array {
+    return meshAddress(this.#o.meshName, this.#o.node.publicKey);
+  }
+
+  /** Starts forwarding: opens the links this member owns, accepts the others. */
+  static start(o: MeshOptions): Mesh {
+    const mesh = new Mesh(o);
+    void mesh.#fromTun();
+    void mesh.#acceptLinks();
+    const self = toHex(o.node.publicKey);
+    for (const m of mesh.#byAddr.values()) {
+      if (self < toHex(m.key)) void mesh.#open(m.key);
+    }
+    return mesh;
+  }
+
+  /** The path of each member's link (`direct`, `relayed`) or `down`. */
+  paths(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [addr, m] of this.#byAddr) out[addr] = m.link?.path ?? "down";
+    return out;
+  }
+
+  async #open(key: Uint8Array): Promise<void> {
+    for (let attempt = 0; !this.#closed; attempt++) {
+      try {
+        this.#use(await this.#o.node.connect(key));
+        return;
+      } catch (error) {
+        this.#o.onEvent?.("mesh link failed", {
+          peer: toHex(key).slice(0, 16),
+          error: String(error),
+          attempt,
+        });
+        await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
+      }
+    }
+  }
+
+  async #acceptLinks(): Promise<void> {
+    while (!this.#closed) this.#use(await this.#o.node.accept());
+  }
+
+  #use(link: Link): void {
+    const addr = toHex(meshAddress(this.#o.meshName, link.peer));
+    const m = this.#byAddr.get(addr);
+    if (m === undefined) {
+      link.close(); // not a member of this mesh
+      return;
+    }
+    m.link?.close();
+    m.link = link;
+    this.#o.onEvent?.("mesh link up", { peer: toHex(link.peer).slice(0, 16), path: link.path });
+    void this.#fromLink(addr, link);
+  }
+
+  async #fromTun(): Promise<void> {
+    for (let p = await this.#o.tun.read(); p !== null && !this.#closed; p = await this.#o.tun.read()) {
+      // IPv6 only: the destination is bytes 24..40.
+      const m = (p[0] ?? 0) >> 4 === 6 && p.length >= 40 ? this.#byAddr.get(hex16(p, 24)) : undefined;
+      if (m?.link === undefined) {
+        this.stats.noRoute++;
+        continue;
+      }
+      this.stats.packetsOut++;
+      m.link.send(p).catch(() => {});
+    }
+  }
+
+  async #fromLink(addr: string, link: Link): Promise<void> {
+    for (let p = await link.receive(); p !== null; p = await link.receive()) {
+      if ((p[0] ?? 0) >> 4 !== 6 || p.length < 40 || hex16(p, 8) !== addr) {
+        this.stats.spoofed++;
+        continue;
+      }
+      this.stats.packetsIn++;
+      this.#o.tun.write(p);
+    }
+    const m = this.#byAddr.get(addr);
+    if (m?.link === link) {
+      m.link = undefined;
+      this.#o.onEvent?.("mesh link down", { peer: toHex(link.peer).slice(0, 16) });
+      if (toHex(this.#o.node.publicKey) < toHex(link.peer) && !this.#closed) void this.#open(link.peer);
+    }
+  }
+
+  /** Stops forwarding and closes the links (the interface is the caller's). */
+  close(): void {
+    this.#closed = true;
+    for (const m of this.#byAddr.values()) m.link?.close();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Deno adapter: a Linux TUN interface through libc (`Deno.dlopen`): `open("/dev/net/tun")`, `ioctl(TUNSETIFF)`
+ * with `IFF_TUN | IFF_NO_PI` (bare IP packets), non-blocking reads woken by SIGIO (`O_ASYNC`, armed only while
+ * waiting, as cns's batched UDP listener does), writes of whole packets. The worker that opens it needs FFI
+ * permission (unscoped: Deno's pointer operations need it) and CAP_NET_ADMIN (root) to create the interface.
+ *
+ * @module
+ */
+
+const SYMBOLS = {
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  getpid: { parameters: [], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+const O_RDWR = 2, O_NONBLOCK = 0o4000, O_ASYNC = 0o20000, O_CLOEXEC = 0o2000000;
+const F_SETFL = 4, F_SETOWN = 8;
+const TUNSETIFF = 0x400454can;
+const IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
+const EAGAIN = 11;
+/** Largest packet read (the interface's MTU is set lower). */
+const READ_BYTES = 65_536;
+
+/** A TUN interface (see the module doc). */
+export class Tun {
+  readonly name: string;
+  readonly #libc: Deno.DynamicLibrary<typeof SYMBOLS>;
+  readonly #fd: number;
+  // A large buffer lives outside V8's heap, so a read through its pointer cannot land in moved memory.
+  readonly #buf = new Uint8Array(READ_BYTES);
+  readonly #onSignal = (): void => this.#wakeUp();
+  #wake: (() => void) | undefined;
+  #pending = false;
+  #closed = false;
+
+  /** Creates (or attaches to) interface `name` (at most 15 bytes). */
+  constructor(name: string, libcPath: string) {
+    if (Deno.build.os !== "linux") throw new Error("TUN interfaces need Linux");
+    const bytes = new TextEncoder().encode(name);
+    if (bytes.length === 0 || bytes.length > 15) {
+      throw new RangeError(`Bad interface name ${JSON.stringify(name)}`);
+    }
+    this.name = name;
+    this.#libc = Deno.dlopen(libcPath, SYMBOLS);
+    const c = this.#libc.symbols;
+    const fd = c.open(new TextEncoder().encode("/dev/net/tun\0"), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      this.#libc.close();
+      throw new Error(`Cannot open /dev/net/tun (errno ${this.#errno()})`);
+    }
+    const ifr = new Uint8Array(64);
+    ifr.set(bytes);
+    new DataView(ifr.buffer).setUint16(16, IFF_TUN | IFF_NO_PI, true);
+    if (c.ioctl(fd, TUNSETIFF, ifr) !== 0) {
+      const e = this.#errno();
+      c.close(fd);
+      this.#libc.close();
+      throw new Error(`Cannot create TUN interface ${name} (errno ${e}; it needs CAP_NET_ADMIN)`);
+    }
+    this.#fd = fd;
+    Deno.addSignalListener("SIGIO", this.#onSignal);
+    c.fcntl(fd, F_SETOWN, c.getpid());
+  }
+
+  #errno(): number {
+    const p = this.#libc.symbols.__errno_location();
+    return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+  }
+
+  #wakeUp(): void {
+    this.#pending = true;
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  /** The next IP packet the kernel routed into the interface, or null once closed. */
+  async read(): Promise<Uint8Array | null> {
+    const c = this.#libc.symbols;
+    while (!this.#closed) {
+      this.#pending = false;
+      const n = Number(c.read(this.#fd, this.#buf, BigInt(READ_BYTES)));
+      if (n > 0) return this.#buf.slice(0, n);
+      if (n < 0 && this.#errno() !== EAGAIN) return null;
+      // Armed, then read once more: a packet queued before arming raises no signal.
+      c.fcntl(this.#fd, F_SETFL, O_NONBLOCK | O_ASYNC);
+      const late = Number(c.read(this.#fd, this.#buf, BigInt(READ_BYTES)));
+      if (late > 0) {
+        c.fcntl(this.#fd, F_SETFL, O_NONBLOCK);
+        return this.#buf.slice(0, late);
+      }
+      if (!this.#pending) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.#wake = undefined;
+            resolve();
+          }, 250);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      c.fcntl(this.#fd, F_SETFL, O_NONBLOCK);
+    }
+    return null;
+  }
+
+  /** Hands one IP packet to the kernel; false when it was not taken (dropped, as a link may). */
+  write(packet: Uint8Array): boolean {
+    if (this.#closed) return false;
+    return Number(this.#libc.symbols.write(this.#fd, packet, BigInt(packet.length))) === packet.length;
+  }
+
+  /** Closes the interface (a TUN interface made by this process goes away with it). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wakeUp();
+    Deno.removeSignalListener("SIGIO", this.#onSignal);
+    this.#libc.symbols.close(this.#fd);
+    this.#libc.close();
+  }
+}

@@ -1,0 +1,57 @@
+// Private helper of netns_mesh_test.ts, run inside a namespace as root: `rdv SEED IP PORT PKI` runs the
+// rendezvous; `member SEED PORT RDV_IP RDV_PORT RDV_KEY PKI MESH KEY1,KEY2,...` joins it, creates the TUN
+// interface gl0 with its mesh address, and forwards packets to the other members; it prints "ready <address>".
+import { ipv6Text, linkIdentity, LinkNode, Mesh, Tun } from "../../link/mod.ts";
+import { fromHex, toHex } from "../../core/mod.ts";
+
+const LIBC = Deno.build.arch === "aarch64"
+  ? "/lib/aarch64-linux-gnu/libc.so.6"
+  : "/lib/x86_64-linux-gnu/libc.so.6";
+const [mode = "", seed = "", ...rest] = Deno.args;
+const identity = linkIdentity(fromHex(seed));
+const pki = (dir: string) => ({
+  cert: Deno.readTextFileSync(`${dir}/cert.pem`),
+  key: Deno.readTextFileSync(`${dir}/key.pem`),
+  caCerts: [Deno.readTextFileSync(`${dir}/ca.pem`)],
+  serverName: "localhost",
+});
+if (mode === "rdv") {
+  const [ip = "", port = "", dir = ""] = rest;
+  await LinkNode.start({ identity, hostname: ip, port: Number(port), ...pki(dir) });
+  console.log(`ready ${toHex(identity.publicKey)}`);
+  await new Promise(() => {});
+}
+const [port = "", rdvIp = "", rdvPort = "", rdvKey = "", dir = "", meshName = "", keys = ""] = rest;
+const node = await LinkNode.start({
+  identity,
+  hostname: "0.0.0.0",
+  port: Number(port),
+  ...pki(dir),
+  rendezvous: { hostname: rdvIp, port: Number(rdvPort), publicKey: fromHex(rdvKey) },
+});
+const tun = new Tun("gl0", LIBC);
+const mesh = Mesh.start({
+  node,
+  tun,
+  meshName,
+  members: keys.split(",").map(fromHex),
+  onEvent: (e, f) => console.error(e, JSON.stringify(f)),
+});
+const addr = ipv6Text(mesh.address);
+// MTU 1280 (IPv6's minimum): the link carries packets whole on a stream.
+for (
+  const args of [["link", "set", "gl0", "up", "mtu", "1280"], [
+    "-6",
+    "addr",
+    "add",
+    `${addr}/48`,
+    "dev",
+    "gl0",
+    "nodad",
+  ]]
+) {
+  const r = await new Deno.Command("ip", { args }).output();
+  if (!r.success) throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+}
+console.log(`ready ${addr}`);
+await new Promise(() => {});

@@ -1,0 +1,144 @@
+// The ghostlink VPN mesh in namespaces: three members (two behind cone NATs, one behind a symmetric NAT) each
+// get a TUN interface with the address their key gives them; `ping -6` reaches a member over a direct link and
+// over a relayed one, and a TCP stream crosses the mesh intact.
+import assert from "node:assert/strict";
+import { ensureDevPki } from "../../transport/mod.ts";
+import { linkIdentity } from "../../link/mod.ts";
+import { toHex } from "../../core/mod.ts";
+import { buildNatNet, netnsUnavailable } from "./_netns.ts";
+
+const PEER = new URL("./_mesh_peer.ts", import.meta.url).pathname;
+const skip = netnsUnavailable() ?? (() => {
+  try {
+    Deno.statSync("/dev/net/tun");
+    return undefined;
+  } catch {
+    return "needs /dev/net/tun";
+  }
+})();
+const seed = (n: number): string => toHex(new Uint8Array(32).fill(n));
+const keyOf = (n: number): string => toHex(linkIdentity(new Uint8Array(32).fill(n)).publicKey);
+
+Deno.test({
+  name: "netns: the VPN mesh carries ping and TCP between members, directly and through the relay",
+  ignore: skip !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ghostlink_mesh_" });
+    const net = await buildNatNet([
+      { name: "a", nat: "cone" },
+      { name: "b", nat: "cone" },
+      { name: "c", nat: "symmetric" },
+    ]);
+    const children: Deno.ChildProcess[] = [];
+    const spawn = (ns: string, args: string[]) => {
+      const c = new Deno.Command("ip", {
+        args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", "--unstable-net", PEER, ...args],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      children.push(c);
+      return c;
+    };
+    const firstLine = async (c: Deno.ChildProcess): Promise<string> =>
+      (await c.stdout.pipeThrough(new TextDecoderStream()).getReader().read()).value?.trim() ?? "";
+    try {
+      const pki = `${dir}/pki`;
+      await ensureDevPki({ dir: pki });
+      const rdv = spawn(net.ns("pub"), ["rdv", seed(9), net.relayAddr, "4400", pki]);
+      assert.match(await firstLine(rdv), /^ready/);
+      const members = [keyOf(1), keyOf(2), keyOf(3)].join(",");
+      const join = (
+        n: number,
+      ) => [seed(n), "4500", net.relayAddr, "4400", keyOf(9), pki, "test-mesh", members];
+      const addr: Record<string, string> = {};
+      for (const [name, n] of [["a", 1], ["b", 2], ["c", 3]] as const) {
+        const line = await firstLine(spawn(net.ns(name), ["member", ...join(n)]));
+        assert.match(line, /^ready fd[0-9a-f:]+$/);
+        addr[name] = line.slice(6);
+      }
+      // Links come up in the background (a relayed one after the punch times out): retry for up to 30 s.
+      const ping = async (from: string, to: string): Promise<string> => {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const r = await new Deno.Command("ip", {
+            args: ["netns", "exec", net.ns(from), "ping", "-6", "-c", "3", "-W", "2", addr[to] ?? ""],
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+          if ((r.success && / 0% packet loss/.test(out)) || Date.now() > deadline) return out;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      };
+      assert.match(await ping("a", "b"), / 0% packet loss/, "a -> b (direct)");
+      assert.match(await ping("b", "a"), / 0% packet loss/, "b -> a (direct)");
+      assert.match(await ping("a", "c"), / 0% packet loss/, "a -> c (relayed)");
+      assert.match(await ping("c", "b"), / 0% packet loss/, "c -> b (relayed)");
+      // TCP across the mesh: 256 KiB echoed by b (direct from a) and by c (relayed), byte for byte.
+      const deno = Deno.execPath();
+      for (const to of ["b", "c"]) {
+        const server = new Deno.Command("ip", {
+          args: [
+            "netns",
+            "exec",
+            net.ns(to),
+            deno,
+            "eval",
+            `
+            const l = Deno.listen({ hostname: "${addr[to]}", port: 7000 });
+            console.log("listening");
+            const c = await l.accept();
+            await c.readable.pipeTo(c.writable);`,
+          ],
+          stdout: "piped",
+          stderr: "inherit",
+        }).spawn();
+        children.push(server);
+        assert.equal(await firstLine(server), "listening");
+        const client = await new Deno.Command("ip", {
+          args: [
+            "netns",
+            "exec",
+            net.ns("a"),
+            deno,
+            "eval",
+            `
+            const data = new Uint8Array(256 * 1024).map((_, i) => (i * 7) & 0xff);
+            const c = await Deno.connect({ hostname: "${addr[to]}", port: 7000 });
+            const w = c.writable.getWriter();
+            const sending = w.write(data).then(() => c.closeWrite());
+            const got = [];
+            let n = 0;
+            for await (const chunk of c.readable) { got.push(chunk); n += chunk.length; }
+            await sending;
+            const all = new Uint8Array(n);
+            let at = 0;
+            for (const g of got) { all.set(g, at); at += g.length; }
+            console.log(n === data.length && all.every((b, i) => b === data[i]) ? "intact" : "corrupt " + n);`,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(
+          new TextDecoder().decode(client.stdout).trim(),
+          "intact",
+          new TextDecoder().decode(client.stderr),
+        );
+      }
+    } finally {
+      for (const ch of children) {
+        try {
+          ch.kill("SIGKILL");
+        } catch {
+          // exited
+        }
+        await ch.status;
+        await ch.stdout.cancel().catch(() => {});
+      }
+      await net.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
