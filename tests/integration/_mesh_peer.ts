@@ -34,7 +34,7 @@ const mesh = Mesh.start({
   node,
   tun,
   meshName,
-  members: keys.split(",").map(fromHex),
+  members: keys.split(",").map((k) => fromHex(k)),
   onEvent: (e, f) => console.error(e, JSON.stringify(f)),
 });
 const addr = ipv6Text(mesh.address);
