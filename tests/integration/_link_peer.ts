@@ -4,28 +4,18 @@
 // prints one JSON line with the answer, the path and the time, or the error.
 import { linkIdentity, LinkNode } from "../../link/mod.ts";
 import { fromHex, toHex } from "../../core/mod.ts";
+import { maybeRendezvous, pkiOptions } from "./_link_common.ts";
 
 const [mode = "", seed = "", ...rest] = Deno.args;
 const identity = linkIdentity(fromHex(seed));
-const pki = (dir: string) => ({
-  cert: Deno.readTextFileSync(`${dir}/cert.pem`),
-  key: Deno.readTextFileSync(`${dir}/key.pem`),
-  caCerts: [Deno.readTextFileSync(`${dir}/ca.pem`)],
-  serverName: "localhost",
-});
 
-if (mode === "rdv") {
-  const [ip = "", port = "", dir = ""] = rest;
-  await LinkNode.start({ identity, hostname: ip, port: Number(port), ...pki(dir) });
-  console.log(`ready ${toHex(identity.publicKey)}`);
-  await new Promise(() => {});
-}
+await maybeRendezvous(Deno.args);
 const [port = "", rdvIp = "", rdvPort = "", rdvKey = "", dir = "", target = ""] = rest;
 const node = await LinkNode.start({
   identity,
   hostname: "0.0.0.0",
   port: Number(port),
-  ...pki(dir),
+  ...pkiOptions(dir),
   rendezvous: { hostname: rdvIp, port: Number(rdvPort), publicKey: fromHex(rdvKey) },
 });
 if (mode === "listen") {

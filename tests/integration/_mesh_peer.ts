@@ -2,31 +2,21 @@
 // rendezvous; `member SEED PORT RDV_IP RDV_PORT RDV_KEY PKI MESH KEY1,KEY2,...` joins it, creates the TUN
 // interface gl0 with its mesh address, and forwards packets to the other members; it prints "ready <address>".
 import { ipv6Text, linkIdentity, LinkNode, Mesh, Tun } from "../../link/mod.ts";
-import { fromHex, toHex } from "../../core/mod.ts";
+import { fromHex } from "../../core/mod.ts";
+import { maybeRendezvous, pkiOptions } from "./_link_common.ts";
 
 const LIBC = Deno.build.arch === "aarch64"
   ? "/lib/aarch64-linux-gnu/libc.so.6"
   : "/lib/x86_64-linux-gnu/libc.so.6";
-const [mode = "", seed = "", ...rest] = Deno.args;
+const [, seed = "", ...rest] = Deno.args;
 const identity = linkIdentity(fromHex(seed));
-const pki = (dir: string) => ({
-  cert: Deno.readTextFileSync(`${dir}/cert.pem`),
-  key: Deno.readTextFileSync(`${dir}/key.pem`),
-  caCerts: [Deno.readTextFileSync(`${dir}/ca.pem`)],
-  serverName: "localhost",
-});
-if (mode === "rdv") {
-  const [ip = "", port = "", dir = ""] = rest;
-  await LinkNode.start({ identity, hostname: ip, port: Number(port), ...pki(dir) });
-  console.log(`ready ${toHex(identity.publicKey)}`);
-  await new Promise(() => {});
-}
+await maybeRendezvous(Deno.args);
 const [port = "", rdvIp = "", rdvPort = "", rdvKey = "", dir = "", meshName = "", keys = ""] = rest;
 const node = await LinkNode.start({
   identity,
   hostname: "0.0.0.0",
   port: Number(port),
-  ...pki(dir),
+  ...pkiOptions(dir),
   rendezvous: { hostname: rdvIp, port: Number(rdvPort), publicKey: fromHex(rdvKey) },
 });
 const tun = new Tun("gl0", LIBC);

@@ -24,8 +24,18 @@ export interface NatNet {
   privateAddr(peer: string): string;
   /** Runs a command in a namespace and returns its output (throws on a non-zero exit). */
   exec(ns: string, args: readonly string[]): Promise<string>;
-  /** Deletes every namespace (and so every link) this net made. */
+  /** Starts a command in a namespace, stdout piped; close() kills it. */
+  spawn(ns: string, argv: readonly string[]): Deno.ChildProcess;
+  /** {@linkcode NatNet.spawn} of `deno run -A --unstable-net SCRIPT ARGS`. */
+  spawnDeno(ns: string, script: string, args: readonly string[]): Deno.ChildProcess;
+  /** Kills what spawnDeno started, then deletes every namespace (and so every link) this net made. */
   close(): Promise<void>;
+}
+
+/** The first line a child prints (its "ready ..." line). */
+export async function firstLine(child: Deno.ChildProcess): Promise<string> {
+  const r = await child.stdout.pipeThrough(new TextDecoderStream()).getReader().read();
+  return (r.value ?? "").trim();
 }
 
 /** Why the namespace tests cannot run here, or undefined when they can. */
@@ -63,9 +73,19 @@ export async function buildNatNet(peers: readonly NatPeer[]): Promise<NatNet> {
   const tag = `gl${Deno.pid % 10000}${Math.floor(Math.random() * 1000)}`;
   const net = 10 + Math.floor(Math.random() * 200);
   const created: string[] = [];
+  const children: Deno.ChildProcess[] = [];
   const ns = (name: string): string => `${tag}-${name}`;
   const inNs = (name: string, args: readonly string[]) => sh(["ip", "netns", "exec", ns(name), ...args]);
   const close = async (): Promise<void> => {
+    for (const c of children) {
+      try {
+        c.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+      await c.status;
+      await c.stdout.cancel().catch(() => {});
+    }
     for (const n of created.reverse()) await sh(["ip", "netns", "del", n]).catch(() => {});
   };
   try {
@@ -148,6 +168,15 @@ export async function buildNatNet(peers: readonly NatPeer[]): Promise<NatNet> {
     await close();
     throw error;
   }
+  const spawn = (name: string, argv: readonly string[]): Deno.ChildProcess => {
+    const child = new Deno.Command("ip", {
+      args: ["netns", "exec", name, ...argv],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    children.push(child);
+    return child;
+  };
   const index = (peer: string): number => {
     const i = peers.findIndex((p) => p.name === peer);
     if (i < 0) throw new Error(`no peer ${peer}`);
@@ -159,6 +188,9 @@ export async function buildNatNet(peers: readonly NatPeer[]): Promise<NatNet> {
     publicAddr: (peer) => `10.${net}.0.${index(peer) + 2}`,
     privateAddr: (peer) => `192.168.${index(peer) + 1}.2`,
     exec: (name, args) => sh(["ip", "netns", "exec", name, ...args]),
+    spawn,
+    spawnDeno: (name, script, args) =>
+      spawn(name, [Deno.execPath(), "run", "-A", "--unstable-net", script, ...args]),
     close,
   };
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { ensureDevPki } from "../../transport/mod.ts";
 import { linkIdentity } from "../../link/mod.ts";
 import { toHex } from "../../core/mod.ts";
-import { buildNatNet, netnsUnavailable } from "./_netns.ts";
+import { buildNatNet, firstLine, netnsUnavailable } from "./_netns.ts";
 
 const PEER = new URL("./_link_peer.ts", import.meta.url).pathname;
 const skip = netnsUnavailable();
@@ -26,20 +26,7 @@ Deno.test({
       { name: "b", nat: "cone" },
       { name: "c", nat: "symmetric" },
     ]);
-    const children: Deno.ChildProcess[] = [];
-    const spawn = (ns: string, args: string[]) => {
-      const c = new Deno.Command("ip", {
-        args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", "--unstable-net", PEER, ...args],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      children.push(c);
-      return c;
-    };
-    const firstLine = async (c: Deno.ChildProcess): Promise<string> => {
-      const r = await c.stdout.pipeThrough(new TextDecoderStream()).getReader().read();
-      return r.value ?? "";
-    };
+    const spawn = (ns: string, args: string[]) => net.spawnDeno(ns, PEER, args);
     try {
       const pki = `${dir}/pki`;
       await ensureDevPki({ dir: pki });
@@ -55,9 +42,8 @@ Deno.test({
         new RegExp(`^ready ${net.publicAddr("c").replaceAll(".", "\\.")}:\\d+`),
       );
       const dial = async (target: string) => {
-        const out = await spawn(net.ns("a"), ["dial", seed(1), "4500", ...join, target]).output();
-        const text = new TextDecoder().decode(out.stdout).trim();
-        assert.ok(text.startsWith("{"), new TextDecoder().decode(out.stderr));
+        const text = await firstLine(spawn(net.ns("a"), ["dial", seed(1), "4500", ...join, target]));
+        assert.ok(text.startsWith("{"), text);
         return JSON.parse(text.split("\n").at(-1) ?? "{}");
       };
       const ab = await dial(keyOf(2));
@@ -79,16 +65,6 @@ Deno.test({
       assert.equal(ac.echo, "echo:hello");
       assert.match(ac.remote, new RegExp(`^relay ${net.relayAddr.replaceAll(".", "\\.")}:4400$`));
     } finally {
-      for (const ch of children) {
-        try {
-          ch.kill("SIGKILL");
-        } catch {
-          // exited
-        }
-        await ch.status;
-        await ch.stdout.cancel().catch(() => {});
-        await ch.stderr.cancel().catch(() => {});
-      }
       await net.close();
       await Deno.remove(dir, { recursive: true });
     }

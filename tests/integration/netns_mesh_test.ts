@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { ensureDevPki } from "../../transport/mod.ts";
 import { linkIdentity } from "../../link/mod.ts";
 import { toHex } from "../../core/mod.ts";
-import { buildNatNet, netnsUnavailable } from "./_netns.ts";
+import { buildNatNet, firstLine, netnsUnavailable } from "./_netns.ts";
 
 const PEER = new URL("./_mesh_peer.ts", import.meta.url).pathname;
 const skip = netnsUnavailable() ?? (() => {
@@ -31,18 +31,7 @@ Deno.test({
       { name: "b", nat: "cone" },
       { name: "c", nat: "symmetric" },
     ]);
-    const children: Deno.ChildProcess[] = [];
-    const spawn = (ns: string, args: string[]) => {
-      const c = new Deno.Command("ip", {
-        args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", "--unstable-net", PEER, ...args],
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      children.push(c);
-      return c;
-    };
-    const firstLine = async (c: Deno.ChildProcess): Promise<string> =>
-      (await c.stdout.pipeThrough(new TextDecoderStream()).getReader().read()).value?.trim() ?? "";
+    const spawn = (ns: string, args: string[]) => net.spawnDeno(ns, PEER, args);
     try {
       const pki = `${dir}/pki`;
       await ensureDevPki({ dir: pki });
@@ -79,23 +68,15 @@ Deno.test({
       // TCP across the mesh: 256 KiB echoed by b (direct from a) and by c (relayed), byte for byte.
       const deno = Deno.execPath();
       for (const to of ["b", "c"]) {
-        const server = new Deno.Command("ip", {
-          args: [
-            "netns",
-            "exec",
-            net.ns(to),
-            deno,
-            "eval",
-            `
+        const server = net.spawn(net.ns(to), [
+          deno,
+          "eval",
+          `
             const l = Deno.listen({ hostname: "${addr[to]}", port: 7000 });
             console.log("listening");
             const c = await l.accept();
             await c.readable.pipeTo(c.writable);`,
-          ],
-          stdout: "piped",
-          stderr: "inherit",
-        }).spawn();
-        children.push(server);
+        ]);
         assert.equal(await firstLine(server), "listening");
         const client = await new Deno.Command("ip", {
           args: [
@@ -128,15 +109,6 @@ Deno.test({
         );
       }
     } finally {
-      for (const ch of children) {
-        try {
-          ch.kill("SIGKILL");
-        } catch {
-          // exited
-        }
-        await ch.status;
-        await ch.stdout.cancel().catch(() => {});
-      }
       await net.close();
       await Deno.remove(dir, { recursive: true });
     }
