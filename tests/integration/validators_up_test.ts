@@ -2,7 +2,7 @@
 // one genesis; `mod.ts chain status --json` shows the four validators, their votes and blocks coming; the wallet
 // sends through the bridge to the first and the transfer is final; SIGTERM drains everything and exits 0.
 import assert from "node:assert/strict";
-import { modCli, startDevnet } from "../interop/_devnet.ts";
+import { importDevKey, modCli, startDevnet } from "../interop/_devnet.ts";
 
 Deno.test({
   name:
@@ -32,19 +32,7 @@ Deno.test({
       assert.ok(validators.every((v) => v.power === "1"));
       const peers = status.peers as Array<{ addr: string; connected: boolean }>;
       assert.deepEqual(peers.map((p) => p.addr).sort(), [1, 2, 3].map((i) => `127.0.0.1:${base + i}`));
-      const send = await modCli(
-        [
-          "wallet",
-          "import",
-          "--key-file",
-          `${devnet.dataDir}/chain/dev.key`,
-          "--type",
-          "ed25519",
-          "--label",
-          "dev",
-        ],
-        devnet.env,
-      );
+      const send = await importDevKey(devnet.dataDir, devnet.env);
       assert.equal(send.code, 0, send.err);
       const to = (await modCli(["wallet", "address", "--account", "dev"], devnet.env)).out.trim();
       const tx = await modCli(

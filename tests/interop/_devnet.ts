@@ -134,3 +134,14 @@ export async function until(probe: () => Promise<boolean>, ms: number, what: str
   }
   throw new Error(`${what} not seen within ${ms} ms`);
 }
+
+/** Imports the devnet's funded dev key into the CLI's wallet as account `dev`; returns the CLI's result. */
+export function importDevKey(
+  dataDir: string,
+  env: Readonly<Record<string, string>>,
+): Promise<{ code: number; out: string; err: string }> {
+  return modCli(
+    ["wallet", "import", "--key-file", `${dataDir}/chain/dev.key`, "--type", "ed25519", "--label", "dev"],
+    env,
+  );
+}

@@ -5,7 +5,7 @@
 // `mod.ts logs` shows them. wraith's request span is a child of the client's traceparent and the parent of the
 // backend's; a DNS query is a cns span.
 import assert from "node:assert/strict";
-import { modCli, startDevnet } from "./_devnet.ts";
+import { importDevKey, modCli, startDevnet } from "./_devnet.ts";
 import { type ReceivedSpan, startOtlpReceiver } from "./_otlp.ts";
 
 const SUBMIT = "ghostchain.v1.BlockchainService/SubmitTransaction";
@@ -45,19 +45,7 @@ Deno.test({
         else await new Promise((r) => setTimeout(r, 200));
       }
       assert.ok(height >= 1, "the devnet's chain made no block");
-      const imported = await modCli(
-        [
-          "wallet",
-          "import",
-          "--key-file",
-          `${devnet.dataDir}/chain/dev.key`,
-          "--type",
-          "ed25519",
-          "--label",
-          "dev",
-        ],
-        cli,
-      );
+      const imported = await importDevKey(devnet.dataDir, cli);
       assert.equal(imported.code, 0, imported.err);
       const to = (await modCli(["wallet", "address", "--account", "dev"], cli)).out.trim();
       let sent = await modCli(
