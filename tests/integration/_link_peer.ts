@@ -29,6 +29,23 @@ if (mode === "listen") {
     })();
   }
 }
+if (mode === "dial-rebind") {
+  // Link, say so, wait for the test to rebind this host's NAT (a line on stdin), then talk again.
+  const link = await node.connect(fromHex(target));
+  await link.send(new TextEncoder().encode("before"));
+  const first = await link.receive();
+  console.log(`linked ${link.path} ${first === null ? "" : new TextDecoder().decode(first)}`);
+  await Deno.stdin.readable.getReader().read();
+  await link.send(new TextEncoder().encode("after"));
+  const second = await Promise.race([
+    link.receive(),
+    new Promise<null>((r) => setTimeout(() => r(null), 10_000)),
+  ]);
+  console.log(
+    JSON.stringify({ path: link.path, echo: second === null ? null : new TextDecoder().decode(second) }),
+  );
+  Deno.exit(0);
+}
 const t0 = performance.now();
 try {
   const link = await node.connect(fromHex(target));

@@ -6,10 +6,16 @@
 // links are made inside namespaces this helper created (veth ends are created in place, never in the root
 // namespace), and close() deletes them all.
 
-/** A peer's place in the network. */
+/**
+ * A peer's place in the network: behind a "cone" NAT (masquerade, port kept: endpoint-independent mapping,
+ * replies only), a "full-cone" one (the same, and its host's `port` is forwarded from the NAT's public address
+ * to anyone: endpoint-independent filtering), or a "symmetric" one (a random port per destination).
+ */
 export interface NatPeer {
   readonly name: string;
-  readonly nat: "cone" | "symmetric";
+  readonly nat: "cone" | "full-cone" | "symmetric";
+  /** The UDP port a full-cone NAT forwards to its host. Default 4500. */
+  readonly port?: number;
 }
 
 /** A built network. */
@@ -28,6 +34,12 @@ export interface NatNet {
   spawn(ns: string, argv: readonly string[]): Deno.ChildProcess;
   /** {@linkcode NatNet.spawn} of `deno run -A --unstable-net SCRIPT ARGS`. */
   spawnDeno(ns: string, script: string, args: readonly string[]): Deno.ChildProcess;
+  /**
+   * Rebinds a peer's NAT: from now on it maps its host to another port range, and every UDP mapping it holds
+   * is forgotten, so the host's next packet leaves from a new public port (as a home router's reboot or a
+   * mapping timeout does).
+   */
+  rebind(peer: string): Promise<void>;
   /** Kills what spawnDeno started, then deletes every namespace (and so every link) this net made. */
   close(): Promise<void>;
 }
@@ -41,7 +53,7 @@ export async function firstLine(child: Deno.ChildProcess): Promise<string> {
 /** Why the namespace tests cannot run here, or undefined when they can. */
 export function netnsUnavailable(): string | undefined {
   if (Deno.uid() !== 0) return "needs root (network namespaces)";
-  for (const tool of ["ip", "nft"]) {
+  for (const tool of ["ip", "nft", "conntrack"]) {
     const found = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"].some((d) => {
       try {
         Deno.statSync(`${d}/${tool}`);
@@ -50,7 +62,7 @@ export function netnsUnavailable(): string | undefined {
         return false;
       }
     });
-    if (!found) return `needs ${tool} (Debian ${tool === "ip" ? "iproute2" : "nftables"})`;
+    if (!found) return `needs ${tool} (Debian ${{ ip: "iproute2", nft: "nftables" }[tool] ?? tool})`;
   }
   return undefined;
 }
@@ -149,6 +161,13 @@ export async function buildNatNet(peers: readonly NatPeer[]): Promise<NatNet> {
         "  chain post { type nat hook postrouting priority 100; policy accept;",
         `    oifname "out0" masquerade${p.nat === "symmetric" ? " fully-random" : ""}`,
         "  }",
+        ...(p.nat === "full-cone"
+          ? [
+            "  chain pre { type nat hook prerouting priority -100; policy accept;",
+            `    iifname "out0" udp dport ${p.port ?? 4500} dnat to 192.168.${i + 1}.2:${p.port ?? 4500}`,
+            "  }",
+          ]
+          : []),
         "}",
         "table inet fw {",
         "  chain input { type filter hook input priority 0; policy accept;",
@@ -171,6 +190,7 @@ export async function buildNatNet(peers: readonly NatPeer[]): Promise<NatNet> {
   const spawn = (name: string, argv: readonly string[]): Deno.ChildProcess => {
     const child = new Deno.Command("ip", {
       args: ["netns", "exec", name, ...argv],
+      stdin: "piped",
       stdout: "piped",
       stderr: "null",
     }).spawn();
@@ -188,6 +208,15 @@ export async function buildNatNet(peers: readonly NatPeer[]): Promise<NatNet> {
     publicAddr: (peer) => `10.${net}.0.${index(peer) + 2}`,
     privateAddr: (peer) => `192.168.${index(peer) + 1}.2`,
     exec: (name, args) => sh(["ip", "netns", "exec", name, ...args]),
+    rebind: async (peer) => {
+      const router = `nat-${peer}`;
+      index(peer);
+      await inNs(router, ["nft", "flush", "chain", "ip", "nat", "post"]);
+      const rule = ["nft", "add", "rule", "ip", "nat", "post", "oifname", "out0"];
+      await inNs(router, [...rule, "meta", "l4proto", "udp", "masquerade", "to", ":20000-29999"]);
+      await inNs(router, [...rule, "masquerade"]);
+      await inNs(router, ["conntrack", "-D", "-p", "udp"]).catch(() => {}); // exits 1 when nothing matched
+    },
     spawn,
     spawnDeno: (name, script, args) =>
       spawn(name, [Deno.execPath(), "run", "-A", "--unstable-net", script, ...args]),

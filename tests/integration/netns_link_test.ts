@@ -70,3 +70,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "netns: a direct link survives its dialer's NAT rebinding to a new port (QUIC migration)",
+  ignore: skip !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ghostlink_rebind_" });
+    // The lower key dials: the dialer sits behind a cone NAT that will rebind, the listener behind a full cone
+    // (anyone may reach its port, so packets from the dialer's new port get through).
+    const [low, high] = [1, 2, 4, 5].map((n) => ({ n, key: keyOf(n) })).sort((
+      x,
+      y,
+    ) => (x.key < y.key ? -1 : 1));
+    const net = await buildNatNet([{ name: "l", nat: "full-cone" }, { name: "d", nat: "cone" }]);
+    try {
+      const pki = `${dir}/pki`;
+      await ensureDevPki({ dir: pki });
+      const spawn = (ns: string, args: string[]) => net.spawnDeno(ns, PEER, args);
+      assert.match(
+        await firstLine(spawn(net.ns("pub"), ["rdv", seed(9), net.relayAddr, "4400", pki])),
+        /^ready/,
+      );
+      const join = [net.relayAddr, "4400", keyOf(9), pki];
+      const listener = spawn(net.ns("l"), ["listen", seed(high?.n ?? 0), "4500", ...join]);
+      assert.match(await firstLine(listener), /^ready/);
+      const dialer = spawn(net.ns("d"), ["dial-rebind", seed(low?.n ?? 0), "4500", ...join, high?.key ?? ""]);
+      const lines = dialer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const linked = (await lines.read()).value ?? "";
+      assert.match(linked, /^linked direct echo:before/);
+      await net.rebind("d");
+      const w = dialer.stdin.getWriter();
+      await w.write(new TextEncoder().encode("go\n"));
+      let out = "";
+      while (!out.includes("}")) {
+        const r = await lines.read();
+        if (r.done) break;
+        out += r.value;
+      }
+      const result = JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
+      assert.deepEqual(result, { path: "direct", echo: "echo:after" });
+      // The NAT really moved the dialer: its mapping now uses the new range.
+      const table = await net.exec(net.ns("nat-d"), ["conntrack", "-L", "-p", "udp"]);
+      assert.match(table, /sport=4500 dport=4500 .*dport=2\d{4}/s);
+    } finally {
+      await net.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
