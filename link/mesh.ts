@@ -120,12 +120,12 @@ export class Mesh {
         continue;
       }
       this.stats.packetsOut++;
-      m.link.send(p).catch(() => {});
+      m.link.sendPacket(p).catch(() => {});
     }
   }
 
   async #fromLink(addr: string, link: Link): Promise<void> {
-    for (let p = await link.receive(); p !== null; p = await link.receive()) {
+    for (let p = await link.receivePacket(); p !== null; p = await link.receivePacket()) {
       if ((p[0] ?? 0) >> 4 !== 6 || p.length < 40 || hex16(p, 8) !== addr) {
         this.stats.spoofed++;
         continue;

@@ -19,6 +19,7 @@
 import { encodeFrame, FrameDecoder, type LinkFrame, type Purpose } from "./wire.ts";
 import { HandshakeError, initiate, type LinkIdentity, respond } from "./handshake.ts";
 import type { LinkSession } from "./session.ts";
+import { fragment, Reassembler } from "./fragment.ts";
 import { toHex } from "../core/mod.ts";
 
 /** ALPN of ghostlink connections. */
@@ -65,6 +66,13 @@ export interface Link {
   send(message: Uint8Array): Promise<void>;
   /** The next message, or null when the link ended. Packets that fail to open are dropped and counted. */
   receive(): Promise<Uint8Array | null>;
+  /**
+   * Sends one IP packet: in QUIC datagrams on a direct link (lost packets stay lost, as on any link), on the
+   * stream when relayed.
+   */
+  sendPacket(packet: Uint8Array): Promise<void>;
+  /** The next packet sent with sendPacket, or null when the link ended. */
+  receivePacket(): Promise<Uint8Array | null>;
   /** Messages dropped because they failed to open (forged, replayed). */
   readonly refused: number;
   close(): void;
@@ -118,21 +126,50 @@ function makeLink(
   session: LinkSession,
   remote: string,
   path: LinkPath,
+  conn?: Deno.QuicConn,
 ): Link {
   let refused = 0;
+  let nextId = 0;
+  const reassembler = new Reassembler();
+  const open = (sealed: Uint8Array): Uint8Array | undefined => {
+    const plain = session.open(sealed);
+    if (typeof plain !== "string") return plain;
+    refused++;
+    return undefined;
+  };
+  const receive = async (): Promise<Uint8Array | null> => {
+    for (;;) {
+      const f = await io.read();
+      if (f === null) return null;
+      if (f.type !== 30) continue;
+      const plain = open(f.packet);
+      if (plain !== undefined) return plain;
+    }
+  };
   return {
     peer: session.peer,
     path,
     remote,
     send: (m) => io.write({ type: 30, packet: session.seal(m) }),
-    async receive() {
+    receive,
+    // Direct links carry packets in QUIC datagrams (sealed whole, then cut to the datagram size the path
+    // allows); relayed ones on the stream.
+    sendPacket: conn === undefined ? (p) => io.write({ type: 30, packet: session.seal(p) }) : async (p) => {
+      nextId = (nextId + 1) & 0xffff;
+      for (const f of fragment(session.seal(p), nextId, conn.maxDatagramSize)) await conn.sendDatagram(f);
+    },
+    receivePacket: conn === undefined ? receive : async () => {
       for (;;) {
-        const f = await io.read();
-        if (f === null) return null;
-        if (f.type !== 30) continue;
-        const plain = session.open(f.packet);
-        if (typeof plain !== "string") return plain;
-        refused++;
+        let d: Uint8Array;
+        try {
+          d = await conn.readDatagram();
+        } catch {
+          return null;
+        }
+        const whole = reassembler.push(d, performance.now());
+        if (whole === undefined) continue;
+        const plain = open(whole);
+        if (plain !== undefined) return plain;
       }
     },
     get refused() {
@@ -327,7 +364,14 @@ export class LinkNode {
           id.slice(0, 16)
         } at ${addr} (a symmetric NAT on the way?); relay fallback is not built yet`,
       );
-      return makeLink(r.io, () => r.conn.close({ closeCode: 0, reason: "" }), r.session, addr, "direct");
+      return makeLink(
+        r.io,
+        () => r.conn.close({ closeCode: 0, reason: "" }),
+        r.session,
+        addr,
+        "direct",
+        r.conn,
+      );
     }
     const inbound = new Promise<Link>((resolve) => this.#awaitInbound.set(id, resolve));
     this.#dial(addr, 2, peer).then((r) => r.conn.close({ closeCode: 0, reason: "" }), () => {});
@@ -405,7 +449,14 @@ export class LinkNode {
       void this.#relayStreams(id, streams);
       await this.#memberLoop(id, io);
     } else if (fin.purpose === 1) {
-      const link = makeLink(io, () => conn.close({ closeCode: 0, reason: "" }), session, observed, "direct");
+      const link = makeLink(
+        io,
+        () => conn.close({ closeCode: 0, reason: "" }),
+        session,
+        observed,
+        "direct",
+        conn,
+      );
       const waiting = this.#awaitInbound.get(id);
       if (waiting !== undefined) waiting(link);
       else this.#deliver(link);

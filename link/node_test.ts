@@ -41,6 +41,12 @@ Deno.test({
       assert.equal(new TextDecoder().decode((await lb.receive()) ?? new Uint8Array()), "to b");
       await lb.send(new TextEncoder().encode("to a"));
       assert.equal(new TextDecoder().decode((await la.receive()) ?? new Uint8Array()), "to a");
+      // IP packets go in QUIC datagrams on a direct link: a 1,280-byte one is sealed, cut and put back together.
+      const packet = crypto.getRandomValues(new Uint8Array(1280));
+      await la.sendPacket(packet);
+      assert.deepEqual(await lb.receivePacket(), packet);
+      await lb.sendPacket(packet.subarray(0, 60));
+      assert.deepEqual(await la.receivePacket(), packet.subarray(0, 60));
       await assert.rejects(a.connect(linkIdentity(seed(5)).publicKey), /does not know peer/);
       la.close();
       lb.close();
