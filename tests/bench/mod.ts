@@ -1,7 +1,8 @@
 /**
  * `deno task bench [--quick] [area...]`: runs each area's benchmark side by side with its named peer and
  * prints one markdown document (a table per area). Areas: transport, wallet, cns, bridge, chain, vm, wraith, wraith-edge,
- * scorecard (the seed's success metrics on a whole devnet under a mixed load).
+ * scorecard (the seed's success metrics on a whole devnet under a mixed load), link (ghostlink in network
+ * namespaces; root only).
  *
  * Benchmarks are measurements, not tests: they assert nothing about speed and report ratios against a peer
  * measured in the same run, because these machines are shared and noisy.
@@ -25,6 +26,7 @@ const AREAS: Readonly<Record<string, () => Promise<Runner>>> = {
   wraith: async () => (await import("./wraith_bench.ts")).runWraithBench as Runner,
   "wraith-edge": async () => (await import("./wraith_edge_bench.ts")).runWraithEdgeBench as Runner,
   scorecard: async () => (await import("./scorecard_bench.ts")).runScorecardBench as Runner,
+  link: async () => (await import("./link_bench.ts")).runLinkBench as Runner,
 };
 
 async function main(args: string[]): Promise<number> {
