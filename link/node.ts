@@ -45,6 +45,11 @@ export interface LinkNodeOptions {
   readonly rendezvous?: { readonly hostname: string; readonly port: number; readonly publicKey: Uint8Array };
   /** How long a punch may take, ms. Default 4,000. */
   readonly punchTimeoutMs?: number;
+  /**
+   * As a rendezvous: the UDP port of a second endpoint that dials members back (AutoNAT): a dial from an
+   * address the member never sent to tells whether strangers can reach it. 0 picks one; absent, no dial-backs.
+   */
+  readonly dialBackPort?: number;
   /** As a relay: bytes per second per relayed link (each direction). Default 1 MiB/s. */
   readonly relayBytesPerSecond?: number;
   /** As a relay: relayed links at once, per member and in all. Defaults 8 and 64. */
@@ -240,6 +245,8 @@ export class LinkNode {
   readonly #awaitConnect = new Map<string, (addr: string) => void>();
   #control: FrameIo | undefined;
   #controlConn: Deno.QuicConn | undefined;
+  readonly #dialBack: Deno.QuicEndpoint | undefined;
+  readonly #awaitDialBack: Array<(reachable: boolean) => void> = [];
   /** This node's public address as the rendezvous saw it. */
   observed = "";
   #closed = false;
@@ -248,6 +255,21 @@ export class LinkNode {
     this.#o = o;
     this.#ep = new Deno.QuicEndpoint({ hostname: o.hostname, port: o.port });
     this.#listener = this.#ep.listen({ cert: o.cert, key: o.key, alpnProtocols: [LINK_ALPN] });
+    this.#dialBack = o.dialBackPort === undefined
+      ? undefined
+      : new Deno.QuicEndpoint({ hostname: o.hostname, port: o.dialBackPort });
+  }
+
+  /**
+   * Asks the rendezvous to dial this node back from another address (AutoNAT): true when that reached it
+   * (no NAT, or one that lets strangers in), false when only peers this node contacted first can.
+   */
+  async reachable(): Promise<boolean> {
+    const control = this.#control;
+    if (control === undefined) throw new LinkError("Cannot check reachability without a rendezvous");
+    const answer = new Promise<boolean>((resolve) => this.#awaitDialBack.push(resolve));
+    await control.write({ type: 13 });
+    return await withTimeout(answer, 10_000, "the rendezvous did not answer the dial-back request");
   }
 
   /** Starts a node; with a rendezvous configured it registers there first. */
@@ -536,6 +558,10 @@ export class LinkNode {
   async #memberLoop(id: string, io: FrameIo): Promise<void> {
     try {
       for (let f = await io.read(); f !== null; f = await io.read()) {
+        if (f.type === 13) {
+          void this.#dialBackTo(id, io);
+          continue;
+        }
         if (f.type !== 10) continue;
         const me = this.#members.get(id);
         const target = this.#members.get(toHex(f.target));
@@ -552,9 +578,48 @@ export class LinkNode {
     }
   }
 
+  /** As a rendezvous: dials a member back from the second endpoint and tells it whether that worked. */
+  async #dialBackTo(id: string, io: FrameIo): Promise<void> {
+    const ep = this.#dialBack;
+    const member = this.#members.get(id);
+    let reachable = false;
+    if (ep !== undefined && member !== undefined) {
+      const { hostname, port } = splitAddr(member.addr);
+      const dial = (async () => {
+        const conn = await Deno.connectQuic({
+          endpoint: ep,
+          hostname,
+          port,
+          alpnProtocols: [LINK_ALPN],
+          caCerts: [...this.#o.caCerts],
+          serverName: this.#o.serverName,
+        });
+        try {
+          // The member must prove its key: reaching some host at that address is not reaching the member.
+          const io2 = new FrameIo(await conn.createBidirectionalStream());
+          const hs = initiate(this.#o.identity, fromHexKey(id));
+          await io2.write({ type: 1, init: hs.init });
+          const resp = await io2.read();
+          if (resp === null || resp.type !== 2) return false;
+          const { fin } = hs.onResponse(resp.resp);
+          await io2.write({ type: 3, fin, purpose: 2 });
+          return true;
+        } finally {
+          conn.close({ closeCode: 0, reason: "" });
+        }
+      })();
+      reachable = await withTimeout(dial, 3000, "dial-back timed out").catch(() => false);
+    }
+    await io.write({ type: 14, reachable }).catch(() => {});
+  }
+
   /** As a member: introductions from the rendezvous (answers to ours, and others who ask for us). */
   async #controlLoop(io: FrameIo): Promise<void> {
     for (let f = await io.read(); f !== null; f = await io.read()) {
+      if (f.type === 14) {
+        this.#awaitDialBack.shift()?.(f.reachable);
+        continue;
+      }
       if (f.type !== 11) continue;
       const id = toHex(f.peer);
       const waiting = this.#awaitConnect.get(id);
@@ -573,10 +638,12 @@ export class LinkNode {
   close(): void {
     this.#closed = true;
     this.#control?.close();
-    try {
-      this.#ep.close();
-    } catch {
-      // closed
+    for (const ep of [this.#ep, this.#dialBack]) {
+      try {
+        ep?.close();
+      } catch {
+        // closed
+      }
     }
   }
 }

@@ -11,6 +11,8 @@
  * | 10   | CONNECT_REQ  | target identity key                    | peer -> rendezvous               |
  * | 11   | CONNECT      | peer identity key, its address text    | rendezvous -> both ("" = unknown)|
  * | 12   | REFUSED      | reason text                            | either way                       |
+ * | 13   | DIALBACK_REQ | (empty)                                | member -> rendezvous             |
+ * | 14   | DIALBACK     | reachable (u8: 0 or 1)                 | rendezvous -> member             |
  * | 20   | RELAY_OPEN   | target identity key                    | peer -> relay, on a new stream   |
  * | 21   | RELAY_IN     | the opener's identity key              | relay -> target, on a new stream |
  * | 30   | DATA         | a sealed session packet                | peer <-> peer                    |
@@ -26,6 +28,8 @@ export const FrameType = {
   CONNECT_REQ: 10,
   CONNECT: 11,
   REFUSED: 12,
+  DIALBACK_REQ: 13,
+  DIALBACK: 14,
   RELAY_OPEN: 20,
   RELAY_IN: 21,
   DATA: 30,
@@ -45,6 +49,8 @@ export type LinkFrame =
   | { readonly type: 10; readonly target: Uint8Array }
   | { readonly type: 11; readonly peer: Uint8Array; readonly addr: string }
   | { readonly type: 12; readonly reason: string }
+  | { readonly type: 13 }
+  | { readonly type: 14; readonly reachable: boolean }
   | { readonly type: 20; readonly target: Uint8Array }
   | { readonly type: 21; readonly from: Uint8Array }
   | { readonly type: 30; readonly packet: Uint8Array };
@@ -84,6 +90,12 @@ export function encodeFrame(f: LinkFrame): Uint8Array {
       break;
     case 12:
       body = text(f.reason.slice(0, 200));
+      break;
+    case 13:
+      body = new Uint8Array(0);
+      break;
+    case 14:
+      body = Uint8Array.of(f.reachable ? 1 : 0);
       break;
     case 20:
       body = key(f.target);
@@ -151,6 +163,14 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
       return { type, peer: body.slice(0, 32), addr: readText(body, 32, "CONNECT address") };
     case 12:
       return { type, reason: readText(body, 0, "REFUSED reason") };
+    case 13:
+      if (body.length !== 0) throw new WireError("Bad DIALBACK_REQ: it has no body");
+      return { type };
+    case 14:
+      if (body.length !== 1 || (body[0] !== 0 && body[0] !== 1)) {
+        throw new WireError("Bad DIALBACK: want 0 or 1");
+      }
+      return { type, reachable: body[0] === 1 };
     case 20:
       if (body.length !== 32) throw new WireError("Bad RELAY_OPEN: the key is not 32 bytes");
       return { type, target: body.slice() };

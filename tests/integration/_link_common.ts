@@ -20,7 +20,14 @@ export async function maybeRendezvous(args: readonly string[]): Promise<void> {
   const [mode = "", seed = "", ip = "", port = "", dir = ""] = args;
   if (mode !== "rdv") return;
   const identity = linkIdentity(fromHex(seed));
-  await LinkNode.start({ identity, hostname: ip, port: Number(port), ...pkiOptions(dir) });
+  // Dial-backs (AutoNAT) come from the next port: an address the members never sent to.
+  await LinkNode.start({
+    identity,
+    hostname: ip,
+    port: Number(port),
+    dialBackPort: Number(port) + 1,
+    ...pkiOptions(dir),
+  });
   console.log(`ready ${toHex(identity.publicKey)}`);
   await new Promise(() => {});
 }

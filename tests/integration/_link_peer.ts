@@ -19,7 +19,7 @@ const node = await LinkNode.start({
   rendezvous: { hostname: rdvIp, port: Number(rdvPort), publicKey: fromHex(rdvKey) },
 });
 if (mode === "listen") {
-  console.log(`ready ${node.observed}`);
+  console.log(`ready ${node.observed} reachable=${await node.reachable()}`);
   for (;;) {
     const link = await node.accept();
     (async () => {

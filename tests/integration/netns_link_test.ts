@@ -36,10 +36,11 @@ Deno.test({
       const b = spawn(net.ns("b"), ["listen", seed(2), "4500", ...join]);
       const c = spawn(net.ns("c"), ["listen", seed(3), "4500", ...join]);
       // Identify: each learned its public address from the rendezvous.
-      assert.equal((await firstLine(b)).trim(), `ready ${net.publicAddr("b")}:4500`);
+      // ...and, dialed back from another address (AutoNAT), that strangers cannot reach it behind its NAT.
+      assert.equal((await firstLine(b)).trim(), `ready ${net.publicAddr("b")}:4500 reachable=false`);
       assert.match(
         await firstLine(c),
-        new RegExp(`^ready ${net.publicAddr("c").replaceAll(".", "\\.")}:\\d+`),
+        new RegExp(`^ready ${net.publicAddr("c").replaceAll(".", "\\.")}:\\d+ reachable=false$`),
       );
       const dial = async (target: string) => {
         const text = await firstLine(spawn(net.ns("a"), ["dial", seed(1), "4500", ...join, target]));
@@ -95,7 +96,8 @@ Deno.test({
       );
       const join = [net.relayAddr, "4400", keyOf(9), pki];
       const listener = spawn(net.ns("l"), ["listen", seed(high?.n ?? 0), "4500", ...join]);
-      assert.match(await firstLine(listener), /^ready/);
+      // Behind the full cone, a dial-back from an address it never contacted reaches the listener.
+      assert.equal(await firstLine(listener), `ready ${net.publicAddr("l")}:4500 reachable=true`);
       const dialer = spawn(net.ns("d"), ["dial-rebind", seed(low?.n ?? 0), "4500", ...join, high?.key ?? ""]);
       const lines = dialer.stdout.pipeThrough(new TextDecoderStream()).getReader();
       const linked = (await lines.read()).value ?? "";
