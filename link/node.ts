@@ -414,10 +414,11 @@ export class LinkNode {
     addr: string,
     purpose: Purpose,
     expected: Uint8Array,
+    endpoint: Deno.QuicEndpoint = this.#ep,
   ): Promise<{ conn: Deno.QuicConn; io: FrameIo; session: LinkSession; observed: string }> {
     const { hostname, port } = splitAddr(addr);
     const conn = await Deno.connectQuic({
-      endpoint: this.#ep,
+      endpoint,
       hostname,
       port,
       alpnProtocols: [LINK_ALPN],
@@ -584,30 +585,11 @@ export class LinkNode {
     const member = this.#members.get(id);
     let reachable = false;
     if (ep !== undefined && member !== undefined) {
-      const { hostname, port } = splitAddr(member.addr);
-      const dial = (async () => {
-        const conn = await Deno.connectQuic({
-          endpoint: ep,
-          hostname,
-          port,
-          alpnProtocols: [LINK_ALPN],
-          caCerts: [...this.#o.caCerts],
-          serverName: this.#o.serverName,
-        });
-        try {
-          // The member must prove its key: reaching some host at that address is not reaching the member.
-          const io2 = new FrameIo(await conn.createBidirectionalStream());
-          const hs = initiate(this.#o.identity, fromHexKey(id));
-          await io2.write({ type: 1, init: hs.init });
-          const resp = await io2.read();
-          if (resp === null || resp.type !== 2) return false;
-          const { fin } = hs.onResponse(resp.resp);
-          await io2.write({ type: 3, fin, purpose: 2 });
-          return true;
-        } finally {
-          conn.close({ closeCode: 0, reason: "" });
-        }
-      })();
+      // The member must prove its key: reaching some host at that address is not reaching the member.
+      const dial = this.#dial(member.addr, 2, fromHexKey(id), ep).then((r) => {
+        r.conn.close({ closeCode: 0, reason: "" });
+        return true;
+      });
       reachable = await withTimeout(dial, 3000, "dial-back timed out").catch(() => false);
     }
     await io.write({ type: 14, reachable }).catch(() => {});

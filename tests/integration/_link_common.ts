@@ -1,6 +1,6 @@
 // Private helper of the ghostlink namespace tests' peer scripts: TLS options from a dev PKI directory, and the
 // rendezvous mode both scripts share (`rdv SEED IP PORT PKI`: prints "ready <key>" and serves until killed).
-import { linkIdentity, LinkNode } from "../../link/mod.ts";
+import { type LinkIdentity, linkIdentity, LinkNode } from "../../link/mod.ts";
 import { fromHex, toHex } from "../../core/mod.ts";
 
 /** TLS options of a node from a dev PKI directory. */
@@ -30,4 +30,16 @@ export async function maybeRendezvous(args: readonly string[]): Promise<void> {
   });
   console.log(`ready ${toHex(identity.publicKey)}`);
   await new Promise(() => {});
+}
+
+/** Starts a member node from `PORT RDV_IP RDV_PORT RDV_KEY PKI ...` (the arguments after mode and seed). */
+export function startMember(identity: LinkIdentity, args: readonly string[]): Promise<LinkNode> {
+  const [port = "", rdvIp = "", rdvPort = "", rdvKey = "", dir = ""] = args;
+  return LinkNode.start({
+    identity,
+    hostname: "0.0.0.0",
+    port: Number(port),
+    ...pkiOptions(dir),
+    rendezvous: { hostname: rdvIp, port: Number(rdvPort), publicKey: fromHex(rdvKey) },
+  });
 }

@@ -2,22 +2,16 @@
 // `listen SEED PORT RDV_IP RDV_PORT RDV_KEY PKI` joins it and echoes every message of every link it accepts;
 // `dial SEED PORT RDV_IP RDV_PORT RDV_KEY PKI TARGET_KEY` joins, links to the target by key, sends "hello" and
 // prints one JSON line with the answer, the path and the time, or the error.
-import { linkIdentity, LinkNode } from "../../link/mod.ts";
+import { linkIdentity } from "../../link/mod.ts";
 import { fromHex, toHex } from "../../core/mod.ts";
-import { maybeRendezvous, pkiOptions } from "./_link_common.ts";
+import { maybeRendezvous, startMember } from "./_link_common.ts";
 
 const [mode = "", seed = "", ...rest] = Deno.args;
 const identity = linkIdentity(fromHex(seed));
 
 await maybeRendezvous(Deno.args);
-const [port = "", rdvIp = "", rdvPort = "", rdvKey = "", dir = "", target = ""] = rest;
-const node = await LinkNode.start({
-  identity,
-  hostname: "0.0.0.0",
-  port: Number(port),
-  ...pkiOptions(dir),
-  rendezvous: { hostname: rdvIp, port: Number(rdvPort), publicKey: fromHex(rdvKey) },
-});
+const [, , , , , target = ""] = rest;
+const node = await startMember(identity, rest);
 if (mode === "listen") {
   console.log(`ready ${node.observed} reachable=${await node.reachable()}`);
   for (;;) {

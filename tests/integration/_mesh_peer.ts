@@ -1,9 +1,9 @@
 // Private helper of netns_mesh_test.ts, run inside a namespace as root: `rdv SEED IP PORT PKI` runs the
 // rendezvous; `member SEED PORT RDV_IP RDV_PORT RDV_KEY PKI MESH KEY1,KEY2,...` joins it, creates the TUN
 // interface gl0 with its mesh address, and forwards packets to the other members; it prints "ready <address>".
-import { ipv6Text, linkIdentity, LinkNode, Mesh, Tun } from "../../link/mod.ts";
+import { ipv6Text, linkIdentity, Mesh, Tun } from "../../link/mod.ts";
 import { fromHex } from "../../core/mod.ts";
-import { maybeRendezvous, pkiOptions } from "./_link_common.ts";
+import { maybeRendezvous, startMember } from "./_link_common.ts";
 
 const LIBC = Deno.build.arch === "aarch64"
   ? "/lib/aarch64-linux-gnu/libc.so.6"
@@ -11,14 +11,8 @@ const LIBC = Deno.build.arch === "aarch64"
 const [, seed = "", ...rest] = Deno.args;
 const identity = linkIdentity(fromHex(seed));
 await maybeRendezvous(Deno.args);
-const [port = "", rdvIp = "", rdvPort = "", rdvKey = "", dir = "", meshName = "", keys = ""] = rest;
-const node = await LinkNode.start({
-  identity,
-  hostname: "0.0.0.0",
-  port: Number(port),
-  ...pkiOptions(dir),
-  rendezvous: { hostname: rdvIp, port: Number(rdvPort), publicKey: fromHex(rdvKey) },
-});
+const [, , , , , meshName = "", keys = ""] = rest;
+const node = await startMember(identity, rest);
 const tun = new Tun("gl0", LIBC);
 const mesh = Mesh.start({
   node,
