@@ -20,7 +20,7 @@ import { encodeFrame, FrameDecoder, type LinkFrame, type Purpose } from "./wire.
 import { HandshakeError, initiate, type LinkIdentity, respond } from "./handshake.ts";
 import type { LinkSession } from "./session.ts";
 import { fragment, Reassembler } from "./fragment.ts";
-import { toHex } from "../core/mod.ts";
+import { fromHex, toHex } from "../core/mod.ts";
 
 /** ALPN of ghostlink connections. */
 export const LINK_ALPN = "ghostlink/1";
@@ -537,7 +537,7 @@ export class LinkNode {
     try {
       const out = await to.conn.createBidirectionalStream();
       const outWriter = out.writable.getWriter();
-      await outWriter.write(encodeFrame({ type: 21, from: fromHexKey(id) }));
+      await outWriter.write(encodeFrame({ type: 21, from: fromHex(id) }));
       const rate = this.#o.relayBytesPerSecond ?? 1 << 20;
       await Promise.all([
         pipe(reader, outWriter, new ByteBucket(rate, Math.min(rate, 64 << 10)), decoder.takeRest()),
@@ -571,7 +571,7 @@ export class LinkNode {
           await io.write({ type: 11, peer: f.target, addr: "" });
           continue;
         }
-        await target.io.write({ type: 11, peer: fromHexKey(id), addr: me.addr });
+        await target.io.write({ type: 11, peer: fromHex(id), addr: me.addr });
         await io.write({ type: 11, peer: f.target, addr: target.addr });
       }
     } finally {
@@ -586,7 +586,7 @@ export class LinkNode {
     let reachable = false;
     if (ep !== undefined && member !== undefined) {
       // The member must prove its key: reaching some host at that address is not reaching the member.
-      const dial = this.#dial(member.addr, 2, fromHexKey(id), ep).then((r) => {
+      const dial = this.#dial(member.addr, 2, fromHex(id), ep).then((r) => {
         r.conn.close({ closeCode: 0, reason: "" });
         return true;
       });
@@ -628,10 +628,6 @@ export class LinkNode {
       }
     }
   }
-}
-
-function fromHexKey(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -2,12 +2,14 @@
  * Who a peer is and where it lives in the mesh, pure: a peer is its Ed25519 key; its id is the key's `ghost1`
  * address (the wallet's identities), its DHT key is BLAKE3 of the key, and its mesh address is an IPv6 unique
  * local address (RFC 4193): the mesh's /48 prefix (`fd` + 40 bits from the mesh name) and a 64-bit interface
- * id from the key, so every member computes every other member's address from its key alone.
+ * id from the key, so every member computes every other member's address from its key alone (as text:
+ * `formatIp` in core/).
  *
  * @module
  */
 
 import { addressFromPublicKey, blake3, parsePublicKey } from "../crypto/mod.ts";
+import { concatBytes } from "../core/mod.ts";
 
 /** A peer's id: the `ghost1...` address of its Ed25519 key. */
 export function peerIdOf(publicKey: Uint8Array): string {
@@ -45,32 +47,6 @@ export function meshPrefix(meshName: string): Uint8Array {
 export function meshAddress(meshName: string, publicKey: Uint8Array): Uint8Array {
   const out = new Uint8Array(16);
   out.set(meshPrefix(meshName), 0);
-  out.set(blake3(concat(new TextEncoder().encode("ghostlink iid "), publicKey)).subarray(0, 8), 8);
-  return out;
-}
-
-/** RFC 5952 text of an IPv6 address (lower case, the longest run of zero groups as `::`). */
-export function ipv6Text(a: Uint8Array): string {
-  const g = Array.from({ length: 8 }, (_, i) => ((a[i * 2] ?? 0) << 8) | (a[i * 2 + 1] ?? 0));
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
+  out.set(blake3(concatBytes(new TextEncoder().encode("ghostlink iid "), publicKey)).subarray(0, 8), 8);
   return out;
 }

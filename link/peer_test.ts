@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { linkIdentity } from "./handshake.ts";
-import { bucketOf, dhtKeyOf, ipv6Text, meshAddress, meshPrefix, peerIdOf, xorDistance } from "./peer.ts";
+import { bucketOf, dhtKeyOf, meshAddress, meshPrefix, peerIdOf, xorDistance } from "./peer.ts";
+import { formatIp } from "../core/mod.ts";
 import { parseIp } from "../cns/mod.ts";
 
 const key = (n: number): Uint8Array => linkIdentity(new Uint8Array(32).fill(n)).publicKey;
@@ -19,7 +20,7 @@ Deno.test("peer: id is the key's ghost1 address; mesh address is a ULA in the me
 });
 
 Deno.test("peer: RFC 5952 text of IPv6 addresses", () => {
-  const t = (s: string) => ipv6Text(parseIp(s) ?? new Uint8Array(16));
+  const t = (s: string) => formatIp(parseIp(s) ?? new Uint8Array(16));
   assert.equal(t("2001:db8:0:0:0:0:2:1"), "2001:db8::2:1");
   assert.equal(t("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1", "one zero group is not shortened");
   assert.equal(t("2001:0:0:1:0:0:0:1"), "2001:0:0:1::1", "the longest run");
@@ -28,7 +29,7 @@ Deno.test("peer: RFC 5952 text of IPv6 addresses", () => {
   assert.equal(t("fd12:3456:789a:0:0:0:0:0"), "fd12:3456:789a::");
   fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (b) => {
     assert.deepEqual(
-      parseIp(ipv6Text(b)),
+      parseIp(formatIp(b)),
       b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff ? b.slice(12) : b,
     );
   }));

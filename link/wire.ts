@@ -20,6 +20,8 @@
  * @module
  */
 
+import { concatBytes } from "../core/mod.ts";
+
 /** Frame types. */
 export const FrameType = {
   HELLO_INIT: 1,
@@ -77,16 +79,16 @@ export function encodeFrame(f: LinkFrame): Uint8Array {
       body = f.init;
       break;
     case 2:
-      body = join(f.resp, text(f.observed));
+      body = concatBytes(f.resp, text(f.observed));
       break;
     case 3:
-      body = join(f.fin, Uint8Array.of(f.purpose));
+      body = concatBytes(f.fin, Uint8Array.of(f.purpose));
       break;
     case 10:
       body = key(f.target);
       break;
     case 11:
-      body = join(key(f.peer), text(f.addr));
+      body = concatBytes(key(f.peer), text(f.addr));
       break;
     case 12:
       body = text(f.reason.slice(0, 200));
@@ -121,13 +123,6 @@ export function encodeFrame(f: LinkFrame): Uint8Array {
 function key(k: Uint8Array): Uint8Array {
   if (k.length !== 32) throw new RangeError(`Cannot encode an identity key of ${k.length} bytes`);
   return k;
-}
-
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function readText(b: Uint8Array, at: number, what: string): string {
@@ -204,7 +199,7 @@ export class FrameDecoder {
 
   /** Feeds bytes; returns every whole frame (throws WireError on a bad one). */
   push(chunk: Uint8Array): LinkFrame[] {
-    const b = this.#buf.length === 0 ? chunk : join(this.#buf, chunk);
+    const b = this.#buf.length === 0 ? chunk : concatBytes(this.#buf, chunk);
     const out: LinkFrame[] = [];
     let at = 0;
     while (b.length - at >= 3 && !(this.stopAfterFirst && out.length === 1)) {

@@ -1,8 +1,8 @@
 // Private helper of netns_mesh_test.ts, run inside a namespace as root: `rdv SEED IP PORT PKI` runs the
 // rendezvous; `member SEED PORT RDV_IP RDV_PORT RDV_KEY PKI MESH KEY1,KEY2,...` joins it, creates the TUN
 // interface gl0 with its mesh address, and forwards packets to the other members; it prints "ready <address>".
-import { ipv6Text, linkIdentity, Mesh, Tun } from "../../link/mod.ts";
-import { fromHex } from "../../core/mod.ts";
+import { linkIdentity, Mesh, Tun } from "../../link/mod.ts";
+import { formatIp, fromHex } from "../../core/mod.ts";
 import { maybeRendezvous, startMember } from "./_link_common.ts";
 
 const LIBC = Deno.build.arch === "aarch64"
@@ -21,7 +21,7 @@ const mesh = Mesh.start({
   members: keys.split(",").map((k) => fromHex(k)),
   onEvent: (e, f) => console.error(e, JSON.stringify(f)),
 });
-const addr = ipv6Text(mesh.address);
+const addr = formatIp(mesh.address);
 // MTU 1280 (IPv6's minimum): the link carries packets whole on a stream.
 for (
   const args of [["link", "set", "gl0", "up", "mtu", "1280"], [
