@@ -31,3 +31,4 @@ export * from "./worker_protocol.ts";
 export * from "./worker_runtime.ts";
 export * from "./cli_spec.ts";
 export * from "./trace.ts";
+export * from "./sigio.ts";

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { SigioWaiter } from "../core/mod.ts";
+
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
@@ -33,9 +35,7 @@ export class Tun {
   readonly #fd: number;
   // A large buffer lives outside V8's heap, so a read through its pointer cannot land in moved memory.
   readonly #buf = new Uint8Array(READ_BYTES);
-  readonly #onSignal = (): void => this.#wakeUp();
-  #wake: (() => void) | undefined;
-  #pending = false;
+  readonly #sigio: SigioWaiter;
   #closed = false;
 
   /** Creates (or attaches to) interface `name` (at most 15 bytes). */
@@ -63,7 +63,7 @@ export class Tun {
       throw new Error(`Cannot create TUN interface ${name} (errno ${e}; it needs CAP_NET_ADMIN)`);
     }
     this.#fd = fd;
-    Deno.addSignalListener("SIGIO", this.#onSignal);
+    this.#sigio = new SigioWaiter();
     c.fcntl(fd, F_SETOWN, c.getpid());
   }
 
@@ -72,18 +72,12 @@ export class Tun {
     return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
   }
 
-  #wakeUp(): void {
-    this.#pending = true;
-    const w = this.#wake;
-    this.#wake = undefined;
-    w?.();
-  }
-
   /** The next IP packet the kernel routed into the interface, or null once closed. */
   async read(): Promise<Uint8Array | null> {
     const c = this.#libc.symbols;
+    const sigio = this.#sigio;
     while (!this.#closed) {
-      this.#pending = false;
+      sigio.clear();
       const n = Number(c.read(this.#fd, this.#buf, BigInt(READ_BYTES)));
       if (n > 0) return this.#buf.slice(0, n);
       if (n < 0 && this.#errno() !== EAGAIN) return null;
@@ -94,18 +88,7 @@ export class Tun {
         c.fcntl(this.#fd, F_SETFL, O_NONBLOCK);
         return this.#buf.slice(0, late);
       }
-      if (!this.#pending) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            this.#wake = undefined;
-            resolve();
-          }, 250);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
+      await sigio.wait();
       c.fcntl(this.#fd, F_SETFL, O_NONBLOCK);
     }
     return null;
@@ -121,8 +104,8 @@ export class Tun {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wakeUp();
-    Deno.removeSignalListener("SIGIO", this.#onSignal);
+    this.#sigio.wake();
+    this.#sigio.close();
     this.#libc.symbols.close(this.#fd);
     this.#libc.close();
   }

@@ -23,6 +23,7 @@
 import type { CnsMetrics } from "../resolver/cns_metrics.ts";
 import type { QueryHandler } from "../resolver/query_handler.ts";
 import { parseIp } from "../proto/ip_prefix.ts";
+import { SigioWaiter } from "../../core/mod.ts";
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_MAX } from "./sockaddr.ts";
 
 /** Options of {@linkcode FfiUdpListener}. */
@@ -158,11 +159,9 @@ export class FfiUdpListener {
   readonly #one: Vectors;
   readonly #addr: Deno.NetAddr;
   readonly #v4Names = new Map<number, string>();
-  readonly #onSignal = (): void => this.#wakeUp();
+  #sigio: SigioWaiter | undefined;
   readonly #yield = new MessageChannel();
   readonly #running = new Set<Promise<void>>();
-  #pending = true;
-  #wake: (() => void) | undefined;
   #closed = false;
   #lastReport = 0;
   readonly #loop: Promise<void>;
@@ -221,15 +220,11 @@ export class FfiUdpListener {
       const bound = decodeSockaddr(bytes, 0, SOCKADDR_MAX);
       this.#addr = { transport: "udp", hostname: opts.hostname, port: bound?.port ?? opts.port };
       // SIGIO for this process when a datagram arrives; the listener exists before the first one can.
-      Deno.addSignalListener("SIGIO", this.#onSignal);
+      this.#sigio = new SigioWaiter();
       if (c.fcntl(fd, F_SETOWN, c.getpid()) !== 0) this.#fail("fcntl(F_SETOWN)", opts);
       if (c.fcntl(fd, F_SETFL, O_NONBLOCK) !== 0) this.#fail("fcntl(F_SETFL)", opts);
     } catch (error) {
-      try {
-        Deno.removeSignalListener("SIGIO", this.#onSignal);
-      } catch {
-        // never added
-      }
+      this.#sigio?.close();
       if (fd >= 0) c.close(fd);
       this.#release();
       throw error;
@@ -260,13 +255,6 @@ export class FfiUdpListener {
     this.#libc.symbols.setsockopt(this.#fd, level, name, ptr, 4);
   }
 
-  #wakeUp(): void {
-    this.#pending = true;
-    const w = this.#wake;
-    this.#wake = undefined;
-    w?.();
-  }
-
   /** Lets the event loop run (timers, other sockets, answers from the chain) without a timer's delay. */
   #yieldNow(): Promise<void> {
     return new Promise((resolve) => {
@@ -279,7 +267,7 @@ export class FfiUdpListener {
     const c = this.#libc.symbols;
     let lastYield = performance.now();
     while (!this.#closed) {
-      this.#pending = false;
+      this.#sigio?.clear();
       const n = c.recvmmsg(this.#fd, this.#recv.msgs, BATCH, MSG_DONTWAIT, null);
       if (n > 0) {
         this.#batch(n);
@@ -303,7 +291,7 @@ export class FfiUdpListener {
         await new Promise((r) => setTimeout(r, 10));
         continue;
       }
-      if (this.#pending || this.#closed) continue;
+      if (this.#sigio?.pending || this.#closed) continue;
       // SIGIO only while asleep: a signal per datagram under load would cost more than the datagram. Armed, the
       // socket is read once more, since datagrams queued before arming raise no signal.
       c.fcntl(this.#fd, F_SETFL, O_NONBLOCK | O_ASYNC);
@@ -313,17 +301,7 @@ export class FfiUdpListener {
         this.#batch(late);
         continue;
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          if (this.#wake === done) this.#wake = undefined;
-          resolve();
-        }, 250);
-        const done = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.#wake = done;
-      });
+      await this.#sigio?.wait();
       c.fcntl(this.#fd, F_SETFL, O_NONBLOCK);
     }
   }
@@ -426,9 +404,9 @@ export class FfiUdpListener {
     await Promise.race([Promise.all(this.#running), new Promise<void>((r) => timer = setTimeout(r, wait))]);
     clearTimeout(timer);
     this.#closed = true;
-    this.#wakeUp();
+    this.#sigio?.wake();
     await this.#loop;
-    Deno.removeSignalListener("SIGIO", this.#onSignal);
+    this.#sigio?.close();
     this.#yield.port1.close();
     this.#yield.port2.close();
     c.close(this.#fd);
