@@ -88,6 +88,9 @@ export async function buildNatNet(peers: readonly NatPeer[]): Promise<NatNet> {
   const children: Deno.ChildProcess[] = [];
   const ns = (name: string): string => `${tag}-${name}`;
   const inNs = (name: string, args: readonly string[]) => sh(["ip", "netns", "exec", ns(name), ...args]);
+  // A veth pair made with both ends already in their namespaces (never in the root namespace).
+  const veth = (a: string, aName: string, b: string, bName: string) =>
+    sh(["ip", "link", "add", aName, "netns", ns(a), "type", "veth", "peer", "name", bName, "netns", ns(b)]);
   const close = async (): Promise<void> => {
     for (const c of children) {
       try {
@@ -115,41 +118,13 @@ export async function buildNatNet(peers: readonly NatPeer[]): Promise<NatNet> {
       await addNs(router);
       await addNs(p.name);
       // Router <-> public bridge.
-      await sh([
-        "ip",
-        "link",
-        "add",
-        "out0",
-        "netns",
-        ns(router),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        `p${i}`,
-        "netns",
-        ns("pub"),
-      ]);
+      await veth(router, "out0", "pub", `p${i}`);
       await inNs("pub", ["ip", "link", "set", `p${i}`, "master", "br0"]);
       await inNs("pub", ["ip", "link", "set", `p${i}`, "up"]);
       await inNs(router, ["ip", "addr", "add", `10.${net}.0.${i + 2}/24`, "dev", "out0"]);
       await inNs(router, ["ip", "link", "set", "out0", "up"]);
       // Router <-> host.
-      await sh([
-        "ip",
-        "link",
-        "add",
-        "in0",
-        "netns",
-        ns(router),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        ns(p.name),
-      ]);
+      await veth(router, "in0", p.name, "eth0");
       await inNs(router, ["ip", "addr", "add", `192.168.${i + 1}.1/24`, "dev", "in0"]);
       await inNs(router, ["ip", "link", "set", "in0", "up"]);
       await inNs(p.name, ["ip", "addr", "add", `192.168.${i + 1}.2/24`, "dev", "eth0"]);
