@@ -50,6 +50,8 @@ export interface LinkNodeOptions {
    * address the member never sent to tells whether strangers can reach it. 0 picks one; absent, no dial-backs.
    */
   readonly dialBackPort?: number;
+  /** Connections accepted at once; more are refused before their handshake. Default 1,000. */
+  readonly maxConnections?: number;
   /** As a relay: bytes per second per relayed link (each direction). Default 1 MiB/s. */
   readonly relayBytesPerSecond?: number;
   /** As a relay: relayed links at once, per member and in all. Defaults 8 and 64. */
@@ -250,6 +252,8 @@ export class LinkNode {
   /** This node's public address as the rendezvous saw it. */
   observed = "";
   #closed = false;
+  /** Connections this node accepted that are still open. */
+  #open = 0;
 
   private constructor(o: LinkNodeOptions) {
     this.#o = o;
@@ -444,11 +448,19 @@ export class LinkNode {
     while (!this.#closed) {
       let conn: Deno.QuicConn;
       try {
-        conn = await (await this.#listener.incoming()).accept();
+        const incoming = await this.#listener.incoming();
+        // Over the cap, refused before any TLS work (RFC 9000 §5.2.2: CONNECTION_REFUSED).
+        if (this.#open >= (this.#o.maxConnections ?? 1000)) {
+          incoming.refuse();
+          continue;
+        }
+        conn = await incoming.accept();
       } catch {
         if (this.#closed) return;
         continue;
       }
+      this.#open++;
+      conn.closed.finally(() => this.#open--).catch(() => {});
       void this.#serve(conn).catch(() => conn.close({ closeCode: 1, reason: "handshake failed" }));
     }
   }

@@ -65,3 +65,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "LinkNode: connections over maxConnections are refused before their handshake",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "link_cap_" });
+    const pki = await ensureDevPki({ dir });
+    const tls = { cert: pki.certPem, key: pki.keyPem, caCerts: [pki.caPem], serverName: "localhost" };
+    const rdvId = linkIdentity(seed(9));
+    const rdv = await LinkNode.start({
+      identity: rdvId,
+      hostname: "127.0.0.1",
+      port: 0,
+      maxConnections: 1,
+      ...tls,
+    });
+    const rendezvous = { hostname: "127.0.0.1", port: rdv.addr.port, publicKey: rdvId.publicKey };
+    const a = await LinkNode.start({
+      identity: linkIdentity(seed(1)),
+      hostname: "127.0.0.1",
+      port: 0,
+      ...tls,
+      rendezvous,
+    });
+    try {
+      await assert.rejects(
+        LinkNode.start({
+          identity: linkIdentity(seed(2)),
+          hostname: "127.0.0.1",
+          port: 0,
+          ...tls,
+          rendezvous,
+        }),
+      );
+    } finally {
+      a.close();
+      rdv.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
