@@ -17,6 +17,7 @@ const SYMBOLS = {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   getpid: { parameters: [], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
@@ -24,7 +25,12 @@ const O_RDWR = 2, O_NONBLOCK = 0o4000, O_ASYNC = 0o20000, O_CLOEXEC = 0o2000000;
 const F_SETFL = 4, F_SETOWN = 8;
 const TUNSETIFF = 0x400454can;
 const IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
-const EAGAIN = 11;
+const EAGAIN = 11, EEXIST = 17;
+// Interface ioctls (linux/sockios.h), made on an AF_INET6 datagram socket.
+const AF_INET6 = 10, SOCK_DGRAM = 2;
+const SIOCGIFFLAGS = 0x8913n, SIOCSIFFLAGS = 0x8914n, SIOCSIFADDR = 0x8916n, SIOCSIFMTU = 0x8922n;
+const SIOCGIFINDEX = 0x8933n;
+const IFF_UP = 0x1, IFF_RUNNING = 0x40;
 /** Largest packet read (the interface's MTU is set lower). */
 const READ_BYTES = 65_536;
 
@@ -70,6 +76,47 @@ export class Tun {
   #errno(): number {
     const p = this.#libc.symbols.__errno_location();
     return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+  }
+
+  /**
+   * Gives the interface its address, prefix and MTU and brings it up, as `ip -6 addr add ADDR/LEN dev NAME`
+   * and `ip link set NAME mtu MTU up` would, through ioctls (`SIOCSIFMTU`, `SIOCSIFADDR` with an `in6_ifreq`,
+   * `SIOCSIFFLAGS`). The prefix's route follows the address. An address already there is kept.
+   */
+  configure(o: { readonly address: Uint8Array; readonly prefixLength: number; readonly mtu: number }): void {
+    if (o.address.length !== 16) throw new RangeError("An interface address must be IPv6 (16 bytes)");
+    if (o.prefixLength < 1 || o.prefixLength > 128) throw new RangeError("Bad prefix length");
+    const c = this.#libc.symbols;
+    const sock = c.socket(AF_INET6, SOCK_DGRAM, 0);
+    if (sock < 0) throw new Error(`Cannot open a socket to configure ${this.name} (errno ${this.#errno()})`);
+    try {
+      // struct ifreq: the name in 16 bytes, then a 24-byte union (flags, mtu, ifindex at its start).
+      const ifr = new Uint8Array(40);
+      ifr.set(new TextEncoder().encode(this.name));
+      const view = new DataView(ifr.buffer);
+      const call = (req: bigint, buf: Uint8Array, what: string, okErrno = -1): void => {
+        if (c.ioctl(sock, req, buf) === 0) return;
+        const e = this.#errno();
+        if (e !== okErrno) {
+          throw new Error(`Cannot ${what} of ${this.name} (errno ${e}; it needs CAP_NET_ADMIN)`);
+        }
+      };
+      view.setInt32(16, o.mtu, true);
+      call(SIOCSIFMTU, ifr, `set the MTU ${o.mtu}`);
+      call(SIOCGIFINDEX, ifr, "find the index");
+      const index = view.getInt32(16, true);
+      // struct in6_ifreq: the address, its prefix length (u32), the interface's index (i32).
+      const req6 = new Uint8Array(24);
+      req6.set(o.address);
+      new DataView(req6.buffer).setUint32(16, o.prefixLength, true);
+      new DataView(req6.buffer).setInt32(20, index, true);
+      call(SIOCSIFADDR, req6, "set the address", EEXIST);
+      call(SIOCGIFFLAGS, ifr, "read the flags");
+      view.setUint16(16, view.getUint16(16, true) | IFF_UP | IFF_RUNNING, true);
+      call(SIOCSIFFLAGS, ifr, "bring up");
+    } finally {
+      c.close(sock);
+    }
   }
 
   /** The next IP packet the kernel routed into the interface, or null once closed. */

@@ -22,20 +22,7 @@ const mesh = Mesh.start({
   onEvent: (e, f) => console.error(e, JSON.stringify(f)),
 });
 const addr = formatIp(mesh.address);
-// MTU 1280 (IPv6's minimum): the link carries packets whole on a stream.
-for (
-  const args of [["link", "set", "gl0", "up", "mtu", "1280"], [
-    "-6",
-    "addr",
-    "add",
-    `${addr}/48`,
-    "dev",
-    "gl0",
-    "nodad",
-  ]]
-) {
-  const r = await new Deno.Command("ip", { args }).output();
-  if (!r.success) throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
-}
+// MTU 1280 (IPv6's minimum), the address and up, through the same ioctls `mod.ts link up` uses.
+tun.configure({ address: mesh.address, prefixLength: 48, mtu: 1280 });
 console.log(`ready ${addr}`);
 await new Promise(() => {});
