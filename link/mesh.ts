@@ -21,6 +21,8 @@ export interface MeshOptions {
   readonly meshName: string;
   /** Every member's identity key (this node's may be included). */
   readonly members: readonly Uint8Array[];
+  /** How often a relayed link tries a direct path again, ms. Default 30,000. */
+  readonly upgradeEveryMs?: number;
   /** Told about links coming up and going down. */
   readonly onEvent?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -33,6 +35,8 @@ export interface MeshStats {
   noRoute: number;
   /** Packets from a link whose source address is not that member's. */
   spoofed: number;
+  /** Relayed links replaced by direct ones. */
+  upgrades: number;
 }
 
 const hex16 = (b: Uint8Array, at: number): string => toHex(b.subarray(at, at + 16));
@@ -41,17 +45,13 @@ const hex16 = (b: Uint8Array, at: number): string => toHex(b.subarray(at, at + 1
 export class Mesh {
   readonly #o: MeshOptions;
   /** Member address (hex) -> its key, and its link once up. */
-  readonly #byAddr = new Map<string, { key: Uint8Array; link: Link | undefined }>();
-  readonly stats: MeshStats = { packetsOut: 0, packetsIn: 0, noRoute: 0, spoofed: 0 };
+  readonly #byAddr = new Map<string, { key: Uint8Array; link: Link | undefined; upgrading?: boolean }>();
+  readonly stats: MeshStats = { packetsOut: 0, packetsIn: 0, noRoute: 0, spoofed: 0, upgrades: 0 };
   #closed = false;
+  #upgrader: ReturnType<typeof setInterval> | undefined;
 
   private constructor(o: MeshOptions) {
     this.#o = o;
-    const self = toHex(o.node.publicKey);
-    for (const k of o.members) {
-      if (toHex(k) === self) continue;
-      this.#byAddr.set(toHex(meshAddress(o.meshName, k)), { key: k, link: undefined });
-    }
   }
 
   /** This member's address. */
@@ -64,11 +64,32 @@ export class Mesh {
     const mesh = new Mesh(o);
     void mesh.#fromTun();
     void mesh.#acceptLinks();
-    const self = toHex(o.node.publicKey);
-    for (const m of mesh.#byAddr.values()) {
-      if (self < toHex(m.key)) void mesh.#open(m.key);
-    }
+    mesh.setMembers(o.members);
+    mesh.#upgrader = setInterval(() => mesh.#upgrade(), o.upgradeEveryMs ?? 30_000);
+    Deno.unrefTimer(mesh.#upgrader);
     return mesh;
+  }
+
+  /**
+   * Sets who is in the mesh: new members get their links (opened by the lower key), members no longer listed
+   * lose theirs, and the links of members that stay are not touched. This is how an identity key is rotated:
+   * list the new key, restart the member with it, then drop the old key.
+   */
+  setMembers(keys: readonly Uint8Array[]): void {
+    const self = toHex(this.#o.node.publicKey);
+    const wanted = new Map<string, Uint8Array>();
+    for (const k of keys) if (toHex(k) !== self) wanted.set(toHex(meshAddress(this.#o.meshName, k)), k);
+    for (const [addr, m] of this.#byAddr) {
+      if (wanted.has(addr)) continue;
+      this.#byAddr.delete(addr);
+      m.link?.close();
+      this.#o.onEvent?.("mesh member removed", { peer: toHex(m.key).slice(0, 16) });
+    }
+    for (const [addr, key] of wanted) {
+      if (this.#byAddr.has(addr)) continue;
+      this.#byAddr.set(addr, { key, link: undefined });
+      if (self < toHex(key)) void this.#open(key);
+    }
   }
 
   /** The path of each member's link (`direct`, `relayed`) or `down`. */
@@ -78,8 +99,33 @@ export class Mesh {
     return out;
   }
 
+  /** Every member: key, mesh address and link state. */
+  members(): { key: string; address: Uint8Array; path: string; remote: string; rekeys: number }[] {
+    return [...this.#byAddr.values()].map((m) => ({
+      key: toHex(m.key),
+      address: meshAddress(this.#o.meshName, m.key),
+      path: m.link?.path ?? "down",
+      remote: m.link?.remote ?? "",
+      rekeys: m.link?.rekeys ?? 0,
+    }));
+  }
+
+  /** Relayed links this member opened try a direct path again (a NAT may allow it now). */
+  #upgrade(): void {
+    const self = toHex(this.#o.node.publicKey);
+    for (const m of this.#byAddr.values()) {
+      if (m.link?.path !== "relayed" || self > toHex(m.key) || m.upgrading) continue;
+      m.upgrading = true;
+      this.#o.node.connect(m.key, { directOnly: true }).then((link) => {
+        this.stats.upgrades++;
+        this.#use(link);
+      }, () => {}).finally(() => (m.upgrading = false));
+    }
+  }
+
   async #open(key: Uint8Array): Promise<void> {
     for (let attempt = 0; !this.#closed; attempt++) {
+      if (!this.#byAddr.has(toHex(meshAddress(this.#o.meshName, key)))) return; // no longer a member
       try {
         this.#use(await this.#o.node.connect(key));
         return;
@@ -144,6 +190,7 @@ export class Mesh {
   /** Stops forwarding and closes the links (the interface is the caller's). */
   close(): void {
     this.#closed = true;
+    clearInterval(this.#upgrader);
     for (const m of this.#byAddr.values()) m.link?.close();
   }
 }

@@ -25,6 +25,9 @@ import { fromHex, toHex } from "../core/mod.ts";
 /** ALPN of ghostlink connections. */
 export const LINK_ALPN = "ghostlink/1";
 
+/** A keep-alive every 10 s on connections this node dials; 30 s of silence ends one. */
+const KEEPALIVE_MS = 10_000, IDLE_TIMEOUT_MS = 30_000;
+
 /** A link failure with a reason a user can act on. */
 export class LinkError extends Error {
   override readonly name = "LinkError";
@@ -57,6 +60,12 @@ export interface LinkNodeOptions {
   /** As a relay: relayed links at once, per member and in all. Defaults 8 and 64. */
   readonly relayCircuitsPerMember?: number;
   readonly relayCircuits?: number;
+  /** When the rendezvous cannot be reached at start: keep trying in the background instead of failing. */
+  readonly retryRendezvous?: boolean;
+  /** Told about the rendezvous link going down and up again. */
+  readonly onEvent?: (event: string, fields: Record<string, unknown>) => void;
+  /** Fresh session keys on every link this often, ms (the side that opened it starts). Default 120,000. */
+  readonly rekeyAfterMs?: number;
 }
 
 /** How a link reaches its peer: straight, or through the rendezvous relaying its (encrypted) bytes. */
@@ -82,6 +91,10 @@ export interface Link {
   receivePacket(): Promise<Uint8Array | null>;
   /** Messages dropped because they failed to open (forged, replayed). */
   readonly refused: number;
+  /** Rekeys completed (fresh session keys, the link kept). */
+  readonly rekeys: number;
+  /** Runs a rekey now; only the side that opened the link starts them. */
+  rekey(): Promise<void>;
   close(): void;
 }
 
@@ -127,66 +140,202 @@ function splitAddr(addr: string): { hostname: string; port: number } {
   return { hostname: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) };
 }
 
-function makeLink(
-  io: FrameIo,
-  close: () => void,
-  session: LinkSession,
-  remote: string,
-  path: LinkPath,
-  conn?: Deno.QuicConn,
-): Link {
-  let refused = 0;
-  let nextId = 0;
-  const reassembler = new Reassembler();
-  const open = (sealed: Uint8Array): Uint8Array | undefined => {
-    const plain = session.open(sealed);
-    if (typeof plain !== "string") return plain;
-    refused++;
+/** Who starts rekeys on a link (the side that opened it), how often, and with which identity. */
+interface RekeyPlan {
+  readonly identity: LinkIdentity;
+  readonly initiator: boolean;
+  readonly everyMs: number;
+}
+
+/** Messages a link holds for a slow reader before it stops reading its stream (backpressure). */
+const INBOX_MAX = 256;
+
+/**
+ * A link over one session at a time: a pump reads the stream (DATA into the inbox; the rekey handshake,
+ * HELLO_INIT/RESP/FIN and REKEYED, handled here), datagrams carry packets on direct links. A rekey runs the
+ * session handshake again over the link: the opener sends INIT, the other side answers and switches its
+ * sending keys on FIN, and the opener switches on REKEYED. Packets are opened with the newest keys first and the
+ * two before them, so none sealed during the switch is refused.
+ */
+class SessionLink implements Link {
+  readonly peer: Uint8Array;
+  readonly path: LinkPath;
+  readonly remote: string;
+  refused = 0;
+  rekeys = 0;
+  readonly #io: FrameIo;
+  readonly #close: () => void;
+  readonly #conn: Deno.QuicConn | undefined;
+  readonly #plan: RekeyPlan | undefined;
+  #sealer: LinkSession;
+  /** Sessions that may open what comes in, newest first (at most 3). */
+  #openers: LinkSession[];
+  #nextId = 0;
+  readonly #reassembler = new Reassembler();
+  readonly #inbox: Uint8Array[] = [];
+  #inboxWaiter: (() => void) | undefined;
+  #spaceWaiter: (() => void) | undefined;
+  #ended = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** As the opener: a rekey in flight (its handshake, then its new session). */
+  #initiating: ReturnType<typeof initiate> | undefined;
+  #next: LinkSession | undefined;
+  #rekeyDone: Array<() => void> = [];
+  /** As the other side: the answer to a rekey INIT, waiting for its FIN. */
+  #responding: ReturnType<typeof respond> | undefined;
+
+  constructor(
+    io: FrameIo,
+    close: () => void,
+    session: LinkSession,
+    remote: string,
+    path: LinkPath,
+    conn: Deno.QuicConn | undefined,
+    plan: RekeyPlan | undefined,
+  ) {
+    this.#io = io;
+    this.#close = close;
+    this.#sealer = session;
+    this.#openers = [session];
+    this.peer = session.peer;
+    this.remote = remote;
+    this.path = path;
+    this.#conn = conn;
+    this.#plan = plan;
+    void this.#pump();
+    if (plan?.initiator === true) {
+      this.#timer = setInterval(() => void this.rekey().catch(() => {}), plan.everyMs);
+      Deno.unrefTimer(this.#timer);
+    }
+  }
+
+  #open(sealed: Uint8Array): Uint8Array | undefined {
+    for (const s of this.#openers) {
+      const plain = s.open(sealed);
+      if (typeof plain !== "string") return plain;
+      // A packet that another session's keys do not open is "forged" for it; replays fail the right one.
+      if (plain !== "forged") break;
+    }
+    this.refused++;
     return undefined;
-  };
-  const receive = async (): Promise<Uint8Array | null> => {
+  }
+
+  #use(session: LinkSession): void {
+    if (toHex(session.peer) !== toHex(this.peer)) throw new HandshakeError("A rekey proved a different key");
+    if (!this.#openers.includes(session)) this.#openers = [session, ...this.#openers].slice(0, 3);
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      for (let f = await this.#io.read(); f !== null; f = await this.#io.read()) {
+        if (f.type === 30) {
+          const plain = this.#open(f.packet);
+          if (plain === undefined) continue;
+          this.#inbox.push(plain);
+          this.#inboxWaiter?.();
+          if (this.#inbox.length >= INBOX_MAX) await new Promise<void>((r) => (this.#spaceWaiter = r));
+        } else if (f.type === 1 && this.#plan !== undefined && !this.#plan.initiator) {
+          this.#responding = respond(this.#plan.identity, f.init);
+          await this.#io.write({ type: 2, resp: this.#responding.resp, observed: "" });
+        } else if (f.type === 2 && this.#initiating !== undefined) {
+          const { fin, session } = this.#initiating.onResponse(f.resp);
+          this.#initiating = undefined;
+          this.#use(session);
+          this.#next = session;
+          await this.#io.write({ type: 3, fin, purpose: 1 });
+        } else if (f.type === 3 && this.#responding !== undefined) {
+          const session = this.#responding.onFinish(f.fin);
+          this.#responding = undefined;
+          this.#use(session);
+          this.#sealer = session;
+          this.rekeys++;
+          await this.#io.write({ type: 4 });
+        } else if (f.type === 4 && this.#next !== undefined) {
+          this.#sealer = this.#next;
+          this.#next = undefined;
+          this.rekeys++;
+          for (const done of this.#rekeyDone.splice(0)) done();
+        }
+      }
+    } catch {
+      // A bad frame or a failed rekey ends the link; its owner reopens it.
+    }
+    this.#end();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearInterval(this.#timer);
+    this.#inboxWaiter?.();
+    this.#io.close();
+    this.#close();
+  }
+
+  /** Runs a rekey now (the opener's side); resolves once both sides seal with the new keys. */
+  rekey(): Promise<void> {
+    const plan = this.#plan;
+    if (plan === undefined || !plan.initiator) {
+      return Promise.reject(new LinkError("Only the side that opened a link starts its rekeys"));
+    }
+    const done = new Promise<void>((resolve) => this.#rekeyDone.push(resolve));
+    if (this.#initiating === undefined && this.#next === undefined) {
+      this.#initiating = initiate(plan.identity, this.peer);
+      this.#io.write({ type: 1, init: this.#initiating.init }).catch(() => this.#end());
+    }
+    return withTimeout(done, 10_000, "the peer did not answer the rekey");
+  }
+
+  send(m: Uint8Array): Promise<void> {
+    return this.#io.write({ type: 30, packet: this.#sealer.seal(m) });
+  }
+
+  async receive(): Promise<Uint8Array | null> {
     for (;;) {
-      const f = await io.read();
-      if (f === null) return null;
-      if (f.type !== 30) continue;
-      const plain = open(f.packet);
+      const m = this.#inbox.shift();
+      if (m !== undefined) {
+        const w = this.#spaceWaiter;
+        this.#spaceWaiter = undefined;
+        w?.();
+        return m;
+      }
+      if (this.#ended) return null;
+      await new Promise<void>((r) => (this.#inboxWaiter = r));
+      this.#inboxWaiter = undefined;
+    }
+  }
+
+  // Direct links carry packets in QUIC datagrams (sealed whole, then cut to the datagram size the path allows);
+  // relayed ones on the stream.
+  async sendPacket(p: Uint8Array): Promise<void> {
+    const conn = this.#conn;
+    if (conn === undefined) return await this.send(p);
+    this.#nextId = (this.#nextId + 1) & 0xffff;
+    for (const f of fragment(this.#sealer.seal(p), this.#nextId, conn.maxDatagramSize)) {
+      await conn.sendDatagram(f);
+    }
+  }
+
+  async receivePacket(): Promise<Uint8Array | null> {
+    const conn = this.#conn;
+    if (conn === undefined) return await this.receive();
+    for (;;) {
+      let d: Uint8Array;
+      try {
+        d = await conn.readDatagram();
+      } catch {
+        return null;
+      }
+      const whole = this.#reassembler.push(d, performance.now());
+      if (whole === undefined) continue;
+      const plain = this.#open(whole);
       if (plain !== undefined) return plain;
     }
-  };
-  return {
-    peer: session.peer,
-    path,
-    remote,
-    send: (m) => io.write({ type: 30, packet: session.seal(m) }),
-    receive,
-    // Direct links carry packets in QUIC datagrams (sealed whole, then cut to the datagram size the path
-    // allows); relayed ones on the stream.
-    sendPacket: conn === undefined ? (p) => io.write({ type: 30, packet: session.seal(p) }) : async (p) => {
-      nextId = (nextId + 1) & 0xffff;
-      for (const f of fragment(session.seal(p), nextId, conn.maxDatagramSize)) await conn.sendDatagram(f);
-    },
-    receivePacket: conn === undefined ? receive : async () => {
-      for (;;) {
-        let d: Uint8Array;
-        try {
-          d = await conn.readDatagram();
-        } catch {
-          return null;
-        }
-        const whole = reassembler.push(d, performance.now());
-        if (whole === undefined) continue;
-        const plain = open(whole);
-        if (plain !== undefined) return plain;
-      }
-    },
-    get refused() {
-      return refused;
-    },
-    close() {
-      io.close();
-      close();
-    },
-  };
+  }
+
+  close(): void {
+    this.#end();
+  }
 }
 
 /** A token bucket over bytes: `take(n)` waits until n bytes may pass. */
@@ -258,7 +407,13 @@ export class LinkNode {
   private constructor(o: LinkNodeOptions) {
     this.#o = o;
     this.#ep = new Deno.QuicEndpoint({ hostname: o.hostname, port: o.port });
-    this.#listener = this.#ep.listen({ cert: o.cert, key: o.key, alpnProtocols: [LINK_ALPN] });
+    this.#listener = this.#ep.listen({
+      cert: o.cert,
+      key: o.key,
+      alpnProtocols: [LINK_ALPN],
+      keepAliveInterval: KEEPALIVE_MS,
+      maxIdleTimeout: IDLE_TIMEOUT_MS,
+    });
     this.#dialBack = o.dialBackPort === undefined
       ? undefined
       : new Deno.QuicEndpoint({ hostname: o.hostname, port: o.dialBackPort });
@@ -281,14 +436,74 @@ export class LinkNode {
     const node = new LinkNode(o);
     void node.#acceptLoop();
     if (o.rendezvous) {
-      const r = await node.#dial(addrText({ transport: "udp", ...o.rendezvous }), 0, o.rendezvous.publicKey);
-      node.#control = r.io;
-      node.#controlConn = r.conn;
-      node.observed = r.observed;
-      void node.#controlLoop(r.io);
-      void node.#relayedIn(r.conn);
+      try {
+        await node.#join(o.rendezvous);
+      } catch (error) {
+        if (o.retryRendezvous !== true) {
+          node.close();
+          throw error;
+        }
+        // A service starts anyway and keeps trying: the rendezvous may come up later.
+        void node.#rejoin(
+          o.rendezvous,
+          `rendezvous unreachable: ${error instanceof Error ? error.message : error}`,
+        );
+      }
     }
     return node;
+  }
+
+  /** Registers with the rendezvous (within 5 s); when that control link ends, the node registers again. */
+  async #join(rdv: NonNullable<LinkNodeOptions["rendezvous"]>): Promise<void> {
+    const r = await withTimeout(
+      this.#dial(addrText({ transport: "udp", ...rdv }), 0, rdv.publicKey),
+      5000,
+      `the rendezvous at ${addrText({ transport: "udp", ...rdv })} did not answer`,
+    );
+    if (this.#closed) {
+      r.conn.close({ closeCode: 0, reason: "" });
+      return;
+    }
+    this.#control = r.io;
+    this.#controlConn = r.conn;
+    this.observed = r.observed;
+    void this.#relayedIn(r.conn);
+    void this.#controlLoop(r.io).catch(() => {}).finally(() => {
+      r.io.close();
+      r.conn.close({ closeCode: 0, reason: "" });
+      if (this.#control === r.io) this.#control = undefined;
+      if (!this.#closed) void this.#rejoin(rdv, "rendezvous lost");
+    });
+  }
+
+  /** Tries to register again, backing off from 0.5 s to 30 s, until it works or the node closes. */
+  async #rejoin(rdv: NonNullable<LinkNodeOptions["rendezvous"]>, why: string): Promise<void> {
+    for (let attempt = 0; !this.#closed; attempt++) {
+      this.#o.onEvent?.(why, { attempt });
+      await new Promise((ok) => setTimeout(ok, Math.min(30_000, 500 * 2 ** attempt)));
+      if (this.#closed) return;
+      try {
+        await this.#join(rdv);
+        this.#o.onEvent?.("rendezvous joined", { observed: this.observed });
+        return;
+      } catch (error) {
+        why = `rendezvous unreachable: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+  }
+
+  /** Whether this node is registered with its rendezvous right now. */
+  get joined(): boolean {
+    return this.#control !== undefined;
+  }
+
+  /** As a rendezvous: its members now, and the links it relays. */
+  get rendezvousStats(): { members: number; relayedLinks: number } {
+    return { members: this.#members.size, relayedLinks: this.#circuits };
+  }
+
+  #rekeyPlan(initiator: boolean): RekeyPlan {
+    return { identity: this.#o.identity, initiator, everyMs: this.#o.rekeyAfterMs ?? 120_000 };
   }
 
   /** The bound UDP address. */
@@ -308,10 +523,19 @@ export class LinkNode {
     return new Promise((resolve) => (this.#acceptWaiter = resolve));
   }
 
-  /** Opens a link to the peer with identity key `peer`, through the rendezvous (see the module doc). */
-  async connect(peer: Uint8Array): Promise<Link> {
+  /**
+   * Opens a link to the peer with identity key `peer`, through the rendezvous (see the module doc): direct
+   * when a punch works, else relayed (with `directOnly`, a failed punch is an error instead).
+   */
+  async connect(peer: Uint8Array, options: { readonly directOnly?: boolean } = {}): Promise<Link> {
     const control = this.#control;
-    if (control === undefined) throw new LinkError("Cannot connect to a peer by key without a rendezvous");
+    if (control === undefined) {
+      throw new LinkError(
+        this.#o.rendezvous === undefined
+          ? "Cannot connect to a peer by key without a rendezvous"
+          : "Not registered with the rendezvous (yet): cannot reach a peer by key",
+      );
+    }
     const id = toHex(peer);
     const answer = new Promise<string>((resolve) => this.#awaitConnect.set(id, resolve));
     await control.write({ type: 10, target: peer });
@@ -322,7 +546,7 @@ export class LinkNode {
     try {
       return await this.#punch(peer, addr);
     } catch (error) {
-      if (!(error instanceof LinkError)) throw error;
+      if (!(error instanceof LinkError) || options.directOnly === true) throw error;
       // No direct path (a symmetric NAT): through the rendezvous, still end to end.
       return await this.#relayTo(peer, error.message);
     }
@@ -342,7 +566,15 @@ export class LinkNode {
     const { fin, session } = hs.onResponse(resp.resp);
     await io.write({ type: 3, fin, purpose: 1 });
     const r = conn.remoteAddr as Deno.NetAddr;
-    return makeLink(io, () => {}, session, `relay ${r.hostname}:${r.port}`, "relayed");
+    return new SessionLink(
+      io,
+      () => {},
+      session,
+      `relay ${r.hostname}:${r.port}`,
+      "relayed",
+      undefined,
+      this.#rekeyPlan(true),
+    );
   }
 
   /** As a member: links relayed to this node (RELAY_IN, then the handshake as responder). */
@@ -364,7 +596,9 @@ export class LinkNode {
         const session = hs.onFinish(fin.fin);
         // The relay names the opener; the handshake proves it.
         if (toHex(session.peer) !== toHex(hello.from)) return io.close();
-        this.#deliver(makeLink(io, () => {}, session, "relayed", "relayed"));
+        this.#deliver(
+          new SessionLink(io, () => {}, session, "relayed", "relayed", undefined, this.#rekeyPlan(false)),
+        );
       })().catch(() => io.close());
     }
   }
@@ -390,13 +624,14 @@ export class LinkNode {
           id.slice(0, 16)
         } at ${addr} (a symmetric NAT on the way?); relay fallback is not built yet`,
       );
-      return makeLink(
+      return new SessionLink(
         r.io,
         () => r.conn.close({ closeCode: 0, reason: "" }),
         r.session,
         addr,
         "direct",
         r.conn,
+        this.#rekeyPlan(true),
       );
     }
     const inbound = new Promise<Link>((resolve) => this.#awaitInbound.set(id, resolve));
@@ -428,6 +663,9 @@ export class LinkNode {
       alpnProtocols: [LINK_ALPN],
       caCerts: [...this.#o.caCerts],
       serverName: this.#o.serverName,
+      // Keep-alives hold the NATs' mappings open (many expire UDP after 30 s) and idle links alive.
+      keepAliveInterval: KEEPALIVE_MS,
+      maxIdleTimeout: IDLE_TIMEOUT_MS,
     });
     try {
       const io = new FrameIo(await conn.createBidirectionalStream());
@@ -484,13 +722,14 @@ export class LinkNode {
       void this.#relayStreams(id, streams);
       await this.#memberLoop(id, io);
     } else if (fin.purpose === 1) {
-      const link = makeLink(
+      const link = new SessionLink(
         io,
         () => conn.close({ closeCode: 0, reason: "" }),
         session,
         observed,
         "direct",
         conn,
+        this.#rekeyPlan(false),
       );
       const waiting = this.#awaitInbound.get(id);
       if (waiting !== undefined) waiting(link);

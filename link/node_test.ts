@@ -1,8 +1,9 @@
 // LinkNode on loopback (no NAT): a rendezvous and two members link by key, messages cross sealed both ways,
-// an unknown key is a clear error, and a relay refuses a stream that does not start with RELAY_OPEN.
+// links rekey without dropping, an unknown key is a clear error, and a relay refuses a stream that does not start with RELAY_OPEN.
 import assert from "node:assert/strict";
 import { ensureDevPki } from "../transport/mod.ts";
 import { linkIdentity, LinkNode } from "./mod.ts";
+import { toHex } from "../core/mod.ts";
 
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n);
 
@@ -54,6 +55,26 @@ Deno.test({
       assert.deepEqual(await lb.receivePacket(), packet);
       await lb.sendPacket(packet.subarray(0, 60));
       assert.deepEqual(await la.receivePacket(), packet.subarray(0, 60));
+      // A rekey: fresh session keys on the same link, no message lost on either path around it. The side that
+      // dialed the link (the lower key's) starts rekeys.
+      const [opener, other] = toHex(a.publicKey) < toHex(b.publicKey) ? [la, lb] : [lb, la];
+      assert.equal(opener.rekeys, 0);
+      await assert.rejects(other.rekey(), /Only the side that opened/);
+      const sends = Promise.all([0, 1, 2, 3].map((i) => opener.sendPacket(packet.subarray(0, 100 + i))));
+      await opener.rekey();
+      await sends;
+      for (let i = 0; i < 4; i++) assert.equal((await other.receivePacket())?.length, 100 + i);
+      assert.equal(opener.rekeys, 1);
+      assert.equal(other.rekeys, 1);
+      await opener.sendPacket(packet);
+      assert.deepEqual(await other.receivePacket(), packet, "new keys, opener -> other");
+      await other.sendPacket(packet);
+      assert.deepEqual(await opener.receivePacket(), packet, "new keys, other -> opener");
+      await other.send(new TextEncoder().encode("after"));
+      assert.equal(new TextDecoder().decode((await opener.receive()) ?? new Uint8Array()), "after");
+      await opener.rekey();
+      assert.equal(other.rekeys, 2);
+      assert.equal(la.refused + lb.refused, 0, "nothing refused across two rekeys");
       await assert.rejects(a.connect(linkIdentity(seed(5)).publicKey), /does not know peer/);
       la.close();
       lb.close();

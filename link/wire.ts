@@ -8,6 +8,7 @@
  * | 1    | HELLO_INIT   | handshake INIT                         | dialer -> listener               |
  * | 2    | HELLO_RESP   | handshake RESP, observed address text  | listener -> dialer (identify)    |
  * | 3    | HELLO_FIN    | handshake FIN, purpose (u8)            | dialer -> listener               |
+ * | 4    | REKEYED      | (empty): new keys in use from here on  | listener -> dialer, on a link    |
  * | 10   | CONNECT_REQ  | target identity key                    | peer -> rendezvous               |
  * | 11   | CONNECT      | peer identity key, its address text    | rendezvous -> both ("" = unknown)|
  * | 12   | REFUSED      | reason text                            | either way                       |
@@ -27,6 +28,7 @@ export const FrameType = {
   HELLO_INIT: 1,
   HELLO_RESP: 2,
   HELLO_FIN: 3,
+  REKEYED: 4,
   CONNECT_REQ: 10,
   CONNECT: 11,
   REFUSED: 12,
@@ -48,6 +50,7 @@ export type LinkFrame =
   | { readonly type: 1; readonly init: Uint8Array }
   | { readonly type: 2; readonly resp: Uint8Array; readonly observed: string }
   | { readonly type: 3; readonly fin: Uint8Array; readonly purpose: Purpose }
+  | { readonly type: 4 }
   | { readonly type: 10; readonly target: Uint8Array }
   | { readonly type: 11; readonly peer: Uint8Array; readonly addr: string }
   | { readonly type: 12; readonly reason: string }
@@ -83,6 +86,9 @@ export function encodeFrame(f: LinkFrame): Uint8Array {
       break;
     case 3:
       body = concatBytes(f.fin, Uint8Array.of(f.purpose));
+      break;
+    case 4:
+      body = new Uint8Array(0);
       break;
     case 10:
       body = key(f.target);
@@ -150,6 +156,9 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
       }
       return { type, fin: body.slice(0, 64), purpose };
     }
+    case 4:
+      if (body.length !== 0) throw new WireError("Bad REKEYED: it has no body");
+      return { type };
     case 10:
       if (body.length !== 32) throw new WireError("Bad CONNECT_REQ: the key is not 32 bytes");
       return { type, target: body.slice() };

@@ -19,6 +19,7 @@ const frame: fc.Arbitrary<LinkFrame> = fc.oneof(
   key.map((target) => ({ type: 10 as const, target })),
   fc.tuple(key, addr).map(([peer, a]) => ({ type: 11 as const, peer, addr: a })),
   fc.string({ maxLength: 100 }).map((reason) => ({ type: 12 as const, reason })),
+  fc.constant({ type: 4 as const }),
   fc.constant({ type: 13 as const }),
   fc.boolean().map((reachable) => ({ type: 14 as const, reachable })),
   key.map((target) => ({ type: 20 as const, target })),
