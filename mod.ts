@@ -45,7 +45,7 @@ export async function main(args: readonly string[]): Promise<number> {
           json: cmd.json,
         });
       case "run":
-        return await runServices(cmd.services, cmd.global);
+        return await runServices(cmd.services, cmd.global, cmd.up === true);
       case "tool":
         return await runTool(cmd.tool, cmd.args, cmd.global);
     }

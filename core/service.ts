@@ -76,10 +76,17 @@ export interface ServiceDescriptor<C = unknown> {
   readonly flags?: Readonly<Record<string, { readonly key: string; readonly help: string }>>;
   /** Examples for its `--help` (the default is running it with debug logs). */
   readonly examples?: readonly string[];
+  /**
+   * Whether `mod.ts up` starts it (`mod.ts <name>` always does). Absent: always. A service that needs root or
+   * changes the host (ghostlink's mesh interface) waits until its config asks.
+   */
+  inUp?(config: C): boolean;
   /** Its own command line, loaded only when asked for (`mod.ts <name> <sub> ...`). */
   readonly tool?: {
     /** One line for the top-level help. */
     readonly summary: string;
+    /** Subcommands that run the service itself, as `mod.ts <name>` does (`mod.ts link up`). */
+    readonly runs?: readonly string[];
     load(): Promise<ServiceTool>;
   };
 }

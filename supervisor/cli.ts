@@ -12,7 +12,13 @@ import { PLANNED_SERVICES, SERVICES } from "./services.ts";
 
 /** What the command line asks for. */
 export type Command =
-  | { readonly kind: "run"; readonly services: readonly string[]; readonly global: GlobalOptions }
+  | {
+    readonly kind: "run";
+    readonly services: readonly string[];
+    readonly global: GlobalOptions;
+    /** `mod.ts up`: services whose `inUp` says no for their config are left out. */
+    readonly up?: true;
+  }
   | { readonly kind: "status"; readonly json: boolean; readonly global: GlobalOptions }
   | { readonly kind: "config"; readonly global: GlobalOptions }
   | {
@@ -271,6 +277,15 @@ export function parseCli(args: readonly string[]): Command {
     }
     // A service's tool gets everything after its subcommand, its own flags and --help included.
     const next = args[i + 1];
+    // `mod.ts link up`: a subcommand that runs the service itself, parsed as `mod.ts link`.
+    if (
+      positional.length === 0 && next !== undefined && !help &&
+      SERVICES.some((s) => s.name === arg && s.tool?.runs?.includes(next))
+    ) {
+      positional.push(arg);
+      i++;
+      continue;
+    }
     if (
       positional.length === 0 && SERVICE_TOOLS.includes(arg) && next !== undefined &&
       (!next.startsWith("-") || HELP_WORDS.has(next))
@@ -322,7 +337,7 @@ export function parseCli(args: readonly string[]): Command {
   if (validators !== undefined && cmd !== "up") {
     return { kind: "error", message: "Option --validators is an option of up (mod.ts up --validators 4)" };
   }
-  if (cmd === "up") return { kind: "run", services: SERVICES.map((s) => s.name), global };
+  if (cmd === "up") return { kind: "run", services: SERVICES.map((s) => s.name), global, up: true };
   if (cmd === "status") return { kind: "status", json, global };
   if (cmd === "config") return { kind: "config", global };
   if (SERVICES.some((s) => s.name === cmd)) return { kind: "run", services: [cmd], global };

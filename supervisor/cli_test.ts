@@ -13,6 +13,25 @@ Deno.test("parseCli() runs every service for up and one for its name", () => {
   });
 });
 
+Deno.test("parseCli(): `link up` runs the link service with its flags; `link status` is its tool", () => {
+  assert.deepEqual(parseCli(["link", "up", "--mesh", "office", "--data-dir", "/d"]), {
+    kind: "run",
+    services: ["link"],
+    global: { flags: { "link.mesh": "office", data_dir: "/d" } },
+  });
+  assert.deepEqual(parseCli(["link"]), { kind: "run", services: ["link"], global: { flags: {} } });
+  const up = parseCli(["up"]);
+  assert.ok(up.kind === "run" && up.up === true && up.services.includes("link"), "up lists it; inUp decides");
+  assert.deepEqual(parseCli(["link", "status", "--json"]), {
+    kind: "tool",
+    tool: "link",
+    args: ["status", "--json"],
+    global: { flags: {} },
+  });
+  assert.equal(parseCli(["link", "up", "--help"]).kind, "tool", "link up --help is the tool's help");
+  assert.match(JSON.stringify(parseCli(["link", "up", "extra"])), /Unexpected argument extra/);
+});
+
 Deno.test("parseCli() gives help and version", () => {
   assert.equal(parseCli([]).kind, "help");
   assert.equal(parseCli(["--help"]).kind, "help");

@@ -21,6 +21,7 @@ Deno.test("planMesh() lets each service's node be called only by the services th
   assert.deepEqual([...of(plan, "chain").allowList].sort(), [
     "bridge-pub",
     "cns-pub",
+    "link-pub",
     "wallet-pub",
     "wraith-pub",
   ]);
@@ -28,6 +29,7 @@ Deno.test("planMesh() lets each service's node be called only by the services th
   assert.deepEqual(of(plan, "cns").allowList, []);
   assert.deepEqual(of(plan, "bridge").allowList, []);
   assert.deepEqual(of(plan, "wraith").allowList, [], "wraith calls the chain; nobody calls wraith");
+  assert.deepEqual(of(plan, "link").allowList, [], "link calls the chain (members_name); nobody calls link");
 });
 
 Deno.test("planMesh() pins every peer to its key and address", () => {

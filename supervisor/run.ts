@@ -138,11 +138,18 @@ function withValidators(
 }
 
 /** Runs the named services until SIGINT/SIGTERM; returns the process exit code. */
-export async function runServices(names: readonly string[], global: GlobalOptions): Promise<number> {
+export async function runServices(
+  names: readonly string[],
+  global: GlobalOptions,
+  up = false,
+): Promise<number> {
   const validators = global.validators ?? 1;
+  const loaded = await loadConfig({ path: global.configPath, env: ghostEnv(), flags: global.flags });
   const derived = withValidators(
-    await loadConfig({ path: global.configPath, env: ghostEnv(), flags: global.flags }),
-    names.map((n) => findService(n)).filter((s) => s !== undefined),
+    loaded,
+    names.map((n) => findService(n)).filter((s) =>
+      s !== undefined && (!up || (s.inUp?.(loaded.services[s.name]) ?? true))
+    ) as ServiceDescriptor[],
     validators,
   );
   const config = derived.config;

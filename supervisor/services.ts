@@ -11,6 +11,7 @@ import { chainService } from "../chain/service.ts";
 import { walletService } from "../wallet/service.ts";
 import { pingService } from "../transport/service.ts";
 import { wraithService } from "../wraith/service.ts";
+import { linkService } from "../link/service.ts";
 
 /** Services that exist in this build, in start order. */
 export const SERVICES: readonly ServiceDescriptor[] = [
@@ -19,6 +20,7 @@ export const SERVICES: readonly ServiceDescriptor[] = [
   chainService,
   walletService,
   wraithService,
+  linkService,
   pingService,
 ];
 

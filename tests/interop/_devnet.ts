@@ -54,6 +54,8 @@ export async function startDevnet(prefix: string, options: DevnetOptions = {}): 
     GHOST_MESH_WALLET: at(freePort()),
     GHOST_MESH_CNS: at(freePort()),
     GHOST_MESH_WRAITH: at(freePort()),
+    GHOST_MESH_LINK: at(freePort()),
+    GHOST_LINK_LISTEN: at(freePort()),
     GHOST_WRAITH_LISTEN: at(freePort()),
     GHOST_CNS_LISTEN: at(dnsPort),
     GHOST_CNS_DOQ_LISTEN: at(doqPort),
