@@ -108,6 +108,7 @@ function printStatus(s: LinkStatus): void {
     );
   }
   out.push(`serving     ${s.serving.members} members, ${s.serving.relayed_links} relayed links`);
+  out.push(`dht         ${s.dht.contacts} servers known, ${s.dht.records} records kept for others`);
   if (s.mesh === null) out.push("mesh        none (link.mesh is empty)");
   else {
     out.push(`mesh        ${s.mesh.name} on ${s.mesh.interface}, ${s.mesh.address}`);

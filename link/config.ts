@@ -35,6 +35,8 @@ export interface LinkConfig {
   readonly listen: HostPort;
   /** The rendezvous this node registers with; `undefined`: none (this node may serve as one). */
   readonly rendezvous: RendezvousPeer | undefined;
+  /** DHT servers to start from, besides the rendezvous. */
+  readonly seeds: readonly RendezvousPeer[];
   /** As a rendezvous: UDP port of the dial-back endpoint (AutoNAT); 0 for none. */
   readonly dialBackPort: number;
   /** The identity key's file (hex seed); empty: `<data_dir>/link/node.key`. */
@@ -60,6 +62,8 @@ export interface LinkConfig {
   readonly relayCircuitsPerMember: number;
   /** New session keys on every link after this many seconds (the link stays up). */
   readonly rekeyAfterS: number;
+  /** How often a relayed mesh link tries a direct path again, seconds. */
+  readonly upgradeEveryS: number;
 }
 
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
@@ -93,6 +97,23 @@ const rendezvousKind = custom<RendezvousPeer | undefined>(
   },
 );
 
+const seedList = custom<readonly RendezvousPeer[]>(
+  "a list of KEYHEX@host:port (DHT servers' identity keys and addresses)",
+  (raw) => {
+    const list = typeof raw === "string" ? raw.split(",").map((x) => x.trim()).filter((x) => x !== "") : raw;
+    if (!Array.isArray(list) || list.length > 64) return INVALID;
+    const out: RendezvousPeer[] = [];
+    for (const t of list) {
+      const p = typeof t === "string" ? parseRendezvous(t) : undefined;
+      if (p === undefined) return INVALID;
+      out.push(p);
+    }
+    return out;
+  },
+  (v) => v.map((p) => `${p.key}@${p.hostname.includes(":") ? `[${p.hostname}]` : p.hostname}:${p.port}`),
+  (text) => text,
+);
+
 const memberKeys = custom<readonly string[]>(
   "a list of identity keys (64 hex characters each)",
   (raw) => {
@@ -121,6 +142,12 @@ export const LINK_CONFIG: ConfigSection<LinkConfig> = defineSection("link", {
     kind: rendezvousKind,
     default: "",
     help: "KEYHEX@host:port of the rendezvous and relay; empty: none (others may use this node as theirs)",
+  },
+  seeds: {
+    kind: seedList,
+    default: [],
+    help:
+      "DHT servers to start from (KEYHEX@host:port), besides the rendezvous: peers elsewhere are found by key",
   },
   dial_back_port: {
     kind: int(0, 65535),
@@ -177,6 +204,11 @@ export const LINK_CONFIG: ConfigSection<LinkConfig> = defineSection("link", {
     kind: int(10, 86_400),
     default: 120,
     help: "fresh session keys on every link after this many seconds, without dropping it",
+  },
+  upgrade_every_s: {
+    kind: int(1, 3600),
+    default: 30,
+    help: "how often a relayed mesh link tries a direct path again (a NAT may allow it now)",
   },
 }, {
   check(v, fail) {

@@ -21,6 +21,33 @@ import { HandshakeError, initiate, type LinkIdentity, respond } from "./handshak
 import type { LinkSession } from "./session.ts";
 import { fragment, Reassembler } from "./fragment.ts";
 import { fromHex, toHex } from "../core/mod.ts";
+import {
+  ALPHA,
+  byDistance,
+  decodePeerRecord,
+  type DhtContact,
+  encodePeerRecord,
+  K,
+  makePeerRecord,
+  type PeerLocation,
+  type PeerRecord,
+  RecordStore,
+  RoutingTable,
+} from "./dht.ts";
+import { dhtKeyOf } from "./peer.ts";
+import { MAX_NODES } from "./wire.ts";
+
+/** A control link to a rendezvous. */
+interface Control {
+  readonly io: FrameIo;
+  readonly conn: Deno.QuicConn;
+  /** The rendezvous's key (hex) and address. */
+  readonly key: string;
+  readonly addr: string;
+}
+
+/** Rendezvous joined besides the configured one, to reach peers registered there. */
+const MAX_EXTRA_RENDEZVOUS = 8;
 
 /** ALPN of ghostlink connections. */
 export const LINK_ALPN = "ghostlink/1";
@@ -60,6 +87,8 @@ export interface LinkNodeOptions {
   /** As a relay: relayed links at once, per member and in all. Defaults 8 and 64. */
   readonly relayCircuitsPerMember?: number;
   readonly relayCircuits?: number;
+  /** DHT servers to start from (the rendezvous is one too). */
+  readonly seeds?: readonly DhtContact[];
   /** When the rendezvous cannot be reached at start: keep trying in the background instead of failing. */
   readonly retryRendezvous?: boolean;
   /** Told about the rendezvous link going down and up again. */
@@ -394,8 +423,14 @@ export class LinkNode {
   readonly #awaitInbound = new Map<string, (l: Link) => void>();
   /** CONNECT answers awaited by key hex. */
   readonly #awaitConnect = new Map<string, (addr: string) => void>();
-  #control: FrameIo | undefined;
-  #controlConn: Deno.QuicConn | undefined;
+  #control: Control | undefined;
+  /** Other rendezvous joined to reach peers registered there (found through the DHT), by key hex. */
+  readonly #extra = new Map<string, Control>();
+  /** The DHT: servers by distance, and the peer records this node keeps for others. */
+  readonly #table: RoutingTable;
+  readonly #store = new RecordStore();
+  #reachable: boolean | undefined;
+  #refresher: ReturnType<typeof setInterval> | undefined;
   readonly #dialBack: Deno.QuicEndpoint | undefined;
   readonly #awaitDialBack: Array<(reachable: boolean) => void> = [];
   /** This node's public address as the rendezvous saw it. */
@@ -406,6 +441,15 @@ export class LinkNode {
 
   private constructor(o: LinkNodeOptions) {
     this.#o = o;
+    this.#table = new RoutingTable(o.identity.publicKey);
+    const now = Date.now();
+    for (const seed of o.seeds ?? []) this.#table.add(seed, now);
+    if (o.rendezvous) {
+      this.#table.add(
+        { key: o.rendezvous.publicKey, addr: addrText({ transport: "udp", ...o.rendezvous }) },
+        now,
+      );
+    }
     this.#ep = new Deno.QuicEndpoint({ hostname: o.hostname, port: o.port });
     this.#listener = this.#ep.listen({
       cert: o.cert,
@@ -427,8 +471,13 @@ export class LinkNode {
     const control = this.#control;
     if (control === undefined) throw new LinkError("Cannot check reachability without a rendezvous");
     const answer = new Promise<boolean>((resolve) => this.#awaitDialBack.push(resolve));
-    await control.write({ type: 13 });
-    return await withTimeout(answer, 10_000, "the rendezvous did not answer the dial-back request");
+    await control.io.write({ type: 13 });
+    this.#reachable = await withTimeout(
+      answer,
+      10_000,
+      "the rendezvous did not answer the dial-back request",
+    );
+    return this.#reachable;
   }
 
   /** Starts a node; with a rendezvous configured it registers there first. */
@@ -450,7 +499,117 @@ export class LinkNode {
         );
       }
     }
+    // The DHT: find the servers near this node, publish where it can be reached, and again every 10 minutes.
+    if (node.#table.size > 0) {
+      void node.refresh().catch(() => {});
+      node.#refresher = setInterval(() => void node.refresh().catch(() => {}), 10 * 60_000);
+      Deno.unrefTimer(node.#refresher);
+    }
     return node;
+  }
+
+  /** Whether this node serves the DHT: it has no rendezvous (a public node), or strangers can reach it. */
+  get #serving(): boolean {
+    return this.#o.rendezvous === undefined || this.#reachable === true;
+  }
+
+  /** The DHT as this node sees it: servers in its table, records it keeps for others. */
+  get dhtStats(): { contacts: number; records: number } {
+    return { contacts: this.#table.size, records: this.#store.size };
+  }
+
+  /** One DHT request to `c` on a connection of its own (the handshake proves `c`'s key), with its answer. */
+  async #ask(c: DhtContact, request: LinkFrame): Promise<LinkFrame> {
+    const r = await withTimeout(this.#dial(c.addr, 3, c.key), 3000, `DHT node ${c.addr} did not answer`);
+    try {
+      if (this.observed === "") this.observed = r.observed;
+      await r.io.write(request);
+      const answer = await withTimeout(r.io.read(), 3000, `DHT node ${c.addr} did not answer`);
+      if (answer === null) throw new LinkError(`DHT node ${c.addr} closed the stream`);
+      this.#table.add(c, Date.now());
+      return answer;
+    } finally {
+      r.io.close();
+      r.conn.close({ closeCode: 0, reason: "" });
+    }
+  }
+
+  /** Kademlia's iterative lookup: the K servers nearest to a DHT key that answered. */
+  async #lookup(target: Uint8Array): Promise<DhtContact[]> {
+    const self = toHex(this.publicKey);
+    const known = new Map<string, DhtContact>();
+    for (const c of this.#table.closest(target, K)) known.set(toHex(c.key), c);
+    const asked = new Set<string>(), answered = new Set<string>();
+    for (let round = 0; round < 16; round++) {
+      const next = byDistance(target, [...known.values()]).slice(0, K).filter((c) => !asked.has(toHex(c.key)))
+        .slice(0, ALPHA);
+      if (next.length === 0) break;
+      await Promise.all(next.map(async (c) => {
+        asked.add(toHex(c.key));
+        try {
+          const f = await this.#ask(c, { type: 40, target, serving: this.#serving });
+          if (f.type !== 41) return;
+          answered.add(toHex(c.key));
+          for (const n of f.nodes) {
+            if (toHex(n.key) !== self && !known.has(toHex(n.key))) known.set(toHex(n.key), n);
+          }
+        } catch {
+          this.#table.remove(c.key);
+          known.delete(toHex(c.key));
+        }
+      }));
+    }
+    return byDistance(target, [...known.values()].filter((c) => answered.has(toHex(c.key)))).slice(0, K);
+  }
+
+  /** Fills the routing table around this node and publishes its record to the servers nearest to it. */
+  async refresh(): Promise<void> {
+    const near = await this.#lookup(dhtKeyOf(this.publicKey));
+    const loc: PeerLocation | undefined = this.#serving && this.observed !== ""
+      ? { direct: this.observed }
+      : this.#control !== undefined
+      ? { rendezvous: { key: fromHex(this.#control.key), addr: this.#control.addr } }
+      : undefined;
+    if (loc === undefined) return;
+    const record = makePeerRecord(this.#o.identity, loc, Date.now());
+    if (this.#serving) this.#store.put(record, Date.now());
+    const bytes = encodePeerRecord(record);
+    await Promise.all(near.map((c) => this.#ask(c, { type: 42, record: bytes }).catch(() => undefined)));
+  }
+
+  /** A peer's signed record: kept here, or from the DHT servers nearest to its key. */
+  async findPeer(peer: Uint8Array): Promise<PeerRecord | undefined> {
+    const here = this.#store.get(peer, Date.now());
+    if (here !== undefined) return here;
+    const want = toHex(peer);
+    for (const c of await this.#lookup(dhtKeyOf(peer))) {
+      const f = await this.#ask(c, { type: 44, key: peer }).catch(() => undefined);
+      if (f?.type !== 45 || f.record.length === 0) continue;
+      const r = decodePeerRecord(f.record);
+      if (r !== undefined && toHex(r.key) === want) return r;
+    }
+    return undefined;
+  }
+
+  /** As a DHT server: answers a connection's queries (at most 64, idle 10 s). */
+  async #dhtServe(io: FrameIo, peer: Uint8Array, observed: string): Promise<void> {
+    for (let n = 0; n < 64; n++) {
+      const f = await withTimeout(io.read(), 10_000, "idle").catch(() => null);
+      if (f === null) break;
+      const now = Date.now();
+      if (f.type === 40) {
+        if (f.serving) this.#table.add({ key: peer, addr: observed }, now);
+        const nodes = this.#table.closest(f.target, MAX_NODES).filter((c) => toHex(c.key) !== toHex(peer));
+        await io.write({ type: 41, nodes });
+      } else if (f.type === 42) {
+        const r = decodePeerRecord(f.record);
+        await io.write({ type: 43, stored: r !== undefined && this.#store.put(r, now) });
+      } else if (f.type === 44) {
+        const r = this.#store.get(f.key, now);
+        await io.write({ type: 45, record: r === undefined ? new Uint8Array(0) : encodePeerRecord(r) });
+      } else break;
+    }
+    io.close();
   }
 
   /** Registers with the rendezvous (within 5 s); when that control link ends, the node registers again. */
@@ -464,14 +623,18 @@ export class LinkNode {
       r.conn.close({ closeCode: 0, reason: "" });
       return;
     }
-    this.#control = r.io;
-    this.#controlConn = r.conn;
+    this.#control = {
+      io: r.io,
+      conn: r.conn,
+      key: toHex(rdv.publicKey),
+      addr: addrText({ transport: "udp", ...rdv }),
+    };
     this.observed = r.observed;
     void this.#relayedIn(r.conn);
     void this.#controlLoop(r.io).catch(() => {}).finally(() => {
       r.io.close();
       r.conn.close({ closeCode: 0, reason: "" });
-      if (this.#control === r.io) this.#control = undefined;
+      if (this.#control?.io === r.io) this.#control = undefined;
       if (!this.#closed) void this.#rejoin(rdv, "rendezvous lost");
     });
   }
@@ -528,34 +691,80 @@ export class LinkNode {
    * when a punch works, else relayed (with `directOnly`, a failed punch is an error instead).
    */
   async connect(peer: Uint8Array, options: { readonly directOnly?: boolean } = {}): Promise<Link> {
-    const control = this.#control;
-    if (control === undefined) {
-      throw new LinkError(
-        this.#o.rendezvous === undefined
-          ? "Cannot connect to a peer by key without a rendezvous"
-          : "Not registered with the rendezvous (yet): cannot reach a peer by key",
-      );
-    }
     const id = toHex(peer);
-    const answer = new Promise<string>((resolve) => this.#awaitConnect.set(id, resolve));
-    await control.write({ type: 10, target: peer });
-    const addr = await withTimeout(answer, 5000, `the rendezvous did not introduce ${id.slice(0, 16)}`);
+    const control = this.#control;
+    let via: Control | undefined = control;
+    let addr = control === undefined ? "" : await this.#introduce(control, peer);
     if (addr === "") {
-      throw new LinkError(`The rendezvous does not know peer ${id.slice(0, 16)}… (not connected to it)`);
+      // Not a member of our rendezvous (or none): where the peer's signed DHT record says it is.
+      const record = await this.findPeer(peer).catch(() => undefined);
+      if (record === undefined) {
+        throw new LinkError(
+          control !== undefined
+            ? `The rendezvous does not know peer ${id.slice(0, 16)}… (not connected to it), nor does the DHT`
+            : this.#o.rendezvous === undefined && this.#table.size === 0
+            ? "Cannot connect to a peer by key without a rendezvous or DHT seeds"
+            : `Peer ${id.slice(0, 16)}… is not registered with our rendezvous (yet) nor found in the DHT`,
+        );
+      }
+      const loc = record.location;
+      if ("direct" in loc) {
+        const r = await withTimeout(
+          this.#dial(loc.direct, 1, peer),
+          this.#o.punchTimeoutMs ?? 4000,
+          `no answer from ${loc.direct}`,
+        );
+        return new SessionLink(
+          r.io,
+          () => r.conn.close({ closeCode: 0, reason: "" }),
+          r.session,
+          loc.direct,
+          "direct",
+          r.conn,
+          this.#rekeyPlan(true),
+        );
+      }
+      via = await this.#controlAt(loc.rendezvous.key, loc.rendezvous.addr);
+      addr = await this.#introduce(via, peer);
+      if (addr === "") throw new LinkError(`Peer ${id.slice(0, 16)}… left the rendezvous its record names`);
     }
     try {
       return await this.#punch(peer, addr);
     } catch (error) {
-      if (!(error instanceof LinkError) || options.directOnly === true) throw error;
+      if (!(error instanceof LinkError) || options.directOnly === true || via === undefined) throw error;
       // No direct path (a symmetric NAT): through the rendezvous, still end to end.
-      return await this.#relayTo(peer, error.message);
+      return await this.#relayTo(peer, error.message, via.conn);
     }
   }
 
+  /** Asks a rendezvous for a peer's address (it tells the peer ours); "" when it does not know the peer. */
+  async #introduce(control: Control, peer: Uint8Array): Promise<string> {
+    const id = toHex(peer);
+    const answer = new Promise<string>((resolve) => this.#awaitConnect.set(id, resolve));
+    await control.io.write({ type: 10, target: peer });
+    return await withTimeout(answer, 5000, `the rendezvous did not introduce ${id.slice(0, 16)}`);
+  }
+
+  /** Our control link to the rendezvous `key` at `addr`: the configured one, or another joined on demand. */
+  async #controlAt(key: Uint8Array, addr: string): Promise<Control> {
+    const hex = toHex(key);
+    if (this.#control?.key === hex) return this.#control;
+    const held = this.#extra.get(hex);
+    if (held !== undefined) return held;
+    if (this.#extra.size >= MAX_EXTRA_RENDEZVOUS) throw new LinkError("Too many other rendezvous joined");
+    const r = await withTimeout(this.#dial(addr, 0, key), 5000, `the rendezvous at ${addr} did not answer`);
+    const c: Control = { io: r.io, conn: r.conn, key: hex, addr };
+    this.#extra.set(hex, c);
+    void this.#relayedIn(r.conn);
+    void this.#controlLoop(r.io).catch(() => {}).finally(() => {
+      this.#extra.delete(hex);
+      r.conn.close({ closeCode: 0, reason: "" });
+    });
+    return c;
+  }
+
   /** A link through the rendezvous: the handshake runs over the relayed stream, so the relay sees ciphertext. */
-  async #relayTo(peer: Uint8Array, why: string): Promise<Link> {
-    const conn = this.#controlConn;
-    if (conn === undefined) throw new LinkError(why);
+  async #relayTo(peer: Uint8Array, why: string, conn: Deno.QuicConn): Promise<Link> {
     const io = new FrameIo(await conn.createBidirectionalStream());
     const hs = initiate(this.#o.identity, peer);
     await io.write({ type: 20, target: peer });
@@ -734,6 +943,9 @@ export class LinkNode {
       const waiting = this.#awaitInbound.get(id);
       if (waiting !== undefined) waiting(link);
       else this.#deliver(link);
+    } else if (fin.purpose === 3) {
+      await this.#dhtServe(io, session.peer, observed);
+      conn.close({ closeCode: 0, reason: "" });
     } else {
       conn.close({ closeCode: 0, reason: "" });
     }
@@ -822,8 +1034,9 @@ export class LinkNode {
           await io.write({ type: 11, peer: f.target, addr: "" });
           continue;
         }
-        await target.io.write({ type: 11, peer: fromHex(id), addr: me.addr });
-        await io.write({ type: 11, peer: f.target, addr: target.addr });
+        // The addresses the members' connections come from now: QUIC follows a member whose NAT moved it.
+        await target.io.write({ type: 11, peer: fromHex(id), addr: currentAddr(me) });
+        await io.write({ type: 11, peer: f.target, addr: currentAddr(target) });
       }
     } finally {
       this.#members.delete(id);
@@ -837,7 +1050,7 @@ export class LinkNode {
     let reachable = false;
     if (ep !== undefined && member !== undefined) {
       // The member must prove its key: reaching some host at that address is not reaching the member.
-      const dial = this.#dial(member.addr, 2, fromHex(id), ep).then((r) => {
+      const dial = this.#dial(currentAddr(member), 2, fromHex(id), ep).then((r) => {
         r.conn.close({ closeCode: 0, reason: "" });
         return true;
       });
@@ -870,7 +1083,9 @@ export class LinkNode {
   /** Closes every connection and the endpoint. */
   close(): void {
     this.#closed = true;
-    this.#control?.close();
+    this.#control?.io.close();
+    for (const c of this.#extra.values()) c.io.close();
+    clearInterval(this.#refresher);
     for (const ep of [this.#ep, this.#dialBack]) {
       try {
         ep?.close();
@@ -878,6 +1093,15 @@ export class LinkNode {
         // closed
       }
     }
+  }
+}
+
+/** A member's address as its connection is seen now (it moves when the member's NAT rebinds). */
+function currentAddr(m: { readonly conn: Deno.QuicConn; readonly addr: string }): string {
+  try {
+    return addrText(m.conn.remoteAddr);
+  } catch {
+    return m.addr;
   }
 }
 

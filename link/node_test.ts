@@ -128,3 +128,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "LinkNode: a peer registered with another rendezvous is found through the DHT and linked directly",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "link_dht_" });
+    const pki = await ensureDevPki({ dir });
+    const tls = { cert: pki.certPem, key: pki.keyPem, caCerts: [pki.caPem], serverName: "localhost" };
+    const at = { hostname: "127.0.0.1", port: 0, ...tls };
+    // Two public nodes (rendezvous, DHT servers); the second knows the first from its seeds.
+    const r1Id = linkIdentity(seed(21)), r2Id = linkIdentity(seed(22));
+    const r1 = await LinkNode.start({ identity: r1Id, ...at });
+    const r1Addr = `127.0.0.1:${r1.addr.port}`;
+    const r2 = await LinkNode.start({
+      identity: r2Id,
+      ...at,
+      seeds: [{ key: r1Id.publicKey, addr: r1Addr }],
+    });
+    const rdv = (n: LinkNode, id: typeof r1Id) => ({
+      hostname: "127.0.0.1",
+      port: n.addr.port,
+      publicKey: id.publicKey,
+    });
+    const a = await LinkNode.start({ identity: linkIdentity(seed(23)), ...at, rendezvous: rdv(r1, r1Id) });
+    const b = await LinkNode.start({ identity: linkIdentity(seed(24)), ...at, rendezvous: rdv(r2, r2Id) });
+    try {
+      await r2.refresh();
+      await b.refresh();
+      assert.equal(r1.dhtStats.contacts, 1, "r1 learned r2 (a serving node) from its query");
+      const found = await a.findPeer(b.publicKey);
+      assert.ok(found !== undefined && "rendezvous" in found.location, "b's record names its rendezvous");
+      assert.deepEqual(found.location.rendezvous.key, r2Id.publicKey);
+      const [la, lb] = await Promise.all([a.connect(b.publicKey), b.accept()]);
+      assert.equal(la.path, "direct");
+      assert.deepEqual(la.peer, b.publicKey);
+      assert.deepEqual(lb.peer, a.publicKey);
+      await la.send(new TextEncoder().encode("found you"));
+      assert.equal(new TextDecoder().decode((await lb.receive()) ?? new Uint8Array()), "found you");
+      // A key nobody published: a clear error, not a hang.
+      await assert.rejects(a.connect(linkIdentity(seed(25)).publicKey), /nor does the DHT/);
+      la.close();
+      lb.close();
+    } finally {
+      for (const n of [a, b, r1, r2]) n.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -20,6 +20,8 @@ export interface LinkStatus {
   readonly rendezvous: { joined: boolean; observed: string; reachable?: boolean } | null;
   /** As a rendezvous and relay for others. */
   readonly serving: { members: number; relayed_links: number };
+  /** The DHT: servers this node knows, records it keeps for others. */
+  readonly dht: { contacts: number; records: number };
   readonly mesh: {
     name: string;
     interface: string;

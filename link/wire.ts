@@ -17,6 +17,12 @@
  * | 20   | RELAY_OPEN   | target identity key                    | peer -> relay, on a new stream   |
  * | 21   | RELAY_IN     | the opener's identity key              | relay -> target, on a new stream |
  * | 30   | DATA         | a sealed session packet                | peer <-> peer                    |
+ * | 40   | FIND_NODE    | target DHT key, serving (u8: 0 or 1)   | DHT query                        |
+ * | 41   | NODES        | count (u8), then key + address text    | DHT answer: the nearest servers  |
+ * | 42   | PUT_RECORD   | a signed peer record (dht.ts)          | DHT store                        |
+ * | 43   | STORED       | stored (u8: 0 or 1)                    | DHT answer                       |
+ * | 44   | GET_RECORD   | the peer's identity key                | DHT query                        |
+ * | 45   | RECORD       | a signed peer record, or empty         | DHT answer                       |
  *
  * @module
  */
@@ -37,10 +43,22 @@ export const FrameType = {
   RELAY_OPEN: 20,
   RELAY_IN: 21,
   DATA: 30,
+  FIND_NODE: 40,
+  NODES: 41,
+  PUT_RECORD: 42,
+  STORED: 43,
+  GET_RECORD: 44,
+  RECORD: 45,
 } as const;
 
-/** Why a link was opened: 0 control (a rendezvous' member), 1 data (a link), 2 a punch (opened, then closed). */
-export type Purpose = 0 | 1 | 2;
+/** Contacts in one NODES frame. */
+export const MAX_NODES = 20;
+
+/**
+ * Why a connection was opened: 0 control (a rendezvous' member), 1 data (a link), 2 a punch (opened, then
+ * closed), 3 DHT queries.
+ */
+export type Purpose = 0 | 1 | 2 | 3;
 
 /** Largest frame body. */
 export const MAX_FRAME_BODY = 0xffff;
@@ -58,7 +76,13 @@ export type LinkFrame =
   | { readonly type: 14; readonly reachable: boolean }
   | { readonly type: 20; readonly target: Uint8Array }
   | { readonly type: 21; readonly from: Uint8Array }
-  | { readonly type: 30; readonly packet: Uint8Array };
+  | { readonly type: 30; readonly packet: Uint8Array }
+  | { readonly type: 40; readonly target: Uint8Array; readonly serving: boolean }
+  | { readonly type: 41; readonly nodes: readonly { readonly key: Uint8Array; readonly addr: string }[] }
+  | { readonly type: 42; readonly record: Uint8Array }
+  | { readonly type: 43; readonly stored: boolean }
+  | { readonly type: 44; readonly key: Uint8Array }
+  | { readonly type: 45; readonly record: Uint8Array };
 
 /** A frame that cannot be read. */
 export class WireError extends Error {
@@ -114,6 +138,26 @@ export function encodeFrame(f: LinkFrame): Uint8Array {
     case 30:
       body = f.packet;
       break;
+    case 40:
+      body = concatBytes(key(f.target), Uint8Array.of(f.serving ? 1 : 0));
+      break;
+    case 41:
+      if (f.nodes.length > MAX_NODES) throw new RangeError(`Cannot encode more than ${MAX_NODES} nodes`);
+      body = concatBytes(
+        Uint8Array.of(f.nodes.length),
+        ...f.nodes.flatMap((n) => [key(n.key), text(n.addr)]),
+      );
+      break;
+    case 42:
+    case 45:
+      body = f.record;
+      break;
+    case 43:
+      body = Uint8Array.of(f.stored ? 1 : 0);
+      break;
+    case 44:
+      body = key(f.key);
+      break;
   }
   if (body.length > MAX_FRAME_BODY) {
     throw new RangeError(`Cannot encode a frame body of ${body.length} bytes`);
@@ -151,8 +195,8 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
       return { type, resp: body.slice(0, 128), observed: readText(body, 128, "HELLO_RESP address") };
     case 3: {
       const purpose = body[64];
-      if (body.length !== 65 || (purpose !== 0 && purpose !== 1 && purpose !== 2)) {
-        throw new WireError("Bad HELLO_FIN: want a 64-byte signature and a purpose of 0, 1 or 2");
+      if (body.length !== 65 || (purpose !== 0 && purpose !== 1 && purpose !== 2 && purpose !== 3)) {
+        throw new WireError("Bad HELLO_FIN: want a 64-byte signature and a purpose of 0 to 3");
       }
       return { type, fin: body.slice(0, 64), purpose };
     }
@@ -183,6 +227,39 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
       return { type, from: body.slice() };
     case 30:
       return { type, packet: body.slice() };
+    case 40:
+      if (body.length !== 33 || (body[32] !== 0 && body[32] !== 1)) {
+        throw new WireError("Bad FIND_NODE: want a 32-byte key and 0 or 1");
+      }
+      return { type, target: body.slice(0, 32), serving: body[32] === 1 };
+    case 41: {
+      const n = body[0];
+      if (n === undefined || n > MAX_NODES) throw new WireError(`Bad NODES: at most ${MAX_NODES}`);
+      const nodes: { key: Uint8Array; addr: string }[] = [];
+      let at = 1;
+      for (let i = 0; i < n; i++) {
+        const len = body[at + 32];
+        if (len === undefined || at + 33 + len > body.length) throw new WireError("Bad NODES: truncated");
+        nodes.push({
+          key: body.slice(at, at + 32),
+          addr: readText(body.subarray(0, at + 33 + len), at + 32, "NODES address"),
+        });
+        at += 33 + len;
+      }
+      if (at !== body.length) throw new WireError("Bad NODES: bytes after the last node");
+      return { type, nodes };
+    }
+    case 42:
+    case 45:
+      return { type, record: body.slice() };
+    case 43:
+      if (body.length !== 1 || (body[0] !== 0 && body[0] !== 1)) {
+        throw new WireError("Bad STORED: want 0 or 1");
+      }
+      return { type, stored: body[0] === 1 };
+    case 44:
+      if (body.length !== 32) throw new WireError("Bad GET_RECORD: the key is not 32 bytes");
+      return { type, key: body.slice() };
     default:
       throw new WireError(`Unknown frame type ${type}`);
   }

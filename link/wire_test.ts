@@ -13,7 +13,7 @@ const frame: fc.Arbitrary<LinkFrame> = fc.oneof(
   })),
   fc.tuple(
     fc.uint8Array({ minLength: 64, maxLength: 64 }),
-    fc.constantFrom(0 as const, 1 as const, 2 as const),
+    fc.constantFrom(0 as const, 1 as const, 2 as const, 3 as const),
   )
     .map(([fin, purpose]) => ({ type: 3 as const, fin, purpose })),
   key.map((target) => ({ type: 10 as const, target })),
@@ -25,6 +25,13 @@ const frame: fc.Arbitrary<LinkFrame> = fc.oneof(
   key.map((target) => ({ type: 20 as const, target })),
   key.map((from) => ({ type: 21 as const, from })),
   fc.uint8Array({ maxLength: 2000 }).map((packet) => ({ type: 30 as const, packet })),
+  fc.tuple(key, fc.boolean()).map(([target, serving]) => ({ type: 40 as const, target, serving })),
+  fc.array(fc.tuple(key, addr).map(([k, a]) => ({ key: k, addr: a })), { maxLength: 20 })
+    .map((nodes) => ({ type: 41 as const, nodes })),
+  fc.uint8Array({ maxLength: 300 }).map((record) => ({ type: 42 as const, record })),
+  fc.boolean().map((stored) => ({ type: 43 as const, stored })),
+  key.map((k) => ({ type: 44 as const, key: k })),
+  fc.uint8Array({ maxLength: 300 }).map((record) => ({ type: 45 as const, record })),
 );
 
 Deno.test("wire property: frames round-trip, in one piece or cut anywhere", () => {

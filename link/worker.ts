@@ -63,6 +63,10 @@ runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
     relayCircuitsPerMember: config.relayCircuitsPerMember,
     rekeyAfterMs: config.rekeyAfterS * 1000,
     retryRendezvous: true,
+    seeds: config.seeds.map((p) => ({
+      key: fromHex(p.key),
+      addr: p.hostname.includes(":") ? `[${p.hostname}]:${p.port}` : `${p.hostname}:${p.port}`,
+    })),
     onEvent: (e, f) => ctx.log.warn(e, f),
   });
   ctx.log.info("link node", {
@@ -76,6 +80,8 @@ runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
     node.reachable().then((r) => {
       reachable = r;
       ctx.log.info("reachability", { reachable: r });
+      // Reachable nodes serve the DHT: say so to the servers near this node.
+      if (r) node.refresh().catch(() => {});
     }, () => {});
   }
 
@@ -96,6 +102,7 @@ runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
         tun,
         meshName: config.mesh,
         members: configured,
+        upgradeEveryMs: config.upgradeEveryS * 1000,
         onEvent: (e, f) => ctx.log.info(e, f),
       });
       ctx.log.info("mesh up", { mesh: config.mesh, interface: config.interface, address: formatIp(address) });
@@ -170,6 +177,7 @@ runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
         ? { joined: node.joined, observed: node.observed, ...(reachable !== undefined ? { reachable } : {}) }
         : null,
       serving: { members: rs.members, relayed_links: rs.relayedLinks },
+      dht: node.dhtStats,
       mesh: mesh === undefined ? null : {
         name: config.mesh,
         interface: config.interface,

@@ -40,6 +40,8 @@ export interface NatNet {
    * mapping timeout does).
    */
   rebind(peer: string): Promise<void>;
+  /** Switches a peer's NAT between cone and symmetric; its UDP mappings are forgotten. */
+  setNat(peer: string, nat: "cone" | "symmetric"): Promise<void>;
   /** Kills what spawnDeno started, then deletes every namespace (and so every link) this net made. */
   close(): Promise<void>;
 }
@@ -190,6 +192,14 @@ export async function buildNatNet(peers: readonly NatPeer[]): Promise<NatNet> {
       const rule = ["nft", "add", "rule", "ip", "nat", "post", "oifname", "out0"];
       await inNs(router, [...rule, "meta", "l4proto", "udp", "masquerade", "to", ":20000-29999"]);
       await inNs(router, [...rule, "masquerade"]);
+      await inNs(router, ["conntrack", "-D", "-p", "udp"]).catch(() => {}); // exits 1 when nothing matched
+    },
+    setNat: async (peer, nat) => {
+      const router = `nat-${peer}`;
+      index(peer);
+      await inNs(router, ["nft", "flush", "chain", "ip", "nat", "post"]);
+      const rule = ["nft", "add", "rule", "ip", "nat", "post", "oifname", "out0", "masquerade"];
+      await inNs(router, nat === "symmetric" ? [...rule, "fully-random"] : rule);
       await inNs(router, ["conntrack", "-D", "-p", "udp"]).catch(() => {}); // exits 1 when nothing matched
     },
     spawn,

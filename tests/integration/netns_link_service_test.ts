@@ -2,7 +2,8 @@
 // behind cone NATs, one behind a symmetric NAT), each its own supervisor, data dir and worker (FFI only for
 // the mesh's TUN, configured by ioctls). `mod.ts link id` gives the keys, `mod.ts link status --json` shows a
 // direct link between the cone members and a relayed one to the symmetric member, `ping -6` crosses both, and a
-// forced rekey interval keeps the links up with fresh keys.
+// forced rekey interval keeps the links up with fresh keys; when the symmetric NAT becomes a cone, the relayed
+// link is upgraded to a direct one.
 import assert from "node:assert/strict";
 import { ensureDevPki } from "../../transport/mod.ts";
 import { buildNatNet, netnsUnavailable } from "./_netns.ts";
@@ -69,6 +70,7 @@ Deno.test({
         GHOST_LINK_MEMBERS: members,
         GHOST_LINK_LISTEN: "0.0.0.0:4500",
         GHOST_LINK_REKEY_AFTER_S: "10",
+        GHOST_LINK_UPGRADE_EVERY_S: "3",
       };
       for (const name of ["a", "b", "c"]) {
         net.spawn(net.ns(name), [
@@ -145,6 +147,17 @@ Deno.test({
       assert.ok(rekeys > 0, "a's link to b rekeyed");
       assert.match(await ping("b", "a"), / 0% packet loss/, "b -> a after the rekey");
       assert.equal((await status("a"))?.mesh?.members.find((m) => m.key === keys.b)?.path, "direct");
+      // c's NAT turns into a cone (as when a router is replaced): the relayed link to c is upgraded to a direct
+      // one by the next retry (every 3 s here), and pings still cross.
+      await net.setNat("c", "cone");
+      const upEnd = Date.now() + 40_000;
+      let cPath = "";
+      while (Date.now() < upEnd && cPath !== "direct") {
+        await new Promise((r) => setTimeout(r, 1000));
+        cPath = (await status("a"))?.mesh?.members.find((m) => m.key === keys.c)?.path ?? "";
+      }
+      assert.equal(cPath, "direct", `a -> c upgraded: ${JSON.stringify(await status("a"))}\n${await logs()}`);
+      assert.match(await ping("a", "c"), / 0% packet loss/, "a -> c (now direct)");
     } finally {
       await net.close();
       await Deno.remove(dir, { recursive: true });
