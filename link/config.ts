@@ -47,6 +47,8 @@ export interface LinkConfig {
   readonly mesh: string;
   /** The TUN interface's name. */
   readonly interface: string;
+  /** The interface's MTU: 1,280 fits one QUIC datagram; larger packets are cut into up to 8. */
+  readonly mtu: number;
   /** Members of the mesh by identity key (64 hex). */
   readonly members: readonly string[];
   /** A .ghost/.zns name whose TXT records `ghostlink=<key hex>` list more members (read from the chain). */
@@ -174,6 +176,12 @@ export const LINK_CONFIG: ConfigSection<LinkConfig> = defineSection("link", {
     kind: string({ allowEmpty: false, pattern: /^[A-Za-z0-9_-]{1,15}$/, what: "an interface name (1-15)" }),
     default: "ghost0",
     help: "the mesh's TUN interface",
+  },
+  mtu: {
+    kind: int(1280, 8000),
+    default: 1280,
+    help:
+      "the mesh interface's MTU; above 1,280 a packet spans several QUIC datagrams and is lost with any of them",
   },
   members: { kind: memberKeys, default: [], help: "mesh members' identity keys (64 hex each)" },
   members_name: {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HandshakeError, initiate, linkIdentity, respond } from "./handshake.ts";
-import { REPLAY_WINDOW, SEAL_OVERHEAD } from "./session.ts";
+import { LinkSession, REPLAY_WINDOW, SEAL_OVERHEAD } from "./session.ts";
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n);
 const alice = linkIdentity(seed(1));
@@ -129,5 +130,27 @@ Deno.test("session property: any order with duplicates inside the window, each p
       },
     ),
     { numRuns: 60 },
+  );
+});
+
+Deno.test("session property: a sealed packet is the counter and RFC 8439 ChaCha20-Poly1305 (checked against @noble/ciphers)", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      fc.uint8Array({ maxLength: 1500 }),
+      fc.nat(5),
+      (key, plain, skip) => {
+        const s = new LinkSession(key, key, new Uint8Array(32));
+        for (let i = 0; i < skip; i++) s.seal(new Uint8Array(1));
+        const packet = s.seal(plain);
+        const nonce = new Uint8Array(12);
+        new DataView(nonce.buffer).setBigUint64(4, BigInt(skip));
+        assert.deepEqual(packet.subarray(0, 8), nonce.subarray(4));
+        assert.deepEqual(packet.subarray(8), chacha20poly1305(key, nonce).encrypt(plain));
+        const r = new LinkSession(key, key, new Uint8Array(32));
+        assert.deepEqual(r.open(packet), plain);
+      },
+    ),
+    { numRuns: 200 },
   );
 });

@@ -1,31 +1,33 @@
 /**
  * Deno adapter: a Linux TUN interface through libc (`Deno.dlopen`): `open("/dev/net/tun")`, `ioctl(TUNSETIFF)`
- * with `IFF_TUN | IFF_NO_PI` (bare IP packets), non-blocking reads woken by SIGIO (`O_ASYNC`, armed only while
- * waiting, as cns's batched UDP listener does), writes of whole packets. The worker that opens it needs FFI
+ * with `IFF_TUN | IFF_NO_PI` (bare IP packets), non-blocking reads while packets are queued and a `poll` on
+ * Deno's blocking thread pool when none is (a SIGIO wake-up, as cns's batched listener uses, measured 0.1-0.3 ms
+ * more mesh RTT here), writes of whole packets. The worker that opens it needs FFI
  * permission (unscoped: Deno's pointer operations need it) and CAP_NET_ADMIN (root) to create the interface.
  *
  * @module
  */
-
-import { SigioWaiter } from "../core/mod.ts";
 
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  getpid: { parameters: [], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // Waiting runs on Deno's blocking thread pool, so the event loop never blocks; its pollfd is malloc'ed (a
+  // pointer into a typed array could move while the call is in flight).
+  poll: { parameters: ["pointer", "u64", "i32"], result: "i32", nonblocking: true },
+  malloc: { parameters: ["usize"], result: "pointer" },
+  free: { parameters: ["pointer"], result: "void" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-const O_RDWR = 2, O_NONBLOCK = 0o4000, O_ASYNC = 0o20000, O_CLOEXEC = 0o2000000;
-const F_SETFL = 4, F_SETOWN = 8;
+const O_RDWR = 2, O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
 const TUNSETIFF = 0x400454can;
 const IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
-const EAGAIN = 11, EEXIST = 17;
+const EAGAIN = 11, EEXIST = 17, EINTR = 4;
+const POLLIN = 0x1;
 // Interface ioctls (linux/sockios.h), made on an AF_INET6 datagram socket.
 const AF_INET6 = 10, SOCK_DGRAM = 2;
 const SIOCGIFFLAGS = 0x8913n, SIOCSIFFLAGS = 0x8914n, SIOCSIFADDR = 0x8916n, SIOCSIFMTU = 0x8922n;
@@ -41,7 +43,8 @@ export class Tun {
   readonly #fd: number;
   // A large buffer lives outside V8's heap, so a read through its pointer cannot land in moved memory.
   readonly #buf = new Uint8Array(READ_BYTES);
-  readonly #sigio: SigioWaiter;
+  readonly #pollfd: Deno.PointerObject;
+  readonly #pollfdBytes: Uint8Array;
   #closed = false;
 
   /** Creates (or attaches to) interface `name` (at most 15 bytes). */
@@ -69,8 +72,16 @@ export class Tun {
       throw new Error(`Cannot create TUN interface ${name} (errno ${e}; it needs CAP_NET_ADMIN)`);
     }
     this.#fd = fd;
-    this.#sigio = new SigioWaiter();
-    c.fcntl(fd, F_SETOWN, c.getpid());
+    const pollfd = c.malloc(8n);
+    if (pollfd === null) {
+      c.close(fd);
+      this.#libc.close();
+      throw new Error("Cannot allocate a pollfd");
+    }
+    this.#pollfd = pollfd;
+    this.#pollfdBytes = new Uint8Array(8);
+    new DataView(this.#pollfdBytes.buffer).setInt32(0, fd, true);
+    new DataView(this.#pollfdBytes.buffer).setInt16(4, POLLIN, true);
   }
 
   #errno(): number {
@@ -119,24 +130,21 @@ export class Tun {
     }
   }
 
-  /** The next IP packet the kernel routed into the interface, or null once closed. */
+  /**
+   * The next IP packet the kernel routed into the interface, or null once closed. Reads while packets are
+   * queued; when none is, waits in `poll` (on a blocking thread, 200 ms at a time so close() is seen).
+   */
   async read(): Promise<Uint8Array | null> {
     const c = this.#libc.symbols;
-    const sigio = this.#sigio;
     while (!this.#closed) {
-      sigio.clear();
       const n = Number(c.read(this.#fd, this.#buf, BigInt(READ_BYTES)));
       if (n > 0) return this.#buf.slice(0, n);
       if (n < 0 && this.#errno() !== EAGAIN) return null;
-      // Armed, then read once more: a packet queued before arming raises no signal.
-      c.fcntl(this.#fd, F_SETFL, O_NONBLOCK | O_ASYNC);
-      const late = Number(c.read(this.#fd, this.#buf, BigInt(READ_BYTES)));
-      if (late > 0) {
-        c.fcntl(this.#fd, F_SETFL, O_NONBLOCK);
-        return this.#buf.slice(0, late);
-      }
-      await sigio.wait();
-      c.fcntl(this.#fd, F_SETFL, O_NONBLOCK);
+      const view = new Deno.UnsafePointerView(this.#pollfd);
+      // struct pollfd { int fd; short events; short revents; }: POLLIN, revents cleared.
+      new Uint8Array(view.getArrayBuffer(8)).set(this.#pollfdBytes);
+      const r = await c.poll(this.#pollfd, 1n, 200);
+      if (r < 0 && this.#errno() !== EINTR) return null;
     }
     return null;
   }
@@ -151,9 +159,11 @@ export class Tun {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#sigio.wake();
-    this.#sigio.close();
     this.#libc.symbols.close(this.#fd);
-    this.#libc.close();
+    // A poll may still be in flight on its thread (at most 200 ms): free its pollfd and libc after it.
+    setTimeout(() => {
+      this.#libc.symbols.free(this.#pollfd);
+      this.#libc.close();
+    }, 500);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Worker entry of the `link` service (ghostlink): one `LinkNode` on `link.listen`, registered with
  * `link.rendezvous` when set (and a rendezvous and relay for others in any case), and with `link.mesh` set the
- * VPN mesh: a TUN interface through libc, given its key-derived address, MTU 1,280 and brought up through
+ * VPN mesh: a TUN interface through libc, given its key-derived address, `link.mtu` (1,280) and brought up through
  * ioctls, with IP packets to and from the members. Members come from `link.members` and, with
  * `link.members_name`, from that name's TXT records on chain (followed live through the bridge).
  *
@@ -29,9 +29,6 @@ import { meshAddress, peerIdOf } from "./peer.ts";
 import { linkKeyPath, type LinkStatus, loadOrCreateLinkKey, membersFromTxt } from "./status.ts";
 import { type GhostBridge, startMeshNode } from "../bridge/mod.ts";
 import { BlockchainClient, chainFeedFromClient, ChainNameIndex } from "../chain/mod.ts";
-
-/** Mesh interface MTU: IPv6's minimum, so a packet always fits a QUIC datagram's fragments or a stream frame. */
-const MESH_MTU = 1280;
 
 runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
   const config = ctx.config;
@@ -96,7 +93,7 @@ runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
     if (config.mesh !== "") {
       tun = new Tun(config.interface, config.libc);
       const address = meshAddress(config.mesh, identity.publicKey);
-      tun.configure({ address, prefixLength: 48, mtu: MESH_MTU });
+      tun.configure({ address, prefixLength: 48, mtu: config.mtu });
       mesh = Mesh.start({
         node,
         tun,

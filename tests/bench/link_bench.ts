@@ -95,6 +95,80 @@ async function tcp(net: NatNet, from: string, at: string, host: string, mib: num
   return Number(text.trim().split("\n").at(-1));
 }
 
+/**
+ * Plain UDP between two hosts behind their NATs (the kernel's path, no QUIC, no crypto): both send first so
+ * each NAT has a mapping, then `from` measures the RTT of 100-byte datagrams one at a time and the goodput of
+ * 1,200-byte ones sent for 2 s (what the other host counted).
+ */
+async function udp(
+  net: NatNet,
+  from: string,
+  to: string,
+): Promise<{ rttAvg: number; rttMax: number; gotMBps: number }> {
+  const deno = Deno.execPath();
+  const echo = net.spawn(net.ns(to), [
+    deno,
+    "eval",
+    `
+    const s = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 4700 });
+    const peer = { transport: "udp", hostname: "${net.publicAddr(from)}", port: 4701 };
+    for (let i = 0; i < 5; i++) await s.send(new Uint8Array(1), peer);
+    console.log("ready");
+    let bytes = 0;
+    for (;;) {
+      const [d, addr] = await s.receive();
+      if (d.length === 6 && new TextDecoder().decode(d) === "count?") {
+        await s.send(new TextEncoder().encode(String(bytes)), addr);
+        continue;
+      }
+      bytes += d.length;
+      if (d[0] === 1) await s.send(d, addr);
+    }`,
+  ]);
+  await firstLine(echo);
+  const text = await out([
+    "ip",
+    "netns",
+    "exec",
+    net.ns(from),
+    deno,
+    "eval",
+    `
+    const s = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 4701 });
+    const peer = { transport: "udp", hostname: "${net.publicAddr(to)}", port: 4700 };
+    const recv = () => Promise.race([s.receive(), new Promise((r) => setTimeout(() => r(null), 1000))]);
+    const ask = async () => {
+      await s.send(new TextEncoder().encode("count?"), peer);
+      for (;;) {
+        const r = await recv();
+        if (r === null) return NaN;
+        if (r[0][0] !== 1) return Number(new TextDecoder().decode(r[0]));
+      }
+    };
+    const rtts = [];
+    const probe = new Uint8Array(100).fill(1);
+    for (let i = 0; i < 200; i++) {
+      const t = performance.now();
+      await s.send(probe, peer);
+      if ((await recv()) !== null) rtts.push(performance.now() - t);
+    }
+    const before = await ask();
+    const blast = new Uint8Array(1200);
+    const t0 = performance.now();
+    while (performance.now() - t0 < 2000) await s.send(blast, peer);
+    const secs = (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 300));
+    const got = (await ask()) - before;
+    rtts.sort((a, b) => a - b);
+    console.log(JSON.stringify({
+      rttAvg: rtts.reduce((a, b) => a + b, 0) / Math.max(1, rtts.length),
+      rttMax: rtts.at(-1) ?? 0,
+      gotMBps: got / secs / 1e6,
+    }));`,
+  ]);
+  return JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
+}
+
 /** Runs the ghostlink benchmark (see the module doc). */
 export async function runLinkBench(opts: { quick?: boolean } = {}): Promise<BenchRow[]> {
   const skip = netnsUnavailable();
@@ -120,6 +194,13 @@ export async function runLinkBench(opts: { quick?: boolean } = {}): Promise<Benc
       );
       punches.push(Number(JSON.parse(line).ms));
     }
+    // The datagram path a -> b without the TUN (sealed QUIC datagrams on the punched link), and plain UDP.
+    const dgram = JSON.parse(
+      await firstLine(
+        net.spawnDeno(net.ns("a"), LINK_PEER, ["dial-dgram", seed(11), "4610", ...join, keyOf(12)]),
+      ),
+    );
+    const plainUdp = await udp(net, "a", "b");
     const members = [keyOf(1), keyOf(2), keyOf(3)].join(",");
     const addr: Record<string, string> = {};
     for (const [name, n] of [["a", 1], ["b", 2], ["c", 3]] as const) {
@@ -150,6 +231,22 @@ export async function runLinkBench(opts: { quick?: boolean } = {}): Promise<Benc
         note: "QUIC datagrams, sealed end to end, through two NATs",
       },
       {
+        measurement: "RTT a <-> b, sealed QUIC datagrams on the link, no TUN (avg / max)",
+        value: `${dgram.rttAvg.toFixed(3)} / ${dgram.rttMax.toFixed(3)} ms`,
+        peer: `plain UDP a <-> b through the same NATs: ${plainUdp.rttAvg.toFixed(3)} / ${
+          plainUdp.rttMax.toFixed(3)
+        } ms`,
+        ratio: `${(dgram.rttAvg / plainUdp.rttAvg).toFixed(2)}x`,
+        note: `path ${dgram.path}; mesh ping above: ${(direct.avg / dgram.rttAvg).toFixed(2)}x this`,
+      },
+      {
+        measurement: "goodput a -> b, 1,200-byte sealed QUIC datagrams for 2 s, no TUN",
+        value: `${dgram.gotMBps.toFixed(1)} MB/s (sent ${dgram.sentMBps.toFixed(1)})`,
+        peer: `plain UDP a -> b: ${plainUdp.gotMBps.toFixed(1)} MB/s`,
+        ratio: `${(dgram.gotMBps / plainUdp.gotMBps).toFixed(3)}x`,
+        note: "what arrived, counted by b",
+      },
+      {
         measurement: "ping RTT through the mesh, relayed (avg / max)",
         value: `${relayed.avg} / ${relayed.max} ms`,
         peer: `plain: ${plain.avg} ms`,
@@ -161,7 +258,9 @@ export async function runLinkBench(opts: { quick?: boolean } = {}): Promise<Benc
         value: `${tDirect} MB/s`,
         peer: `plain TCP to the public segment: ${tPlain} MB/s`,
         ratio: `${(tDirect / tPlain).toFixed(3)}x`,
-        note: "IPv6 in QUIC datagrams, MTU 1,280",
+        note: `IPv6 in QUIC datagrams, MTU 1,280; ${
+          (tDirect / dgram.gotMBps).toFixed(2)
+        }x the datagram goodput`,
       },
       {
         measurement: "one TCP stream through the mesh, relayed",

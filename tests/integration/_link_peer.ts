@@ -1,5 +1,7 @@
 // Private helper of netns_link_test.ts, run inside a namespace. `rdv SEED IP PORT PKI` runs a rendezvous node;
-// `listen SEED PORT RDV_IP RDV_PORT RDV_KEY PKI` joins it and echoes every message of every link it accepts;
+// `listen SEED PORT RDV_IP RDV_PORT RDV_KEY PKI` joins it and echoes every message of every link it accepts
+// (and packets starting with byte 1; "count?" answers the packet bytes received); `dial-dgram ... TARGET_KEY`
+// measures the datagram path (RTT and goodput) for the bench;
 // `dial SEED PORT RDV_IP RDV_PORT RDV_KEY PKI TARGET_KEY` joins, links to the target by key, sends "hello" and
 // prints one JSON line with the answer, the path and the time, or the error.
 import { linkIdentity } from "../../link/mod.ts";
@@ -16,9 +18,19 @@ if (mode === "listen") {
   console.log(`ready ${node.observed} reachable=${await node.reachable()}`);
   for (;;) {
     const link = await node.accept();
+    // Packets (QUIC datagrams on a direct link): counted, and echoed when their first byte is 1. The stream
+    // message "count?" is answered with the packet bytes received so far (the bench's datagram goodput).
+    let packetBytes = 0;
+    (async () => {
+      for (let p = await link.receivePacket(); p !== null; p = await link.receivePacket()) {
+        packetBytes += p.length;
+        if (p[0] === 1) await link.sendPacket(p).catch(() => {});
+      }
+    })();
     (async () => {
       for (let m = await link.receive(); m !== null; m = await link.receive()) {
-        await link.send(new TextEncoder().encode(`echo:${new TextDecoder().decode(m)}`));
+        const text = new TextDecoder().decode(m);
+        await link.send(new TextEncoder().encode(text === "count?" ? String(packetBytes) : `echo:${text}`));
       }
     })();
   }
@@ -38,6 +50,48 @@ if (mode === "dial-rebind") {
   console.log(
     JSON.stringify({ path: link.path, echo: second === null ? null : new TextDecoder().decode(second) }),
   );
+  Deno.exit(0);
+}
+if (mode === "dial-dgram") {
+  // The datagram path without the TUN: RTT of sealed 100-byte packets one at a time, then the goodput of
+  // 1,200-byte packets sent as fast as the link takes them (what arrived, counted by the listener).
+  const link = await node.connect(fromHex(target));
+  const ask = async (): Promise<number> => {
+    await link.send(new TextEncoder().encode("count?"));
+    return Number(new TextDecoder().decode((await link.receive()) ?? new Uint8Array()));
+  };
+  const rtts: number[] = [];
+  const probe = new Uint8Array(100).fill(1);
+  const gap = Number(Deno.env.get("DGRAM_GAP_MS") ?? "0");
+  for (let i = 0; i < 200; i++) {
+    if (gap > 0) await new Promise((r) => setTimeout(r, gap));
+    const t = performance.now();
+    await link.sendPacket(probe);
+    const back = await Promise.race([
+      link.receivePacket(),
+      new Promise<null>((r) => setTimeout(() => r(null), 1000)),
+    ]);
+    if (back !== null) rtts.push(performance.now() - t);
+  }
+  const before = await ask();
+  const blast = new Uint8Array(1200);
+  const t0 = performance.now();
+  let sent = 0;
+  while (performance.now() - t0 < 2000) {
+    await link.sendPacket(blast);
+    sent += blast.length;
+  }
+  const secs = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 300));
+  const got = (await ask()) - before;
+  rtts.sort((a, b) => a - b);
+  console.log(JSON.stringify({
+    path: link.path,
+    rttAvg: rtts.reduce((a, b) => a + b, 0) / Math.max(1, rtts.length),
+    rttMax: rtts.at(-1) ?? 0,
+    sentMBps: sent / secs / 1e6,
+    gotMBps: got / secs / 1e6,
+  }));
   Deno.exit(0);
 }
 const t0 = performance.now();

@@ -23,6 +23,6 @@ const mesh = Mesh.start({
 });
 const addr = formatIp(mesh.address);
 // MTU 1280 (IPv6's minimum), the address and up, through the same ioctls `mod.ts link up` uses.
-tun.configure({ address: mesh.address, prefixLength: 48, mtu: 1280 });
+tun.configure({ address: mesh.address, prefixLength: 48, mtu: Number(Deno.env.get("MESH_MTU") ?? "1280") });
 console.log(`ready ${addr}`);
 await new Promise(() => {});
