@@ -87,7 +87,7 @@ runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
   let bridge: GhostBridge | undefined;
   let names: ChainNameIndex | undefined;
   let fromChain: Uint8Array[] = [];
-  const configured = config.members.map((k) => fromHex(k));
+  let configured = config.members.map((k) => fromHex(k));
   const setMembers = (): void => mesh?.setMembers([...configured, ...fromChain]);
   try {
     if (config.mesh !== "") {
@@ -217,6 +217,23 @@ runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
       alpn: [LINK_ALPN],
     }],
     metrics: () => registry.snapshot(),
+    // Live reload: the member list applies in place (new members get links, removed ones lose theirs, the
+    // others' links are not touched); any other change needs a restart.
+    reload: (next) => {
+      const n = next as LinkConfig;
+      const changed = (Object.keys(n) as (keyof LinkConfig)[]).filter((k) =>
+        k !== "members" && JSON.stringify(n[k]) !== JSON.stringify(config[k])
+      );
+      if (changed.length > 0) {
+        return Promise.reject(
+          new Error(`link applies only members live; restart for: ${changed.join(", ")}`),
+        );
+      }
+      configured = n.members.map((k) => fromHex(k));
+      setMembers();
+      ctx.log.info("members reloaded", { members: n.members.length });
+      return Promise.resolve();
+    },
     drain: async () => {
       clearInterval(timer);
       mesh?.close();

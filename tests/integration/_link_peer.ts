@@ -20,13 +20,16 @@ if (mode === "listen") {
     const link = await node.accept();
     // Packets (QUIC datagrams on a direct link): counted, and echoed when their first byte is 1. The stream
     // message "count?" is answered with the packet bytes received so far (the bench's datagram goodput).
+    // (On a relayed link packets travel on the stream, so only a direct link gets the packet reader.)
     let packetBytes = 0;
-    (async () => {
-      for (let p = await link.receivePacket(); p !== null; p = await link.receivePacket()) {
-        packetBytes += p.length;
-        if (p[0] === 1) await link.sendPacket(p).catch(() => {});
-      }
-    })();
+    if (link.path === "direct") {
+      (async () => {
+        for (let p = await link.receivePacket(); p !== null; p = await link.receivePacket()) {
+          packetBytes += p.length;
+          if (p[0] === 1) await link.sendPacket(p).catch(() => {});
+        }
+      })();
+    }
     (async () => {
       for (let m = await link.receive(); m !== null; m = await link.receive()) {
         const text = new TextDecoder().decode(m);
@@ -100,7 +103,10 @@ try {
   let answer: Uint8Array | null = null;
   for (let i = 0; i < 5; i++) {
     await link.send(new TextEncoder().encode(i === 4 ? "hello" : `m${i}`));
-    answer = await link.receive();
+    answer = await Promise.race([
+      link.receive(),
+      new Promise<never>((_, no) => setTimeout(() => no(new Error("no echo within 10 s")), 10_000)),
+    ]);
   }
   console.log(JSON.stringify({
     ok: true,

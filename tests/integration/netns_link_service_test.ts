@@ -3,7 +3,8 @@
 // the mesh's TUN, configured by ioctls). `mod.ts link id` gives the keys, `mod.ts link status --json` shows a
 // direct link between the cone members and a relayed one to the symmetric member, `ping -6` crosses both, and a
 // forced rekey interval keeps the links up with fresh keys; when the symmetric NAT becomes a cone, the relayed
-// link is upgraded to a direct one.
+// link is upgraded to a direct one; a member removed from a's config by a live reload loses its link while
+// the others keep theirs.
 import assert from "node:assert/strict";
 import { ensureDevPki } from "../../transport/mod.ts";
 import { buildNatNet, netnsUnavailable } from "./_netns.ts";
@@ -19,6 +20,7 @@ const skip = netnsUnavailable() ?? (() => {
 })();
 
 interface Status {
+  pid: number;
   rendezvous: { joined: boolean; observed: string } | null;
   mesh: { address: string; members: { key: string; address: string; path: string; rekeys: number }[] } | null;
 }
@@ -72,13 +74,19 @@ Deno.test({
         GHOST_LINK_REKEY_AFTER_S: "10",
         GHOST_LINK_UPGRADE_EVERY_S: "3",
       };
+      // Member a takes its members from a config file (reloaded below); b and c from the environment.
+      const aConfig = `${dir}/a.toml`;
+      const membersToml = (ks: string[]) => `[link]\nmembers = [${ks.map((k) => `"${k}"`).join(", ")}]\n`;
+      await Deno.writeTextFile(aConfig, membersToml(["a", "b", "c"].map((n) => keys[n] ?? "")));
       for (const name of ["a", "b", "c"]) {
+        const { GHOST_LINK_MEMBERS: _, ...withoutMembers } = memberEnv;
         net.spawn(net.ns(name), [
-          ...env(name, memberEnv),
+          ...env(name, name === "a" ? withoutMembers : memberEnv),
           deno,
           "run",
           "-A",
           MOD,
+          ...(name === "a" ? ["--config", aConfig] : []),
           "link",
           "up",
           "--rendezvous",
@@ -158,6 +166,25 @@ Deno.test({
       }
       assert.equal(cPath, "direct", `a -> c upgraded: ${JSON.stringify(await status("a"))}\n${await logs()}`);
       assert.match(await ping("a", "c"), / 0% packet loss/, "a -> c (now direct)");
+      // Membership reloads live: c leaves a's config, SIGHUP; a drops c and keeps its link to b as it was.
+      const before = (await status("a"))?.mesh?.members.find((m) => m.key === keys.b);
+      await Deno.writeTextFile(aConfig, membersToml(["a", "b"].map((n) => keys[n] ?? "")));
+      Deno.kill((await status("a"))?.pid ?? 0, "SIGHUP");
+      const reloadEnd = Date.now() + 15_000;
+      let left: Status["mesh"] = null;
+      while (Date.now() < reloadEnd) {
+        await new Promise((r) => setTimeout(r, 500));
+        left = (await status("a"))?.mesh ?? null;
+        if (left?.members.length === 1) break;
+      }
+      assert.deepEqual(left?.members.map((m) => m.key), [keys.b], "c removed by the reload");
+      const after = left?.members[0];
+      assert.equal(after?.path, "direct");
+      assert.ok(
+        (after?.rekeys ?? 0) >= (before?.rekeys ?? 0),
+        "the same link to b (its rekey count went on)",
+      );
+      assert.match(await ping("a", "b"), / 0% packet loss/, "a -> b after the reload");
     } finally {
       await net.close();
       await Deno.remove(dir, { recursive: true });
