@@ -179,6 +179,45 @@ interface RekeyPlan {
 /** Messages a link holds for a slow reader before it stops reading its stream (backpressure). */
 const INBOX_MAX = 256;
 
+/** A queue with one reader: put() waits while it holds INBOX_MAX; take() gives null once ended and empty. */
+class Inbox {
+  readonly #items: Uint8Array[] = [];
+  #ready: (() => void) | undefined;
+  #space: (() => void) | undefined;
+  #ended = false;
+
+  get length(): number {
+    return this.#items.length;
+  }
+
+  async put(item: Uint8Array): Promise<void> {
+    this.#items.push(item);
+    this.#ready?.();
+    if (this.#items.length >= INBOX_MAX) await new Promise<void>((r) => (this.#space = r));
+  }
+
+  async take(): Promise<Uint8Array | null> {
+    for (;;) {
+      const m = this.#items.shift();
+      if (m !== undefined) {
+        const w = this.#space;
+        this.#space = undefined;
+        w?.();
+        return m;
+      }
+      if (this.#ended) return null;
+      await new Promise<void>((r) => (this.#ready = r));
+      this.#ready = undefined;
+    }
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#ready?.();
+    this.#space?.();
+  }
+}
+
 /**
  * A link over one session at a time: a pump reads the stream (DATA into the inbox; the rekey handshake,
  * HELLO_INIT/RESP/FIN and REKEYED, handled here), datagrams carry packets on direct links. A rekey runs the
@@ -201,9 +240,9 @@ class SessionLink implements Link {
   #openers: LinkSession[];
   #nextId = 0;
   readonly #reassembler = new Reassembler();
-  readonly #inbox: Uint8Array[] = [];
-  #inboxWaiter: (() => void) | undefined;
-  #spaceWaiter: (() => void) | undefined;
+  readonly #inbox = new Inbox();
+  /** Packets on a relayed link's stream (PACKET frames), apart from messages. */
+  readonly #packets = new Inbox();
   #ended = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** As the opener: a rekey in flight (its handshake, then its new session). */
@@ -259,10 +298,11 @@ class SessionLink implements Link {
       for (let f = await this.#io.read(); f !== null; f = await this.#io.read()) {
         if (f.type === 30) {
           const plain = this.#open(f.packet);
-          if (plain === undefined) continue;
-          this.#inbox.push(plain);
-          this.#inboxWaiter?.();
-          if (this.#inbox.length >= INBOX_MAX) await new Promise<void>((r) => (this.#spaceWaiter = r));
+          if (plain !== undefined) await this.#inbox.put(plain);
+        } else if (f.type === 31) {
+          // A packet may be lost, as on any link: a full packet queue drops it rather than stall messages.
+          const plain = this.#open(f.packet);
+          if (plain !== undefined && this.#packets.length < INBOX_MAX) void this.#packets.put(plain);
         } else if (f.type === 1 && this.#plan !== undefined && !this.#plan.initiator) {
           this.#responding = respond(this.#plan.identity, f.init);
           await this.#io.write({ type: 2, resp: this.#responding.resp, observed: "" });
@@ -296,7 +336,8 @@ class SessionLink implements Link {
     if (this.#ended) return;
     this.#ended = true;
     clearInterval(this.#timer);
-    this.#inboxWaiter?.();
+    this.#inbox.end();
+    this.#packets.end();
     this.#io.close();
     this.#close();
   }
@@ -319,26 +360,15 @@ class SessionLink implements Link {
     return this.#io.write({ type: 30, packet: this.#sealer.seal(m) });
   }
 
-  async receive(): Promise<Uint8Array | null> {
-    for (;;) {
-      const m = this.#inbox.shift();
-      if (m !== undefined) {
-        const w = this.#spaceWaiter;
-        this.#spaceWaiter = undefined;
-        w?.();
-        return m;
-      }
-      if (this.#ended) return null;
-      await new Promise<void>((r) => (this.#inboxWaiter = r));
-      this.#inboxWaiter = undefined;
-    }
+  receive(): Promise<Uint8Array | null> {
+    return this.#inbox.take();
   }
 
   // Direct links carry packets in QUIC datagrams (sealed whole, then cut to the datagram size the path allows);
   // relayed ones on the stream.
   async sendPacket(p: Uint8Array): Promise<void> {
     const conn = this.#conn;
-    if (conn === undefined) return await this.send(p);
+    if (conn === undefined) return await this.#io.write({ type: 31, packet: this.#sealer.seal(p) });
     this.#nextId = (this.#nextId + 1) & 0xffff;
     for (const f of fragment(this.#sealer.seal(p), this.#nextId, conn.maxDatagramSize)) {
       await conn.sendDatagram(f);
@@ -347,7 +377,7 @@ class SessionLink implements Link {
 
   async receivePacket(): Promise<Uint8Array | null> {
     const conn = this.#conn;
-    if (conn === undefined) return await this.receive();
+    if (conn === undefined) return await this.#packets.take();
     for (;;) {
       let d: Uint8Array;
       try {

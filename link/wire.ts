@@ -16,7 +16,8 @@
  * | 14   | DIALBACK     | reachable (u8: 0 or 1)                 | rendezvous -> member             |
  * | 20   | RELAY_OPEN   | target identity key                    | peer -> relay, on a new stream   |
  * | 21   | RELAY_IN     | the opener's identity key              | relay -> target, on a new stream |
- * | 30   | DATA         | a sealed session packet                | peer <-> peer                    |
+ * | 30   | DATA         | a sealed session message               | peer <-> peer                    |
+ * | 31   | PACKET       | a sealed IP packet (relayed links)     | peer <-> peer                    |
  * | 40   | FIND_NODE    | target DHT key, serving (u8: 0 or 1)   | DHT query                        |
  * | 41   | NODES        | count (u8), then key + address text    | DHT answer: the nearest servers  |
  * | 42   | PUT_RECORD   | a signed peer record (dht.ts)          | DHT store                        |
@@ -43,6 +44,7 @@ export const FrameType = {
   RELAY_OPEN: 20,
   RELAY_IN: 21,
   DATA: 30,
+  PACKET: 31,
   FIND_NODE: 40,
   NODES: 41,
   PUT_RECORD: 42,
@@ -76,7 +78,7 @@ export type LinkFrame =
   | { readonly type: 14; readonly reachable: boolean }
   | { readonly type: 20; readonly target: Uint8Array }
   | { readonly type: 21; readonly from: Uint8Array }
-  | { readonly type: 30; readonly packet: Uint8Array }
+  | { readonly type: 30 | 31; readonly packet: Uint8Array }
   | { readonly type: 40; readonly target: Uint8Array; readonly serving: boolean }
   | { readonly type: 41; readonly nodes: readonly { readonly key: Uint8Array; readonly addr: string }[] }
   | { readonly type: 42; readonly record: Uint8Array }
@@ -136,6 +138,7 @@ export function encodeFrame(f: LinkFrame): Uint8Array {
       body = key(f.from);
       break;
     case 30:
+    case 31:
       body = f.packet;
       break;
     case 40:
@@ -226,6 +229,7 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
       if (body.length !== 32) throw new WireError("Bad RELAY_IN: the key is not 32 bytes");
       return { type, from: body.slice() };
     case 30:
+    case 31:
       return { type, packet: body.slice() };
     case 40:
       if (body.length !== 33 || (body[32] !== 0 && body[32] !== 1)) {

@@ -25,6 +25,7 @@ const frame: fc.Arbitrary<LinkFrame> = fc.oneof(
   key.map((target) => ({ type: 20 as const, target })),
   key.map((from) => ({ type: 21 as const, from })),
   fc.uint8Array({ maxLength: 2000 }).map((packet) => ({ type: 30 as const, packet })),
+  fc.uint8Array({ maxLength: 2000 }).map((packet) => ({ type: 31 as const, packet })),
   fc.tuple(key, fc.boolean()).map(([target, serving]) => ({ type: 40 as const, target, serving })),
   fc.array(fc.tuple(key, addr).map(([k, a]) => ({ key: k, addr: a })), { maxLength: 20 })
     .map((nodes) => ({ type: 41 as const, nodes })),
