@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { toHex, tryFromHex } from "../core/mod.ts";
+import { loadOrCreateSeed, toHex, tryFromHex } from "../core/mod.ts";
 
 export { toHex };
 /** Bytes of a hex string; `undefined` when it is not even-length hex. */
@@ -99,22 +99,5 @@ function fromBase64Url(s: string): Uint8Array {
  * (Deno adapter: needs read/write on the file).
  */
 export async function loadOrCreateNodeKey(path: string): Promise<NodeIdentity> {
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  if (text !== undefined) {
-    const seed = fromHex(text.trim());
-    if (!seed || seed.length !== 32) {
-      throw new TypeError(`Cannot read node key ${path}: expected 64 hex characters`);
-    }
-    return identityFromSeed(seed);
-  }
-  const seed = crypto.getRandomValues(new Uint8Array(32));
-  const tmp = `${path}.tmp-${toHex(crypto.getRandomValues(new Uint8Array(4)))}`;
-  await Deno.writeTextFile(tmp, toHex(seed) + "\n", { mode: 0o600, createNew: true });
-  await Deno.rename(tmp, path);
-  return identityFromSeed(seed);
+  return identityFromSeed(await loadOrCreateSeed(path, "node key"));
 }

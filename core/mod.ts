@@ -25,6 +25,7 @@ export * from "./config_schema.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";
 export * from "./atomic_write.ts";
+export * from "./seed_file.ts";
 export * from "./permissions.ts";
 export * from "./service.ts";
 export * from "./worker_protocol.ts";

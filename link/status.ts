@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fromHex, toHex, writeFileAtomic } from "../core/mod.ts";
+import { fromHex, loadOrCreateSeed } from "../core/mod.ts";
 import type { LinkConfig } from "./config.ts";
 
 /** `<data_dir>/link/status.json`: what the running node reports. */
@@ -40,24 +40,9 @@ export function linkKeyPath(config: Pick<LinkConfig, "keyFile">, serviceDataDir:
   return config.keyFile !== "" ? config.keyFile : `${serviceDataDir}/node.key`;
 }
 
-/** Reads the identity seed (64 hex), making one first if the file does not exist. */
-export async function loadOrCreateLinkKey(path: string): Promise<Uint8Array> {
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  if (text !== undefined) {
-    const t = text.trim();
-    if (!/^[0-9a-fA-F]{64}$/.test(t)) throw new Error(`${path} is not a link key (64 hex characters)`);
-    return fromHex(t.toLowerCase());
-  }
-  const seed = crypto.getRandomValues(new Uint8Array(32));
-  const dir = path.slice(0, Math.max(0, path.lastIndexOf("/")));
-  if (dir !== "") await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path, toHex(seed) + "\n", { mode: 0o600 });
-  return seed;
+/** Reads the identity seed (64 hex), making one first if the file does not exist (mode 0600). */
+export function loadOrCreateLinkKey(path: string): Promise<Uint8Array> {
+  return loadOrCreateSeed(path, "link key");
 }
 
 /** Member keys from TXT records `ghostlink=KEYHEX` (other records and bad keys are skipped; at most 4,096). */

@@ -14,11 +14,12 @@
  * @module
  */
 import {
+  loadOrCreateSeed,
   type MeshAssignment,
   type MeshPeer,
+  parseSeedText,
   type ServiceDescriptor,
   toHex,
-  writeFileAtomic,
 } from "../core/mod.ts";
 import { identityFromSeed } from "../bridge/mod.ts";
 import { type Config, formatHostPort, type HostPort } from "./config.ts";
@@ -116,14 +117,6 @@ export function meshKeyPath(
     `${config.dataDir}/mesh/${name}.key`;
 }
 
-function parseSeed(text: string, path: string): Uint8Array {
-  const hex = text.trim();
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
-    throw new TypeError(`Cannot read mesh key ${path}: expected 64 hex characters`);
-  }
-  return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
-}
-
 /**
  * Reads every member's key, creating missing ones (0600, written atomically). Adapter: needs read/write of
  * `<data_dir>/mesh` and the bridge's key file. A key given inline in a service's config (the bridge's `node_key`) wins over the file.
@@ -134,27 +127,11 @@ export async function loadMeshKeys(
 ): Promise<Record<string, MeshKey>> {
   const out: Record<string, MeshKey> = {};
   for (const svc of meshMembers(services)) {
-    let seed: Uint8Array;
     const path = meshKeyPath(config, svc.name, services);
     const inline = svc.mesh?.inlineKey?.(config.services[svc.name]) ?? "";
-    if (inline !== "") {
-      seed = parseSeed(inline, `${svc.name}.node_key`);
-    } else {
-      let text: string | undefined;
-      try {
-        text = await Deno.readTextFile(path);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
-      if (text !== undefined) {
-        seed = parseSeed(text, path);
-      } else {
-        seed = crypto.getRandomValues(new Uint8Array(32));
-        const dir = path.slice(0, Math.max(0, path.lastIndexOf("/")));
-        if (dir !== "") await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-        await writeFileAtomic(path, new TextEncoder().encode(toHex(seed) + "\n"), { mode: 0o600 });
-      }
-    }
+    const seed = inline !== ""
+      ? parseSeedText(inline, "mesh key", `${svc.name}.node_key`)
+      : await loadOrCreateSeed(path, "mesh key");
     const identity = await identityFromSeed(seed);
     out[svc.name] = { seed: toHex(seed), publicKey: toHex(identity.publicKey) };
     seed.fill(0);

@@ -46,6 +46,17 @@ export interface NatNet {
   close(): Promise<void>;
 }
 
+/** Why a test that makes a TUN interface cannot run here (root and /dev/net/tun), or undefined. */
+export function tunUnavailable(): string | undefined {
+  if (Deno.uid() !== 0) return "needs root (a TUN interface)";
+  try {
+    Deno.statSync("/dev/net/tun");
+    return undefined;
+  } catch {
+    return "needs /dev/net/tun";
+  }
+}
+
 /** The first line a child prints (its "ready ..." line). */
 export async function firstLine(child: Deno.ChildProcess): Promise<string> {
   const r = await child.stdout.pipeThrough(new TextDecoderStream()).getReader().read();

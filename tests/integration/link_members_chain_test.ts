@@ -4,15 +4,9 @@
 // members without a restart. Needs root and /dev/net/tun (the mesh's interface; it goes away with the devnet).
 import assert from "node:assert/strict";
 import { importDevKey, modCli, startDevnet, until } from "../interop/_devnet.ts";
+import { tunUnavailable } from "./_netns.ts";
 
-const skip = Deno.uid() !== 0 ? "needs root (a TUN interface)" : (() => {
-  try {
-    Deno.statSync("/dev/net/tun");
-    return undefined;
-  } catch {
-    return "needs /dev/net/tun";
-  }
-})();
+const skip = tunUnavailable();
 
 const K1 = "11".repeat(32), K2 = "22".repeat(32), K3 = "33".repeat(32);
 

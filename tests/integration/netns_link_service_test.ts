@@ -7,17 +7,10 @@
 // the others keep theirs.
 import assert from "node:assert/strict";
 import { ensureDevPki } from "../../transport/mod.ts";
-import { buildNatNet, netnsUnavailable } from "./_netns.ts";
+import { buildNatNet, netnsUnavailable, tunUnavailable } from "./_netns.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-const skip = netnsUnavailable() ?? (() => {
-  try {
-    Deno.statSync("/dev/net/tun");
-    return undefined;
-  } catch {
-    return "needs /dev/net/tun";
-  }
-})();
+const skip = netnsUnavailable() ?? tunUnavailable();
 
 interface Status {
   pid: number;

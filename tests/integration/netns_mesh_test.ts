@@ -5,17 +5,10 @@ import assert from "node:assert/strict";
 import { ensureDevPki } from "../../transport/mod.ts";
 import { linkIdentity } from "../../link/mod.ts";
 import { toHex } from "../../core/mod.ts";
-import { buildNatNet, firstLine, netnsUnavailable } from "./_netns.ts";
+import { buildNatNet, firstLine, netnsUnavailable, tunUnavailable } from "./_netns.ts";
 
 const PEER = new URL("./_mesh_peer.ts", import.meta.url).pathname;
-const skip = netnsUnavailable() ?? (() => {
-  try {
-    Deno.statSync("/dev/net/tun");
-    return undefined;
-  } catch {
-    return "needs /dev/net/tun";
-  }
-})();
+const skip = netnsUnavailable() ?? tunUnavailable();
 const seed = (n: number): string => toHex(new Uint8Array(32).fill(n));
 const keyOf = (n: number): string => toHex(linkIdentity(new Uint8Array(32).fill(n)).publicKey);
 
