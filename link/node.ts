@@ -856,12 +856,11 @@ export class LinkNode {
     const timeout = this.#o.punchTimeoutMs ?? 4000;
     const mine = toHex(this.publicKey) < id;
     if (mine) {
-      const r = await withTimeout(
-        this.#dial(addr, 1, peer),
+      const r = await this.#staggeredDial(
+        addr,
+        peer,
         timeout,
-        `no direct path to ${
-          id.slice(0, 16)
-        } at ${addr} (a symmetric NAT on the way?); relay fallback is not built yet`,
+        `no direct path to ${id.slice(0, 16)}… at ${addr} (a symmetric NAT on the way?)`,
       );
       return new SessionLink(
         r.io,
@@ -879,12 +878,43 @@ export class LinkNode {
       return await withTimeout(
         inbound,
         timeout,
-        `no direct path from ${
-          id.slice(0, 16)
-        } at ${addr} (a symmetric NAT on the way?); relay fallback is not built yet`,
+        `no direct path from ${id.slice(0, 16)}… at ${addr} (a symmetric NAT on the way?)`,
       );
     } finally {
       this.#awaitInbound.delete(id);
+    }
+  }
+
+  /**
+   * The punching dial: a first attempt at once, more at 150 and 400 ms. The first Initial often reaches the
+   * peer's NAT before the peer's own punch has opened it and is dropped; QUIC would resend it only after about
+   * a second. The first attempt to connect does the handshake; the others close without one, so the peer gets
+   * one link.
+   */
+  async #staggeredDial(
+    addr: string,
+    peer: Uint8Array,
+    timeoutMs: number,
+    why: string,
+  ): Promise<{ conn: Deno.QuicConn; io: FrameIo; session: LinkSession; observed: string }> {
+    // Set once an attempt connects or the time is up: a later connection closes without a handshake.
+    let won = false;
+    const attempt = async (delayMs: number) => {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      if (won) throw new LinkError("another attempt connected");
+      return await this.#dial(addr, 1, peer, this.#ep, () => {
+        if (won) return false;
+        won = true;
+        return true;
+      });
+    };
+    try {
+      return await withTimeout(Promise.any([0, 150, 400].map(attempt)), timeoutMs, why);
+    } catch (error) {
+      won = true;
+      if (!(error instanceof AggregateError)) throw error;
+      throw error.errors.find((x) => x instanceof LinkError && x.message !== "another attempt connected") ??
+        error.errors[0];
     }
   }
 
@@ -893,6 +923,8 @@ export class LinkNode {
     purpose: Purpose,
     expected: Uint8Array,
     endpoint: Deno.QuicEndpoint = this.#ep,
+    /** Asked once connected: false closes the connection before any handshake. */
+    proceed?: () => boolean,
   ): Promise<{ conn: Deno.QuicConn; io: FrameIo; session: LinkSession; observed: string }> {
     const { hostname, port } = splitAddr(addr);
     const conn = await Deno.connectQuic({
@@ -906,6 +938,10 @@ export class LinkNode {
       keepAliveInterval: KEEPALIVE_MS,
       maxIdleTimeout: IDLE_TIMEOUT_MS,
     });
+    if (proceed !== undefined && !proceed()) {
+      conn.close({ closeCode: 0, reason: "" });
+      throw new LinkError("another attempt connected");
+    }
     try {
       const io = new FrameIo(await conn.createBidirectionalStream());
       const hs = initiate(this.#o.identity, expected);
