@@ -282,6 +282,10 @@ export function parseCli(args: readonly string[]): Command {
       positional.length === 0 && next !== undefined && !help &&
       SERVICES.some((s) => s.name === arg && s.tool?.runs?.includes(next))
     ) {
+      // `link up --help` is the subcommand's help, from the service's tool.
+      if (args.slice(i + 2).some((a) => a === "-h" || a === "--help")) {
+        return { kind: "tool", tool: arg, args: [next, "--help"], global: globalNow() };
+      }
       positional.push(arg);
       i++;
       continue;

@@ -28,7 +28,12 @@ Deno.test("parseCli(): `link up` runs the link service with its flags; `link sta
     args: ["status", "--json"],
     global: { flags: {} },
   });
-  assert.equal(parseCli(["link", "up", "--help"]).kind, "tool", "link up --help is the tool's help");
+  assert.deepEqual(parseCli(["link", "up", "--help"]), {
+    kind: "tool",
+    tool: "link",
+    args: ["up", "--help"],
+    global: { flags: {} },
+  });
   assert.match(JSON.stringify(parseCli(["link", "up", "extra"])), /Unexpected argument extra/);
 });
 
