@@ -500,14 +500,21 @@ export class LinkNode {
   async reachable(): Promise<boolean> {
     const control = this.#control;
     if (control === undefined) throw new LinkError("Cannot check reachability without a rendezvous");
-    const answer = new Promise<boolean>((resolve) => this.#awaitDialBack.push(resolve));
-    await control.io.write({ type: 13 });
-    this.#reachable = await withTimeout(
-      answer,
-      10_000,
-      "the rendezvous did not answer the dial-back request",
-    );
-    return this.#reachable;
+    let waiter: (reachable: boolean) => void = () => {};
+    const answer = new Promise<boolean>((resolve) => this.#awaitDialBack.push(waiter = resolve));
+    try {
+      await control.io.write({ type: 13 });
+      this.#reachable = await withTimeout(
+        answer,
+        10_000,
+        "the rendezvous did not answer the dial-back request",
+      );
+      return this.#reachable;
+    } finally {
+      // A request that timed out leaves the queue (answers carry no id: one at a time is the use).
+      const at = this.#awaitDialBack.indexOf(waiter);
+      if (at >= 0) this.#awaitDialBack.splice(at, 1);
+    }
   }
 
   /** Starts a node; with a rendezvous configured it registers there first. */
@@ -771,8 +778,12 @@ export class LinkNode {
   async #introduce(control: Control, peer: Uint8Array): Promise<string> {
     const id = toHex(peer);
     const answer = new Promise<string>((resolve) => this.#awaitConnect.set(id, resolve));
-    await control.io.write({ type: 10, target: peer });
-    return await withTimeout(answer, 5000, `the rendezvous did not introduce ${id.slice(0, 16)}`);
+    try {
+      await control.io.write({ type: 10, target: peer });
+      return await withTimeout(answer, 5000, `the rendezvous did not introduce ${id.slice(0, 16)}`);
+    } finally {
+      this.#awaitConnect.delete(id);
+    }
   }
 
   /** Our control link to the rendezvous `key` at `addr`: the configured one, or another joined on demand. */

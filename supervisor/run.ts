@@ -341,7 +341,8 @@ export async function runServices(
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
     return 1;
   }
-  log.info("up", { services: services.map((s) => s.name).join(",") });
+  // A signal during start drained everything already: no "up" then.
+  if (!policy.signalled) log.info("up", { services: services.map((s) => s.name).join(",") });
   const code = await stopped.promise;
   for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   return code;

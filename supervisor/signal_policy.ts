@@ -24,6 +24,11 @@ export class SignalPolicy {
   }
 
   /** The action for a signal arriving at `now`. */
+  /** Whether a first signal came (a drain is under way or done). */
+  get signalled(): boolean {
+    return this.#first !== undefined;
+  }
+
   onSignal(now: number): SignalAction {
     if (this.#first === undefined) {
       this.#first = now;

@@ -364,6 +364,7 @@ class ServiceRunner {
     const worker = this.#worker;
     if (worker === undefined) {
       this.#setState("stopped");
+      this.#settled.resolve();
       return;
     }
     this.#setState("draining");
@@ -381,6 +382,8 @@ class ServiceRunner {
     this.#worker = undefined;
     this.#endpoints = [];
     this.#setState("stopped");
+    // A worker drained before it was ready never settles on its own; start() must not wait for it forever.
+    this.#settled.resolve();
   }
 }
 

@@ -122,6 +122,25 @@ Deno.test("Supervisor.shutdown() terminates a worker that does not drain by the 
   assert.equal(sup.status()[0]?.state, "stopped");
 });
 
+Deno.test("Supervisor: a shutdown while a worker is still starting ends start() too (nothing waits forever)", async () => {
+  const { log } = capture();
+  const sup = new Supervisor({
+    config: testConfig(),
+    log,
+    tls: TLS,
+    services: [fakeService("slow", "slow_start.ts")],
+  });
+  const started = sup.start();
+  await until(() => sup.status()[0]?.state === "starting", "the worker starting");
+  await sup.shutdown();
+  const outcome = await Promise.race([
+    started.then(() => "settled"),
+    new Promise((r) => setTimeout(() => r("still waiting"), 5_000)),
+  ]);
+  assert.equal(outcome, "settled");
+  assert.equal(sup.status()[0]?.state, "stopped");
+});
+
 Deno.test("a service worker is confined to its permission set (NotCapable outside it)", async () => {
   const dataDir = await Deno.makeTempDir();
   await Deno.mkdir(`${dataDir}/chain`);
