@@ -472,14 +472,7 @@ export class LinkNode {
   private constructor(o: LinkNodeOptions) {
     this.#o = o;
     this.#table = new RoutingTable(o.identity.publicKey);
-    const now = Date.now();
-    for (const seed of o.seeds ?? []) this.#table.add(seed, now);
-    if (o.rendezvous) {
-      this.#table.add(
-        { key: o.rendezvous.publicKey, addr: addrText({ transport: "udp", ...o.rendezvous }) },
-        now,
-      );
-    }
+    this.#bootstrap();
     this.#ep = new Deno.QuicEndpoint({ hostname: o.hostname, port: o.port });
     this.#listener = this.#ep.listen({
       cert: o.cert,
@@ -537,7 +530,7 @@ export class LinkNode {
       }
     }
     // The DHT: find the servers near this node, publish where it can be reached, and again every 10 minutes.
-    if (node.#table.size > 0) {
+    if ((o.seeds ?? []).length > 0 || o.rendezvous !== undefined) {
       void node.refresh().catch(() => {});
       node.#refresher = setInterval(() => void node.refresh().catch(() => {}), 10 * 60_000);
       Deno.unrefTimer(node.#refresher);
@@ -599,8 +592,17 @@ export class LinkNode {
     return byDistance(target, [...known.values()].filter((c) => answered.has(toHex(c.key)))).slice(0, K);
   }
 
+  /** Puts the seeds and the rendezvous in the routing table (again, once lookups emptied it). */
+  #bootstrap(): void {
+    const now = Date.now();
+    for (const seed of this.#o.seeds ?? []) this.#table.add(seed, now);
+    const rdv = this.#o.rendezvous;
+    if (rdv) this.#table.add({ key: rdv.publicKey, addr: addrText({ transport: "udp", ...rdv }) }, now);
+  }
+
   /** Fills the routing table around this node and publishes its record to the servers nearest to it. */
   async refresh(): Promise<void> {
+    if (this.#table.size === 0) this.#bootstrap();
     const near = await this.#lookup(dhtKeyOf(this.publicKey));
     const loc: PeerLocation | undefined = this.#serving && this.observed !== ""
       ? { direct: this.observed }
@@ -685,6 +687,8 @@ export class LinkNode {
       try {
         await this.#join(rdv);
         this.#o.onEvent?.("rendezvous joined", { observed: this.observed });
+        // Where this node is reachable may have changed with it: publish again.
+        void this.refresh().catch(() => {});
         return;
       } catch (error) {
         why = `rendezvous unreachable: ${error instanceof Error ? error.message : String(error)}`;

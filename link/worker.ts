@@ -36,7 +36,19 @@ runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
   const seed = await loadOrCreateLinkKey(keyFile);
   const identity = linkIdentity(seed);
   const registry = new MetricsRegistry();
-  const node = await LinkNode.start({
+  // Whether strangers can reach this node (AutoNAT), asked each time it registers with its rendezvous.
+  let reachable: boolean | undefined;
+  const checkReachability = (): void => {
+    node?.reachable().then((r) => {
+      reachable = r;
+      ctx.log.info("reachability", { reachable: r });
+      // Reachable nodes serve the DHT: say so to the servers near this node.
+      if (r) node?.refresh().catch(() => {});
+    }, () => {});
+  };
+  // deno-lint-ignore prefer-const
+  let node: LinkNode | undefined;
+  node = await LinkNode.start({
     identity,
     hostname: config.listen.hostname,
     port: config.listen.port,
@@ -64,23 +76,20 @@ runServiceWorker<LinkConfig>(async (ctx: ServiceContext<LinkConfig>) => {
       key: fromHex(p.key),
       addr: p.hostname.includes(":") ? `[${p.hostname}]:${p.port}` : `${p.hostname}:${p.port}`,
     })),
-    onEvent: (e, f) => ctx.log.warn(e, f),
+    onEvent: (e, f) => {
+      if (e === "rendezvous joined") {
+        ctx.log.info(e, f);
+        checkReachability();
+      } else ctx.log.warn(e, f);
+    },
   });
   ctx.log.info("link node", {
     peer_id: peerIdOf(identity.publicKey),
-    key: toHex(identity.publicKey),
+    identity: toHex(identity.publicKey),
     listen: `${node.addr.hostname}:${node.addr.port}`,
     ...(config.rendezvous ? { observed: node.observed } : {}),
   });
-  let reachable: boolean | undefined;
-  if (config.rendezvous && node.joined) {
-    node.reachable().then((r) => {
-      reachable = r;
-      ctx.log.info("reachability", { reachable: r });
-      // Reachable nodes serve the DHT: say so to the servers near this node.
-      if (r) node.refresh().catch(() => {});
-    }, () => {});
-  }
+  if (config.rendezvous && node.joined) checkReachability();
 
   let tun: Tun | undefined;
   let mesh: Mesh | undefined;
