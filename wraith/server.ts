@@ -41,7 +41,8 @@ export async function startWraithServer(
   const report = opts.onError ?? (() => {});
   const closeAll = (deadlineMs: number) => Promise.all(closers.map((c) => c(deadlineMs).catch(() => {})));
   try {
-    for (const addr of config.listen) {
+    // One address: the TLS front over TCP, then HTTP/3 on the same port number over UDP.
+    const bindOne = async (addr: (typeof config.listen)[number]): Promise<void> => {
       const front = new HttpsFront({
         hostname: addr.hostname,
         port: addr.port,
@@ -98,6 +99,21 @@ export async function startWraithServer(
           alpn: [H3_ALPN],
         });
         front.altSvc = `h3=":${port}"; ma=${config.altSvcMaxAgeS}`;
+      }
+    };
+    for (const addr of config.listen) {
+      for (let attempt = 0;; attempt++) {
+        const mark = { closers: closers.length, endpoints: endpoints.length, swappers: swappers.length };
+        try {
+          await bindOne(addr);
+          break;
+        } catch (error) {
+          // Port 0 (tests): the port TCP got may be taken over UDP by another process; try another pair.
+          if (addr.port !== 0 || !(error instanceof Deno.errors.AddrInUse) || attempt >= 20) throw error;
+          await Promise.all(closers.splice(mark.closers).map((c) => c(Date.now()).catch(() => {})));
+          endpoints.length = mark.endpoints;
+          swappers.length = mark.swappers;
+        }
       }
     }
   } catch (error) {

@@ -29,6 +29,11 @@ async function out(argv: string[]): Promise<string> {
   return new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
 }
 
+/** Runs `deno eval SCRIPT` in a host's namespace; its stdout and stderr. */
+function evalIn(net: NatNet, host: string, script: string): Promise<string> {
+  return out(["ip", "netns", "exec", net.ns(host), Deno.execPath(), "eval", script]);
+}
+
 /** ping -6/-4 RTT avg and max (ms) from `from` to `to`; waits until the path answers. */
 async function ping(
   net: NatNet,
@@ -74,15 +79,10 @@ async function tcp(net: NatNet, from: string, at: string, host: string, mib: num
     for await (const _ of c.readable) {}`,
   ]);
   await firstLine(sink);
-  const text = await out([
-    ...[
-      "ip",
-      "netns",
-      "exec",
-      net.ns(from),
-      deno,
-      "eval",
-      `
+  const text = await evalIn(
+    net,
+    from,
+    `
     const c = await Deno.connect({ hostname: "${host}", port: 7100 });
     const chunk = new Uint8Array(64 * 1024);
     const w = c.writable.getWriter();
@@ -90,8 +90,7 @@ async function tcp(net: NatNet, from: string, at: string, host: string, mib: num
     for (let i = 0; i < ${mib * 16}; i++) await w.write(chunk);
     await w.close();
     console.log(((${mib}) / ((performance.now() - t0) / 1000)).toFixed(1));`,
-    ],
-  ]);
+  );
   return Number(text.trim().split("\n").at(-1));
 }
 
@@ -126,13 +125,9 @@ async function udp(
     }`,
   ]);
   await firstLine(echo);
-  const text = await out([
-    "ip",
-    "netns",
-    "exec",
-    net.ns(from),
-    deno,
-    "eval",
+  const text = await evalIn(
+    net,
+    from,
     `
     const s = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 4701 });
     const peer = { transport: "udp", hostname: "${net.publicAddr(to)}", port: 4700 };
@@ -165,7 +160,7 @@ async function udp(
       rttMax: rtts.at(-1) ?? 0,
       gotMBps: got / secs / 1e6,
     }));`,
-  ]);
+  );
   return JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
 }
 
