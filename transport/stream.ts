@@ -474,7 +474,6 @@ export async function readAll(
   options: ReadAllOptions,
 ): Promise<Uint8Array> {
   const reader = readable.getReader();
-  const deadline = options.timeoutMs > 0 ? performance.now() + options.timeoutMs : Infinity;
   const chunks: Uint8Array[] = [];
   let total = 0;
   const fail = (error: TransportError): TransportError => {
@@ -482,44 +481,53 @@ export async function readAll(
     options.onViolation?.(error);
     return error;
   };
-  while (true) {
-    const left = deadline - performance.now();
-    if (left <= 0) {
-      throw fail(
-        new TransportError(
-          CloseCode.TIMEOUT,
-          `Cannot read stream: not finished within ${options.timeoutMs} ms`,
-          {
+  // One timer for the whole stream (not one per read): at the deadline it cancels the reader, which ends the
+  // pending read.
+  let timedOut = false;
+  const timer = options.timeoutMs > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      reader.cancel().catch(() => {});
+    }, options.timeoutMs)
+    : undefined;
+  const timeoutError = (): TransportError =>
+    new TransportError(CloseCode.TIMEOUT, `Cannot read stream: not finished within ${options.timeoutMs} ms`, {
+      source: options.peer ?? "downstream",
+    });
+  try {
+    while (true) {
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        if (timedOut) throw fail(timeoutError());
+        throw (await options.closeError?.()) ??
+          new TransportError(CloseCode.CLOSED, "Cannot read stream: stream failed", {
+            cause: error,
             source: options.peer ?? "downstream",
-          },
-        ),
-      );
+          });
+      }
+      if (result.done) {
+        if (timedOut) throw fail(timeoutError());
+        break;
+      }
+      total += result.value.length;
+      if (total > options.maxBytes) {
+        throw fail(
+          new TransportError(
+            CloseCode.MESSAGE_TOO_LARGE,
+            `Cannot read stream: length ${total} exceeds ${options.maxBytes}`,
+            { source: options.peer ?? "downstream" },
+          ),
+        );
+      }
+      chunks.push(result.value);
     }
-    let result: ReadableStreamReadResult<Uint8Array> | typeof TIMED_OUT;
-    try {
-      result = await raceTimeout(reader.read(), left);
-    } catch (error) {
-      throw (await options.closeError?.()) ??
-        new TransportError(CloseCode.CLOSED, "Cannot read stream: stream failed", {
-          cause: error,
-          source: options.peer ?? "downstream",
-        });
-    }
-    if (result === TIMED_OUT) continue; // the deadline check above reports it
-    if (result.done) break;
-    total += result.value.length;
-    if (total > options.maxBytes) {
-      throw fail(
-        new TransportError(
-          CloseCode.MESSAGE_TOO_LARGE,
-          `Cannot read stream: length ${total} exceeds ${options.maxBytes}`,
-          { source: options.peer ?? "downstream" },
-        ),
-      );
-    }
-    chunks.push(result.value);
+  } finally {
+    clearTimeout(timer);
   }
-  reader.releaseLock();
+  // The stream is finished: its reader is not released (releasing one makes a TypeError for its closed
+  // promise, which cost 9% of a DoQ server's thread in a profile).
   options.onBytes?.(total);
   if (chunks.length === 1) return chunks[0] as Uint8Array;
   const out = new Uint8Array(total);
