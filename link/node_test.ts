@@ -2,42 +2,52 @@
 // links rekey without dropping, an unknown key is a clear error, and a relay refuses a stream that does not start with RELAY_OPEN.
 import assert from "node:assert/strict";
 import { ensureDevPki } from "../transport/mod.ts";
-import { linkIdentity, LinkNode } from "./mod.ts";
+import { linkIdentity, LinkNode, type LinkNodeOptions } from "./mod.ts";
 import { toHex } from "../core/mod.ts";
 
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n);
+
+/** Nodes on loopback sharing one dev PKI; close() closes them all and removes the PKI. */
+async function loopback(prefix: string): Promise<{
+  start(n: number, extra?: Partial<LinkNodeOptions>): Promise<LinkNode>;
+  rendezvousOf(node: LinkNode): NonNullable<LinkNodeOptions["rendezvous"]>;
+  close(): Promise<void>;
+}> {
+  const dir = await Deno.makeTempDir({ prefix });
+  const pki = await ensureDevPki({ dir });
+  const nodes: LinkNode[] = [];
+  return {
+    async start(n, extra = {}) {
+      const node = await LinkNode.start({
+        identity: linkIdentity(seed(n)),
+        hostname: "127.0.0.1",
+        port: 0,
+        cert: pki.certPem,
+        key: pki.keyPem,
+        caCerts: [pki.caPem],
+        serverName: "localhost",
+        ...extra,
+      });
+      nodes.push(node);
+      return node;
+    },
+    rendezvousOf: (node) => ({ hostname: "127.0.0.1", port: node.addr.port, publicKey: node.publicKey }),
+    async close() {
+      for (const node of nodes) node.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
 
 Deno.test({
   name: "LinkNode: members of a rendezvous link by key on loopback; unknown keys are refused clearly",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "link_node_" });
-    const pki = await ensureDevPki({ dir });
-    const tls = { cert: pki.certPem, key: pki.keyPem, caCerts: [pki.caPem], serverName: "localhost" };
-    const rdvId = linkIdentity(seed(9));
-    const rdv = await LinkNode.start({
-      identity: rdvId,
-      hostname: "127.0.0.1",
-      port: 0,
-      dialBackPort: 0,
-      ...tls,
-    });
-    const rendezvous = { hostname: "127.0.0.1", port: rdv.addr.port, publicKey: rdvId.publicKey };
-    const a = await LinkNode.start({
-      identity: linkIdentity(seed(1)),
-      hostname: "127.0.0.1",
-      port: 0,
-      ...tls,
-      rendezvous,
-    });
-    const b = await LinkNode.start({
-      identity: linkIdentity(seed(2)),
-      hostname: "127.0.0.1",
-      port: 0,
-      ...tls,
-      rendezvous,
-    });
+    const net = await loopback("link_node_");
+    const rdv = await net.start(9, { dialBackPort: 0 });
+    const a = await net.start(1, { rendezvous: net.rendezvousOf(rdv) });
+    const b = await net.start(2, { rendezvous: net.rendezvousOf(rdv) });
     try {
       assert.equal(a.observed, `127.0.0.1:${a.addr.port}`, "identify: the rendezvous saw a here");
       assert.equal(await a.reachable(), true, "AutoNAT: no NAT on loopback, the dial-back gets through");
@@ -79,10 +89,7 @@ Deno.test({
       la.close();
       lb.close();
     } finally {
-      a.close();
-      b.close();
-      rdv.close();
-      await Deno.remove(dir, { recursive: true });
+      await net.close();
     }
   },
 });
@@ -92,39 +99,13 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "link_cap_" });
-    const pki = await ensureDevPki({ dir });
-    const tls = { cert: pki.certPem, key: pki.keyPem, caCerts: [pki.caPem], serverName: "localhost" };
-    const rdvId = linkIdentity(seed(9));
-    const rdv = await LinkNode.start({
-      identity: rdvId,
-      hostname: "127.0.0.1",
-      port: 0,
-      maxConnections: 1,
-      ...tls,
-    });
-    const rendezvous = { hostname: "127.0.0.1", port: rdv.addr.port, publicKey: rdvId.publicKey };
-    const a = await LinkNode.start({
-      identity: linkIdentity(seed(1)),
-      hostname: "127.0.0.1",
-      port: 0,
-      ...tls,
-      rendezvous,
-    });
+    const net = await loopback("link_cap_");
+    const rdv = await net.start(9, { maxConnections: 1 });
+    await net.start(1, { rendezvous: net.rendezvousOf(rdv) });
     try {
-      await assert.rejects(
-        LinkNode.start({
-          identity: linkIdentity(seed(2)),
-          hostname: "127.0.0.1",
-          port: 0,
-          ...tls,
-          rendezvous,
-        }),
-      );
+      await assert.rejects(net.start(2, { rendezvous: net.rendezvousOf(rdv) }));
     } finally {
-      a.close();
-      rdv.close();
-      await Deno.remove(dir, { recursive: true });
+      await net.close();
     }
   },
 });
@@ -134,33 +115,19 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "link_dht_" });
-    const pki = await ensureDevPki({ dir });
-    const tls = { cert: pki.certPem, key: pki.keyPem, caCerts: [pki.caPem], serverName: "localhost" };
-    const at = { hostname: "127.0.0.1", port: 0, ...tls };
+    const net = await loopback("link_dht_");
     // Two public nodes (rendezvous, DHT servers); the second knows the first from its seeds.
-    const r1Id = linkIdentity(seed(21)), r2Id = linkIdentity(seed(22));
-    const r1 = await LinkNode.start({ identity: r1Id, ...at });
-    const r1Addr = `127.0.0.1:${r1.addr.port}`;
-    const r2 = await LinkNode.start({
-      identity: r2Id,
-      ...at,
-      seeds: [{ key: r1Id.publicKey, addr: r1Addr }],
-    });
-    const rdv = (n: LinkNode, id: typeof r1Id) => ({
-      hostname: "127.0.0.1",
-      port: n.addr.port,
-      publicKey: id.publicKey,
-    });
-    const a = await LinkNode.start({ identity: linkIdentity(seed(23)), ...at, rendezvous: rdv(r1, r1Id) });
-    const b = await LinkNode.start({ identity: linkIdentity(seed(24)), ...at, rendezvous: rdv(r2, r2Id) });
+    const r1 = await net.start(21);
+    const r2 = await net.start(22, { seeds: [{ key: r1.publicKey, addr: `127.0.0.1:${r1.addr.port}` }] });
+    const a = await net.start(23, { rendezvous: net.rendezvousOf(r1) });
+    const b = await net.start(24, { rendezvous: net.rendezvousOf(r2) });
     try {
       await r2.refresh();
       await b.refresh();
       assert.equal(r1.dhtStats.contacts, 1, "r1 learned r2 (a serving node) from its query");
       const found = await a.findPeer(b.publicKey);
       assert.ok(found !== undefined && "rendezvous" in found.location, "b's record names its rendezvous");
-      assert.deepEqual(found.location.rendezvous.key, r2Id.publicKey);
+      assert.deepEqual(found.location.rendezvous.key, r2.publicKey);
       const [la, lb] = await Promise.all([a.connect(b.publicKey), b.accept()]);
       assert.equal(la.path, "direct");
       assert.deepEqual(la.peer, b.publicKey);
@@ -172,8 +139,7 @@ Deno.test({
       la.close();
       lb.close();
     } finally {
-      for (const n of [a, b, r1, r2]) n.close();
-      await Deno.remove(dir, { recursive: true });
+      await net.close();
     }
   },
 });
