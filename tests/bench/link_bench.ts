@@ -9,15 +9,12 @@
  */
 
 import { ensureDevPki } from "../../transport/mod.ts";
-import { linkIdentity } from "../../link/mod.ts";
-import { toHex } from "../../core/mod.ts";
+import { CONE_CONE_SYMMETRIC, keyHex, seedHex } from "../integration/_link_common.ts";
 import { buildNatNet, firstLine, type NatNet, netnsUnavailable } from "../integration/_netns.ts";
 import type { BenchRow } from "./_table.ts";
 
 const MESH_PEER = new URL("../integration/_mesh_peer.ts", import.meta.url).pathname;
 const LINK_PEER = new URL("../integration/_link_peer.ts", import.meta.url).pathname;
-const seed = (n: number): string => toHex(new Uint8Array(32).fill(n));
-const keyOf = (n: number): string => toHex(linkIdentity(new Uint8Array(32).fill(n)).publicKey);
 
 async function out(argv: string[]): Promise<string> {
   const r = await new Deno.Command(argv[0] ?? "true", {
@@ -170,37 +167,33 @@ export async function runLinkBench(opts: { quick?: boolean } = {}): Promise<Benc
   if (skip !== undefined) return [{ measurement: "skipped", note: skip }];
   const mib = opts.quick ? 8 : 32;
   const dir = await Deno.makeTempDir({ prefix: "link_bench_" });
-  const net = await buildNatNet([
-    { name: "a", nat: "cone" },
-    { name: "b", nat: "cone" },
-    { name: "c", nat: "symmetric" },
-  ]);
+  const net = await buildNatNet(CONE_CONE_SYMMETRIC);
   try {
     const pki = `${dir}/pki`;
     await ensureDevPki({ dir: pki });
-    await firstLine(net.spawnDeno(net.ns("pub"), MESH_PEER, ["rdv", seed(9), net.relayAddr, "4400", pki]));
-    const join = [net.relayAddr, "4400", keyOf(9), pki];
+    await firstLine(net.spawnDeno(net.ns("pub"), MESH_PEER, ["rdv", seedHex(9), net.relayAddr, "4400", pki]));
+    const join = [net.relayAddr, "4400", keyHex(9), pki];
     // Time to a direct link by key, on its own (before the mesh members take those keys).
-    await firstLine(net.spawnDeno(net.ns("b"), LINK_PEER, ["listen", seed(12), "4600", ...join]));
+    await firstLine(net.spawnDeno(net.ns("b"), LINK_PEER, ["listen", seedHex(12), "4600", ...join]));
     const punches: number[] = [];
     for (let i = 0; i < 3; i++) {
       const line = await firstLine(
-        net.spawnDeno(net.ns("a"), LINK_PEER, ["dial", seed(11), String(4601 + i), ...join, keyOf(12)]),
+        net.spawnDeno(net.ns("a"), LINK_PEER, ["dial", seedHex(11), String(4601 + i), ...join, keyHex(12)]),
       );
       punches.push(Number(JSON.parse(line).ms));
     }
     // The datagram path a -> b without the TUN (sealed QUIC datagrams on the punched link), and plain UDP.
     const dgram = JSON.parse(
       await firstLine(
-        net.spawnDeno(net.ns("a"), LINK_PEER, ["dial-dgram", seed(11), "4610", ...join, keyOf(12)]),
+        net.spawnDeno(net.ns("a"), LINK_PEER, ["dial-dgram", seedHex(11), "4610", ...join, keyHex(12)]),
       ),
     );
     const plainUdp = await udp(net, "a", "b");
-    const members = [keyOf(1), keyOf(2), keyOf(3)].join(",");
+    const members = [keyHex(1), keyHex(2), keyHex(3)].join(",");
     const addr: Record<string, string> = {};
     for (const [name, n] of [["a", 1], ["b", 2], ["c", 3]] as const) {
       const line = await firstLine(
-        net.spawnDeno(net.ns(name), MESH_PEER, ["member", seed(n), "4500", ...join, "bench", members]),
+        net.spawnDeno(net.ns(name), MESH_PEER, ["member", seedHex(n), "4500", ...join, "bench", members]),
       );
       addr[name] = line.slice(6);
     }

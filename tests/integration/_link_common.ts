@@ -3,6 +3,19 @@
 import { type LinkIdentity, linkIdentity, LinkNode } from "../../link/mod.ts";
 import { fromHex, toHex } from "../../core/mod.ts";
 
+/** The hex seed of test identity `n` (32 bytes of n), as the peer scripts take it. */
+export const seedHex = (n: number): string => toHex(new Uint8Array(32).fill(n));
+
+/** The hex public key of test identity `n`. */
+export const keyHex = (n: number): string => toHex(linkIdentity(new Uint8Array(32).fill(n)).publicKey);
+
+/** The NAT net most ghostlink tests build: a and b behind cone NATs, c behind a symmetric one. */
+export const CONE_CONE_SYMMETRIC = [
+  { name: "a", nat: "cone" },
+  { name: "b", nat: "cone" },
+  { name: "c", nat: "symmetric" },
+] as const;
+
 /** TLS options of a node from a dev PKI directory. */
 export function pkiOptions(
   dir: string,

@@ -6,6 +6,7 @@
 // link is upgraded to a direct one; a member removed from a's config by a live reload loses its link while
 // the others keep theirs.
 import assert from "node:assert/strict";
+import { CONE_CONE_SYMMETRIC } from "./_link_common.ts";
 import { ensureDevPki } from "../../transport/mod.ts";
 import { buildNatNet, netnsUnavailable, tunUnavailable } from "./_netns.ts";
 
@@ -25,11 +26,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "ghostlink_svc_" });
-    const net = await buildNatNet([
-      { name: "a", nat: "cone" },
-      { name: "b", nat: "cone" },
-      { name: "c", nat: "symmetric" },
-    ]);
+    const net = await buildNatNet(CONE_CONE_SYMMETRIC);
     const deno = Deno.execPath();
     // One CA for every node (as hosts of one deployment share GHOST_TLS_* files); the handshake inside the
     // QUIC connection is what proves each node's key.

@@ -2,15 +2,12 @@
 // get a TUN interface with the address their key gives them; `ping -6` reaches a member over a direct link and
 // over a relayed one, and a TCP stream crosses the mesh intact.
 import assert from "node:assert/strict";
+import { CONE_CONE_SYMMETRIC, keyHex, seedHex } from "./_link_common.ts";
 import { ensureDevPki } from "../../transport/mod.ts";
-import { linkIdentity } from "../../link/mod.ts";
-import { toHex } from "../../core/mod.ts";
 import { buildNatNet, firstLine, netnsUnavailable, tunUnavailable } from "./_netns.ts";
 
 const PEER = new URL("./_mesh_peer.ts", import.meta.url).pathname;
 const skip = netnsUnavailable() ?? tunUnavailable();
-const seed = (n: number): string => toHex(new Uint8Array(32).fill(n));
-const keyOf = (n: number): string => toHex(linkIdentity(new Uint8Array(32).fill(n)).publicKey);
 
 Deno.test({
   name: "netns: the VPN mesh carries ping and TCP between members, directly and through the relay",
@@ -19,21 +16,17 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "ghostlink_mesh_" });
-    const net = await buildNatNet([
-      { name: "a", nat: "cone" },
-      { name: "b", nat: "cone" },
-      { name: "c", nat: "symmetric" },
-    ]);
+    const net = await buildNatNet(CONE_CONE_SYMMETRIC);
     const spawn = (ns: string, args: string[]) => net.spawnDeno(ns, PEER, args);
     try {
       const pki = `${dir}/pki`;
       await ensureDevPki({ dir: pki });
-      const rdv = spawn(net.ns("pub"), ["rdv", seed(9), net.relayAddr, "4400", pki]);
+      const rdv = spawn(net.ns("pub"), ["rdv", seedHex(9), net.relayAddr, "4400", pki]);
       assert.match(await firstLine(rdv), /^ready/);
-      const members = [keyOf(1), keyOf(2), keyOf(3)].join(",");
+      const members = [keyHex(1), keyHex(2), keyHex(3)].join(",");
       const join = (
         n: number,
-      ) => [seed(n), "4500", net.relayAddr, "4400", keyOf(9), pki, "test-mesh", members];
+      ) => [seedHex(n), "4500", net.relayAddr, "4400", keyHex(9), pki, "test-mesh", members];
       const addr: Record<string, string> = {};
       for (const [name, n] of [["a", 1], ["b", 2], ["c", 3]] as const) {
         const line = await firstLine(spawn(net.ns(name), ["member", ...join(n)]));
