@@ -21,6 +21,7 @@
 import { VmError } from "./errors.ts";
 import {
   ADDRESS_LENGTH,
+  ByteArena,
   EMPTY,
   type Env,
   type ExecutionError,
@@ -43,7 +44,13 @@ export {
   type ExecutionStatus,
 } from "./execution_types.ts";
 import { DEFAULT_GAS_SCHEDULE, type HostGasCosts } from "./gas_schedule.ts";
-import { GAS_EXPORT, GLOBAL_EXPORT_PREFIX, MEMORY_EXPORT, STACK_EXPORT } from "./instrument.ts";
+import {
+  CHARGE_EXPORT,
+  GAS_EXPORT,
+  GLOBAL_EXPORT_PREFIX,
+  MEMORY_EXPORT,
+  STACK_EXPORT,
+} from "./instrument.ts";
 import { DEFAULT_EXECUTION_LIMITS, type ExecutionLimits } from "./limits.ts";
 import { type CompiledContract, ModuleCache } from "./module_cache.ts";
 import { INITIALIZE_EXPORT } from "./prepare_module.ts";
@@ -153,6 +160,7 @@ class Frame {
   /** Host gas costs of the current invocation's schedule. */
   costs: HostGasCosts = DEFAULT_GAS_SCHEDULE.host;
   #view: Uint8Array = EMPTY;
+  readonly #charge: (amount: number) => number;
 
   /** Instantiates `compiled` with host functions bound to this frame. Throws when instantiation fails. */
   constructor(compiled: CompiledContract) {
@@ -161,6 +169,7 @@ class Frame {
     const ex = this.instance.exports;
     this.gas = ex[GAS_EXPORT] as WebAssembly.Global;
     this.stack = ex[STACK_EXPORT] as WebAssembly.Global;
+    this.#charge = ex[CHARGE_EXPORT] as (amount: number) => number;
     this.memory = ex[MEMORY_EXPORT] as WebAssembly.Memory;
     this.globals = Object.keys(ex).filter((k) => k.startsWith(GLOBAL_EXPORT_PREFIX)).sort().map((k) =>
       ex[k] as WebAssembly.Global
@@ -211,9 +220,7 @@ class Frame {
   }
 
   charge(amount: number): void {
-    const left = (this.gas.value as bigint) - BigInt(amount);
-    this.gas.value = left;
-    if (left < 0n) throw outOfGas();
+    if (this.#charge(amount) !== 0) throw outOfGas();
   }
 
   mem(): Uint8Array {
@@ -236,6 +243,10 @@ class Frame {
       );
     }
     return m.subarray(p, p + n);
+  }
+
+  copy(ptr: number, len: number): Uint8Array {
+    return this.environment.arena.copy(this.slice(ptr, len));
   }
 
   write(ptr: number, bytes: Uint8Array): void {
@@ -416,6 +427,7 @@ export function executeCompiled(
   const journal = new StateJournal(req.state);
   const env: Env = {
     journal,
+    arena: new ByteArena(),
     cache,
     limits,
     schedule: cache.schedule,

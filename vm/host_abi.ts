@@ -44,6 +44,8 @@ export interface HostFrame {
   charge(amount: number): void;
   /** Bounds-checks [ptr, ptr+len) against memory and returns a view. */
   slice(ptr: number, len: number): Uint8Array;
+  /** Bounds-checks [ptr, ptr+len) against memory and returns a copy (in the execution's arena). */
+  copy(ptr: number, len: number): Uint8Array;
   write(ptr: number, bytes: Uint8Array): void;
   /** A Halt (HOST_LIMIT) when `n` exceeds the execution limit `what`. */
   limit(what: keyof ExecutionLimits, n: number): void;
@@ -86,12 +88,12 @@ export function hostImports(f: HostFrame, call: NestedCall): WebAssembly.Imports
     return_data: (ptr: number, len: number): void => {
       f.limit("maxReturnBytes", len >>> 0);
       f.charge(f.costs.base + f.costs.perByte * (len >>> 0));
-      f.returnData = f.slice(ptr, len).slice();
+      f.returnData = f.copy(ptr, len);
     },
     revert: (ptr: number, len: number): void => {
       f.limit("maxReturnBytes", len >>> 0);
       f.charge(f.costs.base + f.costs.perByte * (len >>> 0));
-      throw new Halt("revert", "REVERT", "Reverted", f.slice(ptr, len).slice());
+      throw new Halt("revert", "REVERT", "Reverted", f.copy(ptr, len));
     },
     storage_read: (kp: number, kl: number, vp: number, vmax: number): number => {
       f.limit("maxKeyBytes", kl >>> 0);
@@ -110,12 +112,12 @@ export function hostImports(f: HostFrame, call: NestedCall): WebAssembly.Imports
       f.charge(
         f.costs.base + f.costs.storageWrite + f.costs.storageWritePerByte * ((kl >>> 0) + (vl >>> 0)),
       );
-      f.environment.journal.set(f.contract, f.slice(kp, kl).slice(), f.slice(vp, vl).slice());
+      f.environment.journal.set(f.contract, f.copy(kp, kl), f.copy(vp, vl));
     },
     storage_remove: (kp: number, kl: number): number => {
       f.limit("maxKeyBytes", kl >>> 0);
       f.charge(f.costs.base + f.costs.storageRemove + f.costs.storageWritePerByte * (kl >>> 0));
-      const key = f.slice(kp, kl).slice();
+      const key = f.copy(kp, kl);
       if (f.environment.journal.get(f.contract, key) === undefined) return 0;
       f.environment.journal.set(f.contract, key, undefined);
       return 1;
@@ -149,8 +151,8 @@ export function hostImports(f: HostFrame, call: NestedCall): WebAssembly.Imports
       f.charge(f.costs.base + f.costs.event + f.costs.perByte * size);
       f.environment.journal.emit({
         contract: f.contract,
-        topic: f.slice(tp, tl).slice(),
-        data: f.slice(dp, dl).slice(),
+        topic: f.copy(tp, tl),
+        data: f.copy(dp, dl),
       });
     },
     log: (ptr: number, len: number): void => {
@@ -192,7 +194,7 @@ export function hostImports(f: HostFrame, call: NestedCall): WebAssembly.Imports
     },
     transfer: (to: number, amount: bigint): number => {
       f.charge(f.costs.base + f.costs.transfer);
-      const dest = f.slice(to, ADDRESS_LENGTH).slice();
+      const dest = f.copy(to, ADDRESS_LENGTH);
       return f.environment.journal.transfer(f.contract, dest, u64(amount)) ? 0 : 1;
     },
     call_contract: (
@@ -207,9 +209,9 @@ export function hostImports(f: HostFrame, call: NestedCall): WebAssembly.Imports
       f.limit("maxInputBytes", il >>> 0);
       f.limit("maxReturnBytes", ml >>> 0);
       f.charge(f.costs.base + f.costs.call + f.costs.perByte * ((ml >>> 0) + (il >>> 0)));
-      const address = f.slice(ap, ADDRESS_LENGTH).slice();
+      const address = f.copy(ap, ADDRESS_LENGTH);
       const method = TEXT.decode(f.slice(mp, ml));
-      const input = f.slice(ip, il).slice();
+      const input = f.copy(ip, il);
       f.lastCallData = EMPTY;
       if (f.depth + 1 > f.environment.limits.maxCallDepth) return 5;
       const stackLeft = (f.stack.value as number) - CALL_STACK_UNITS;

@@ -4,7 +4,8 @@
  *
  * 1. two mutable globals exported as `__zvm_gas` (i64, gas left) and `__zvm_stack` (i32, stack units left),
  *    and the memory exported as `__zvm_memory`; the host sets both globals before every call; the contract's
- *    own mutable globals are exported as `__zvm_g<index>` so a pooled instance can be reset exactly;
+ *    own mutable globals are exported as `__zvm_g<index>` so a pooled instance can be reset exactly; and an
+ *    exported `__zvm_charge(amount)` through which host functions take their gas;
  * 2. a gas charge at the start of every metered segment: `gas -= cost; if (gas < 0) unreachable`. A segment
  *    starts at function entry and immediately after every `loop`, `if`, `else`, `end` (except the function's
  *    last), `br`, `br_if`, `br_table`, `return` and `unreachable`; its cost is the sum of the schedule's
@@ -35,6 +36,12 @@ import { type FuncType, ValType, type WasmModule } from "./wasm_module.ts";
 export const GAS_EXPORT = "__zvm_gas";
 /** Export name of the stack-units-left global (i32). */
 export const STACK_EXPORT = "__zvm_stack";
+/**
+ * Export name of the injected `(amount: f64) -> i32` that takes `amount` gas (truncated to an integer) and
+ * returns 1 when gas is then below zero. Host functions charge through it: a call into wasm costs a few
+ * nanoseconds, reading and writing the i64 global from JS (a BigInt each way) about fifty.
+ */
+export const CHARGE_EXPORT = "__zvm_charge";
 /** Export name of the contract's memory. */
 export const MEMORY_EXPORT = "__zvm_memory";
 /** Prefix of the exports of the contract's own mutable globals (`__zvm_g<index>`), for instance reuse. */
@@ -322,6 +329,7 @@ export function instrumentModule(
   const L = ValType.I64;
   const growType = typeIndex(types, { params: [I], results: [I] });
   const bulkType = typeIndex(types, { params: [I, I, I], results: [] });
+  const chargeType = typeIndex(types, { params: [ValType.F64], results: [I] });
   const gas = m.globals.length;
   const stack = gas + 1;
   const firstInjected = funcTypes.length;
@@ -372,6 +380,11 @@ export function instrumentModule(
   codes.push({ locals: [], code: grow.finish() });
   codes.push({ locals: [], code: bulk(10, 2) });
   codes.push({ locals: [], code: bulk(11, 1) });
+  // charge(amount): gas -= i64.trunc_sat_f64_u(amount); return gas < 0
+  const charge = new Writer()
+    .byte(0x23).u32(gas).byte(0x20).u32(0).byte(0xfc).u32(7).byte(0x7d).byte(0x24).u32(gas)
+    .byte(0x23).u32(gas).byte(0x42).byte(0x00).byte(0x53).byte(0x0b);
+  codes.push({ locals: [], code: charge.finish() });
   const mem = m.memories[0];
   if (mem === undefined) {
     throw new WasmValidationError("NO_MEMORY", "Cannot accept wasm module: the module defines no memory");
@@ -381,7 +394,7 @@ export function instrumentModule(
     module: {
       ...m,
       types,
-      functions: [...m.functions, growType, bulkType, bulkType],
+      functions: [...m.functions, growType, bulkType, bulkType, chargeType],
       memories: [{ min: mem.min, max, shared: false }],
       globals: [
         ...m.globals,
@@ -396,6 +409,7 @@ export function instrumentModule(
         ),
         { name: GAS_EXPORT, kind: "global", index: gas },
         { name: STACK_EXPORT, kind: "global", index: stack },
+        { name: CHARGE_EXPORT, kind: "func", index: firstInjected + 3 },
         { name: MEMORY_EXPORT, kind: "memory", index: 0 },
       ],
       codes,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_GAS_SCHEDULE } from "./gas_schedule.ts";
 import { DEFAULT_MODULE_LIMITS } from "./limits.ts";
-import { GAS_EXPORT, instrumentModule, MEMORY_EXPORT, STACK_EXPORT } from "./instrument.ts";
+import { CHARGE_EXPORT, GAS_EXPORT, instrumentModule, MEMORY_EXPORT, STACK_EXPORT } from "./instrument.ts";
 import { decodeModule, encodeModule } from "./wasm_module.ts";
 import { buildModule, I32, i32, VOID } from "./_test_wasm.ts";
 
@@ -95,6 +95,27 @@ Deno.test("gas one short of a segment's price traps before the segment runs; exa
   m.gas.value = price;
   assert.equal((m.exports["add"] as () => number)(), 3);
   assert.equal(m.gas.value, 0n);
+});
+
+Deno.test("the exported charge function takes whole gas from the global and says when it went below zero", () => {
+  const m = meter(ADD);
+  const charge = m.exports[CHARGE_EXPORT] as (amount: number) => number;
+  m.gas.value = 100n;
+  assert.equal(charge(40), 0);
+  assert.equal(m.gas.value, 60n);
+  assert.equal(charge(60), 0, "exactly enough leaves zero, not out of gas");
+  assert.equal(m.gas.value, 0n);
+  assert.equal(charge(1), 1);
+  assert.equal(m.gas.value, -1n);
+  m.gas.value = 2n ** 53n;
+  assert.equal(charge(2 ** 53 - 1), 0, "amounts up to 2^53 are exact");
+  assert.equal(m.gas.value, 1n);
+  m.gas.value = 10n;
+  assert.equal(charge(2.9), 0, "a fraction is truncated");
+  assert.equal(m.gas.value, 8n);
+  assert.equal(charge(-5), 0, "a negative amount takes nothing (saturates at zero)");
+  assert.equal(charge(Number.NaN), 0);
+  assert.equal(m.gas.value, 8n);
 });
 
 Deno.test("memory.grow is charged per page before growing", () => {

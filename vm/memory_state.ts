@@ -18,7 +18,12 @@ export interface MemoryStateSnapshot {
 
 /** In-memory chain state. */
 export class MemoryState implements StateAccess {
-  readonly #storage = new Map<string, { contract: Uint8Array; key: Uint8Array; value: Uint8Array }>();
+  /** Storage per contract (by contract bytes, then by key bytes). */
+  readonly #storage = new Map<
+    string,
+    Map<string, { contract: Uint8Array; key: Uint8Array; value: Uint8Array }>
+  >();
+  #storageSize = 0;
   readonly #balances = new Map<string, { account: Uint8Array; balance: bigint }>();
   readonly #codes = new Map<string, { contract: Uint8Array; code: Uint8Array }>();
 
@@ -34,14 +39,16 @@ export class MemoryState implements StateAccess {
   /** A plain-data copy. */
   snapshot(): MemoryStateSnapshot {
     return {
-      storage: [...this.#storage.values()].map((e) => [e.contract, e.key, e.value] as const),
+      storage: [...this.#storage.values()].flatMap((m) =>
+        [...m.values()].map((e) => [e.contract, e.key, e.value] as const)
+      ),
       balances: [...this.#balances.values()].map((e) => [e.account, e.balance] as const),
       codes: [...this.#codes.values()].map((e) => [e.contract, e.code] as const),
     };
   }
 
   storageGet(contract: Uint8Array, key: Uint8Array): Uint8Array | undefined {
-    return this.#storage.get(bytesKey(contract) + "\u0100" + bytesKey(key))?.value;
+    return this.#storage.get(bytesKey(contract))?.get(bytesKey(key))?.value;
   }
 
   balanceOf(account: Uint8Array): bigint {
@@ -54,9 +61,18 @@ export class MemoryState implements StateAccess {
 
   /** Sets (or with `undefined`, removes) a storage value. */
   setStorage(contract: Uint8Array, key: Uint8Array, value: Uint8Array | undefined): void {
-    const id = bytesKey(contract) + "\u0100" + bytesKey(key);
-    if (value === undefined) this.#storage.delete(id);
-    else this.#storage.set(id, { contract, key, value });
+    const cid = bytesKey(contract);
+    let slots = this.#storage.get(cid);
+    if (slots === undefined) {
+      if (value === undefined) return;
+      slots = new Map();
+      this.#storage.set(cid, slots);
+    }
+    const id = bytesKey(key);
+    const before = slots.size;
+    if (value === undefined) slots.delete(id);
+    else slots.set(id, { contract, key, value });
+    this.#storageSize += slots.size - before;
   }
 
   /** Sets a balance. */
@@ -71,7 +87,7 @@ export class MemoryState implements StateAccess {
 
   /** Number of storage entries. */
   get storageSize(): number {
-    return this.#storage.size;
+    return this.#storageSize;
   }
 
   /** Commits a successful result's storage and balance changes; ignores any other status. */

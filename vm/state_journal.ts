@@ -71,6 +71,7 @@ interface Slot {
 type UndoEntry =
   | {
     readonly kind: "storage";
+    readonly slots: Map<string, Slot>;
     readonly id: string;
     readonly prev: Slot | undefined;
     readonly prevValue: Uint8Array | undefined;
@@ -87,7 +88,13 @@ export interface Checkpoint {
 /** Journaled overlay over a {@linkcode StateAccess}. */
 export class StateJournal {
   readonly #base: StateAccess;
-  readonly #storage = new Map<string, Slot>();
+  /** Written slots per contract (by contract bytes, then by key bytes). */
+  readonly #storage = new Map<string, Map<string, Slot>>();
+  /** Every written slot in first-write order (a reverted first write is popped with its undo entry). */
+  readonly #order: Slot[] = [];
+  /** The contract of the last storage access and its slots: a call touches one contract's storage. */
+  #lastContract: Uint8Array | undefined;
+  #lastSlots: Map<string, Slot> | undefined;
   readonly #balances = new Map<string, { account: Uint8Array; balance: bigint }>();
   readonly #undo: UndoEntry[] = [];
   readonly events: ContractEvent[] = [];
@@ -114,8 +121,10 @@ export class StateJournal {
       const u = this.#undo.pop();
       if (u === undefined) break;
       if (u.kind === "storage") {
-        if (u.prev === undefined) this.#storage.delete(u.id);
-        else u.prev.value = u.prevValue;
+        if (u.prev === undefined) {
+          u.slots.delete(u.id);
+          this.#order.pop();
+        } else u.prev.value = u.prevValue;
       } else {
         const b = this.#balances.get(u.id);
         if (u.prev === undefined) this.#balances.delete(u.id);
@@ -126,22 +135,42 @@ export class StateJournal {
     this.transfers.length = cp.transfers;
   }
 
+  /**
+   * The written slots of `contract`. The array is looked up by identity first: the bytes of an address the
+   * VM passes are never changed while an execution runs.
+   */
+  #slotsOf(contract: Uint8Array): Map<string, Slot> {
+    if (contract === this.#lastContract && this.#lastSlots !== undefined) return this.#lastSlots;
+    const id = bytesKey(contract);
+    let slots = this.#storage.get(id);
+    if (slots === undefined) {
+      slots = new Map();
+      this.#storage.set(id, slots);
+    }
+    this.#lastContract = contract;
+    this.#lastSlots = slots;
+    return slots;
+  }
+
   /** Reads storage through the overlay. */
   get(contract: Uint8Array, key: Uint8Array): Uint8Array | undefined {
-    const slot = this.#storage.get(bytesKey(contract) + "\u0100" + bytesKey(key));
+    const slot = this.#slotsOf(contract).get(bytesKey(key));
     if (slot !== undefined) return slot.value;
     return this.#base.storageGet(contract, key);
   }
 
   /** Writes (or with `undefined`, removes) a storage value. */
   set(contract: Uint8Array, key: Uint8Array, value: Uint8Array | undefined): void {
-    const id = bytesKey(contract) + "\u0100" + bytesKey(key);
-    const slot = this.#storage.get(id);
+    const slots = this.#slotsOf(contract);
+    const id = bytesKey(key);
+    const slot = slots.get(id);
     if (slot === undefined) {
-      this.#undo.push({ kind: "storage", id, prev: undefined, prevValue: undefined });
-      this.#storage.set(id, { contract, key, value });
+      this.#undo.push({ kind: "storage", slots, id, prev: undefined, prevValue: undefined });
+      const created = { contract, key, value };
+      slots.set(id, created);
+      this.#order.push(created);
     } else {
-      this.#undo.push({ kind: "storage", id, prev: slot, prevValue: slot.value });
+      this.#undo.push({ kind: "storage", slots, id, prev: slot, prevValue: slot.value });
       slot.value = value;
     }
   }
@@ -186,7 +215,7 @@ export class StateJournal {
 
   /** Every storage key written, with its final value, in first-write order. */
   storageChanges(): StorageChange[] {
-    return [...this.#storage.values()].map((s) => ({ contract: s.contract, key: s.key, value: s.value }));
+    return this.#order.map((s) => ({ contract: s.contract, key: s.key, value: s.value }));
   }
 
   /** Every balance touched, with its final value, in first-touch order. */
