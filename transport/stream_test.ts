@@ -130,6 +130,53 @@ Deno.test("readAll() bounds size and time", async () => {
   );
 });
 
+/** A byte stream (as Deno's sockets and QUIC streams are) that yields `chunks`, then ends or goes quiet. */
+function byteSource(chunks: Uint8Array[], end = true): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(controller): Promise<void> | void {
+      const c = chunks[i++];
+      if (c) return controller.enqueue(c.slice());
+      if (end) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      return new Promise(() => {});
+    },
+  }) as ReadableStream<Uint8Array>;
+}
+
+Deno.test("readAll() on a byte stream: any split and size up to the limit comes back whole, one byte more is refused (property)", async () => {
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let round = 0; round < 300; round++) {
+    const size = rand(3) === 0 ? rand(20_000) : rand(300);
+    const data = new Uint8Array(size).map((_, i) => (i * 7 + round) & 0xff);
+    const chunks: Uint8Array[] = [];
+    for (let off = 0; off < size;) {
+      const n = 1 + rand(rand(2) === 0 ? 64 : 9000);
+      chunks.push(data.subarray(off, off + n));
+      off += n;
+    }
+    const maxBytes = rand(2) === 0 ? size : Math.max(0, size - 1 - rand(5));
+    const read = readAll(byteSource(chunks), { maxBytes, timeoutMs: 5000 });
+    if (size <= maxBytes) assert.deepEqual(await read, data, `round ${round}: ${size} bytes`);
+    else await assert.rejects(read, isCode(CloseCode.MESSAGE_TOO_LARGE), `round ${round}`);
+  }
+});
+
+Deno.test("readAll() on a byte stream that goes quiet ends at its deadline", async () => {
+  await assert.rejects(
+    readAll(byteSource([Uint8Array.of(1, 2)], false), { maxBytes: 100, timeoutMs: 30 }),
+    isCode(CloseCode.TIMEOUT),
+  );
+});
+
 Deno.test("MessagePartReader yields zero-copy parts that add up to each message", async () => {
   const a = crypto.getRandomValues(new Uint8Array(100));
   const wire = new Uint8Array([
