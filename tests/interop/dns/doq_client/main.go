@@ -39,6 +39,7 @@ func main() {
 	streams := flag.Int("streams", 16, "load: queries in flight per connection")
 	names := flag.Int("names", 1000, "load: distinct names h<i>.<zone>")
 	zone := flag.String("zone", "bench.test", "load: zone of the names")
+	qps := flag.Float64("qps", 0, "load: at most this many queries per second in all (0: as fast as answers come)")
 	flag.Parse()
 
 	pool := x509.NewCertPool()
@@ -51,7 +52,7 @@ func main() {
 	}
 	tlsConf := &tls.Config{RootCAs: pool, ServerName: *sni, NextProtos: []string{"doq"}}
 	if *loadSeconds > 0 {
-		load(*addr, tlsConf, *qtype, *loadSeconds, *conns, *streams, *names, *zone)
+		load(*addr, tlsConf, *qtype, *loadSeconds, *conns, *streams, *names, *zone, *qps)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -144,7 +145,7 @@ func query(conn quic.Connection, wire []byte) error {
 	return nil
 }
 
-func load(addr string, tlsConf *tls.Config, qtype string, seconds float64, conns, streams, names int, zone string) {
+func load(addr string, tlsConf *tls.Config, qtype string, seconds float64, conns, streams, names int, zone string, qps float64) {
 	t, ok := dns.StringToType[qtype]
 	if !ok {
 		fail("unknown type %s", qtype)
@@ -166,6 +167,24 @@ func load(addr string, tlsConf *tls.Config, qtype string, seconds float64, conns
 		errors int
 	}
 	results := make(chan result, conns*streams)
+	// Paced load: a query waits for a token; tokens come at the rate asked, and ones nobody takes are dropped,
+	// so a slow phase is not followed by a burst.
+	var tokens chan struct{}
+	if qps > 0 {
+		tokens = make(chan struct{})
+		go func() {
+			tick := time.NewTicker(time.Duration(float64(time.Second) / qps))
+			defer tick.Stop()
+			for time.Now().Before(deadline) {
+				<-tick.C
+				select {
+				case tokens <- struct{}{}:
+				default:
+				}
+			}
+			close(tokens)
+		}()
+	}
 	start := time.Now()
 	for c := 0; c < conns; c++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -179,6 +198,11 @@ func load(addr string, tlsConf *tls.Config, qtype string, seconds float64, conns
 			go func(seed int) {
 				r := result{}
 				for i := seed; time.Now().Before(deadline); i += conns * streams {
+					if tokens != nil {
+						if _, open := <-tokens; !open {
+							break
+						}
+					}
 					t0 := time.Now()
 					if err := query(conn, wires[i%len(wires)]); err != nil {
 						if r.errors == 0 {

@@ -34,6 +34,7 @@ func main() {
 	c := flag.Int("c", 1, "requests in flight")
 	bodyBytes := flag.Int("body", -1, "POST this many bytes (byte i = i % 251); -1 sends a GET")
 	header := flag.String("show", "", "response header to print")
+	qps := flag.Float64("qps", 0, "start at most this many requests per second (0: as fast as answers come)")
 	quiet := flag.Bool("quiet", false, "no line per response; the summary adds seconds, p50_ms and p99_ms (benchmarks)")
 	flag.Parse()
 
@@ -109,8 +110,18 @@ func main() {
 			}
 		}()
 	}
+	var tick *time.Ticker
+	if *qps > 0 {
+		tick = time.NewTicker(time.Duration(float64(time.Second) / *qps))
+	}
 	for i := 0; i < *n; i++ {
+		if tick != nil {
+			<-tick.C
+		}
 		jobs <- i
+	}
+	if tick != nil {
+		tick.Stop()
 	}
 	close(jobs)
 	wg.Wait()
