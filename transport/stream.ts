@@ -53,6 +53,47 @@ export interface MessageReaderOptions extends StreamHooks {
   readonly name?: string;
 }
 
+/**
+ * Reads a stream's chunks. A byte stream (every Deno socket and QUIC stream) is read into buffers of ours, sized
+ * to what the reads return: from 4 KiB, doubled after a read that fills one, up to 64 KiB, and halved after one
+ * that uses less than a quarter. The default reader of a byte stream allocates 64 KiB for every read, also for a
+ * read that brings a 40-byte message or only the end of the stream. Each read gets a fresh buffer, so the chunks
+ * (and the messages a decoder returns as views into them) are never overwritten.
+ */
+class ChunkSource {
+  readonly #byob: ReadableStreamBYOBReader | undefined;
+  readonly #chunks: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #size = 4096;
+
+  constructor(readable: ReadableStream<Uint8Array>) {
+    try {
+      this.#byob = readable.getReader({ mode: "byob" });
+    } catch {
+      this.#chunks = readable.getReader(); // not a byte stream
+    }
+  }
+
+  /** The next chunk, or null at the end of the stream. */
+  async read(): Promise<Uint8Array | null> {
+    const byob = this.#byob;
+    if (byob === undefined) {
+      const r = await (this.#chunks as ReadableStreamDefaultReader<Uint8Array>).read();
+      return r.done ? null : r.value;
+    }
+    const size = this.#size;
+    const r = await byob.read(new Uint8Array(size));
+    if (r.done || r.value === undefined) return null;
+    const n = r.value.length;
+    if (n === size) this.#size = Math.min(size * 2, 65536);
+    else if (n < size / 4) this.#size = Math.max(size / 2, 4096);
+    return r.value;
+  }
+
+  cancel(reason?: unknown): Promise<void> {
+    return (this.#byob ?? this.#chunks as ReadableStreamDefaultReader<Uint8Array>).cancel(reason);
+  }
+}
+
 /** What {@linkcode FramedReader} needs from a push decoder. */
 interface ItemDecoder<T> {
   push(chunk: Uint8Array): T[];
@@ -67,7 +108,7 @@ interface ItemDecoder<T> {
  * stream failures to the connection's close error.
  */
 class FramedReader<T> {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ChunkSource;
   readonly #decoder: ItemDecoder<T>;
   readonly #queue: T[] = [];
   readonly #stallMs: number;
@@ -92,7 +133,7 @@ class FramedReader<T> {
     this.#stall = new Watchdog(this.#stallMs);
     this.#idleMs = options.idleTimeoutMs ?? 0;
     this.#hooks = options;
-    this.#reader = readable.getReader();
+    this.#reader = new ChunkSource(readable);
   }
 
   async read(): Promise<T | null> {
@@ -109,7 +150,7 @@ class FramedReader<T> {
       if (this.#done) return null;
       const pending = this.#decoder.pending;
       const ms = pending ? this.#stallMs : this.#idleMs;
-      let result: ReadableStreamReadResult<Uint8Array> | typeof TIMED_OUT;
+      let result: Uint8Array | null | typeof TIMED_OUT;
       try {
         // Inside a message the stall watchdog applies; between messages only the optional idle timeout.
         result = pending
@@ -136,7 +177,7 @@ class FramedReader<T> {
           });
         throw this.#fail(error);
       }
-      if (result.done) {
+      if (result === null) {
         this.#done = true;
         this.#stall.stop();
         try {
@@ -147,7 +188,7 @@ class FramedReader<T> {
         continue;
       }
       try {
-        for (const item of this.#decoder.push(result.value)) this.#queue.push(item);
+        for (const item of this.#decoder.push(result)) this.#queue.push(item);
       } catch (error) {
         throw this.#fail(error as TransportError);
       }

@@ -170,6 +170,37 @@ Deno.test("readAll() on a byte stream: any split and size up to the limit comes 
   }
 });
 
+Deno.test("MessageReader on a byte stream: messages of any size across any split come back whole and stay intact (property)", async () => {
+  let seed = 777;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let round = 0; round < 100; round++) {
+    const messages = Array.from(
+      { length: 1 + rand(12) },
+      (_, m) =>
+        new Uint8Array(rand(4) === 0 ? rand(150_000) : rand(200)).map((_, i) => (i + m * 31 + round) & 0xff),
+    );
+    const wire = new Uint8Array(messages.reduce((n, m) => n + 4 + m.length, 0));
+    let off = 0;
+    for (const m of messages) {
+      wire.set(encodeLengthPrefixed(m, 4), off);
+      off += 4 + m.length;
+    }
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < wire.length;) {
+      const n = 1 + rand(rand(2) === 0 ? 100 : 70_000);
+      chunks.push(wire.subarray(at, at + n));
+      at += n;
+    }
+    const got: Uint8Array[] = [];
+    for await (const m of new MessageReader(byteSource(chunks), { maxMessageBytes: 200_000 })) got.push(m);
+    // Compared only after every read: a buffer reused by a later read would show here.
+    assert.deepEqual(got, messages, `round ${round}`);
+  }
+});
+
 Deno.test("readAll() on a byte stream that goes quiet ends at its deadline", async () => {
   await assert.rejects(
     readAll(byteSource([Uint8Array.of(1, 2)], false), { maxBytes: 100, timeoutMs: 30 }),
