@@ -2,7 +2,8 @@
  * ZVM benchmarks, each side by side with its peer in the same run (ratios; machines are shared and noisy):
  * a compute loop and a token transfer, metered (instrumented, through ZVM) versus unmetered (the original
  * module on bare V8 with a minimal host); token transfers per second through the full host ABI; cold
- * compile versus cached instantiation.
+ * compile versus cached instantiation. A metered/unmetered ratio is the median of 15 pairs of rounds run
+ * alternately (see `timePair`), with the spread of the pair ratios in the note.
  *
  * Standalone: `deno run -A tests/bench/vm_bench.ts [--quick]` prints a markdown table.
  *
@@ -37,26 +38,61 @@ function timePerOp(fn: () => void, ops: number, rounds: number): number {
   return best;
 }
 
+/** Paired timings of two functions (see {@linkcode timePair}). */
+interface PairTiming {
+  /** Median microseconds per call of `a` and of `b`. */
+  readonly a: number;
+  readonly b: number;
+  /** Median, lowest and highest of the per-round ratios a/b. */
+  readonly ratio: number;
+  readonly lowest: number;
+  readonly highest: number;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
 /**
- * Microseconds per call of `a` and of `b`, best of `rounds`, their rounds interleaved (a, b, a, b, ...) so a
- * drift of the machine's speed during the run (frequency, other load) touches both sides alike.
+ * Times `a` and `b` in alternating rounds (a, b, a, b, ...) of `ops` calls each, and takes the ratio of each
+ * round's pair, so the machine's drift during the run (frequency, neighbours, a collection) touches both
+ * sides of a pair alike; the median pair ratio is the result. The best of each side alone can pair minima
+ * from different moments: on this shared 2-core machine that swung the same build's ratio from 0.99 to 1.41.
  */
-function timePair(a: () => void, b: () => void, ops: number, rounds: number): [number, number] {
+function timePair(a: () => void, b: () => void, ops: number, rounds: number): PairTiming {
   for (let i = 0; i < Math.min(ops, 50); i++) {
     a();
     b();
   }
-  let bestA = Infinity, bestB = Infinity;
+  const as: number[] = [], bs: number[] = [], ratios: number[] = [];
+  const time = (fn: () => void): number => {
+    const start = performance.now();
+    for (let i = 0; i < ops; i++) fn();
+    return ((performance.now() - start) * 1000) / ops;
+  };
   for (let r = 0; r < rounds; r++) {
-    for (const [fn, side] of [[a, 0], [b, 1]] as const) {
-      const start = performance.now();
-      for (let i = 0; i < ops; i++) fn();
-      const us = ((performance.now() - start) * 1000) / ops;
-      if (side === 0) bestA = Math.min(bestA, us);
-      else bestB = Math.min(bestB, us);
+    // Alternate which side goes first, so neither always follows the other's garbage.
+    let ta: number, tb: number;
+    if (r % 2 === 0) {
+      ta = time(a);
+      tb = time(b);
+    } else {
+      tb = time(b);
+      ta = time(a);
     }
+    as.push(ta);
+    bs.push(tb);
+    ratios.push(ta / tb);
   }
-  return [bestA, bestB];
+  return {
+    a: median(as),
+    b: median(bs),
+    ratio: median(ratios),
+    lowest: Math.min(...ratios),
+    highest: Math.max(...ratios),
+  };
 }
 
 // xorshift64 hash chain: x ^= x << 13; x ^= x >> 7; x ^= x << 17; n times. Local 0: x, local 1: counter.
@@ -198,6 +234,9 @@ export async function runVmBench(opts: { quick?: boolean } = {}): Promise<Row[]>
   const quick = opts.quick ?? false;
   const rows: Row[] = [];
   const rounds = quick ? 3 : 7;
+  const pairRounds = quick ? 5 : 15;
+  const spread = (p: PairTiming): string =>
+    `median of ${pairRounds} interleaved pairs (pair ratios ${p.lowest.toFixed(2)}-${p.highest.toFixed(2)})`;
 
   // 1. Compute loop: metered vs unmetered.
   const iterations = quick ? 200_000 : 1_000_000;
@@ -218,14 +257,15 @@ export async function runVmBench(opts: { quick?: boolean } = {}): Promise<Row[]>
     });
     gas = r.gasUsed;
   };
-  const [tMetered, tBare] = timePair(metered, bareRun, quick ? 5 : 10, rounds);
+  const chainPair = timePair(metered, bareRun, quick ? 5 : 10, pairRounds);
+  const tMetered = chainPair.a;
   rows.push({
     case: `xorshift hash chain, ${iterations} rounds`,
     metered_us: tMetered.toFixed(0),
-    unmetered_us: tBare.toFixed(0),
-    ratio: (tMetered / tBare).toFixed(2),
+    unmetered_us: chainPair.b.toFixed(0),
+    ratio: chainPair.ratio.toFixed(2),
     target: "<= 1.3x",
-    note: `${gas} gas`,
+    note: `${gas} gas; ${spread(chainPair)}`,
   });
 
   // 2. Token transfer: metered (full ZVM host ABI, journal) vs unmetered (bare V8, Map storage).
@@ -252,14 +292,15 @@ export async function runVmBench(opts: { quick?: boolean } = {}): Promise<Row[]>
   const bareTransfer = bareToken(tokenCode);
   bareTransfer(new Uint8Array([...BOB, ...u64(0n)])); // warm: balance keys are created on first use
   const ops = quick ? 2_000 : 10_000;
-  const [tTransfer, tBareTransfer] = timePair(transfer, () => bareTransfer(input), ops, rounds);
+  const transferPair = timePair(transfer, () => bareTransfer(input), quick ? 1_000 : 3_000, pairRounds);
+  const tTransfer = transferPair.a;
   rows.push({
     case: "token transfer (pooled instance reset + input + 2 reads + 2 writes + event)",
     metered_us: tTransfer.toFixed(2),
-    unmetered_us: tBareTransfer.toFixed(2),
-    ratio: (tTransfer / tBareTransfer).toFixed(2),
+    unmetered_us: transferPair.b.toFixed(2),
+    ratio: transferPair.ratio.toFixed(2),
     target: "<= 1.3x",
-    note: `${tokenGas} gas`,
+    note: `${tokenGas} gas; ${spread(transferPair)}`,
   });
   rows.push({
     case: "token transfers/s, full host ABI + journal + apply",
