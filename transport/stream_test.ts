@@ -148,21 +148,36 @@ function byteSource(chunks: Uint8Array[], end = true): ReadableStream<Uint8Array
   }) as ReadableStream<Uint8Array>;
 }
 
-Deno.test("readAll() on a byte stream: any split and size up to the limit comes back whole, one byte more is refused (property)", async () => {
-  let seed = 12345;
-  const rand = (n: number): number => {
+/** A seeded generator of integers in [0, n) (an LCG: enough to vary sizes and splits reproducibly). */
+function seeded(seed: number): (n: number) => number {
+  return (n) => {
     seed = (seed * 1103515245 + 12345) >>> 0;
     return seed % n;
   };
+}
+
+/** `bytes` cut at random points, into pieces of up to `small` or up to `large` bytes. */
+function randomSplit(
+  bytes: Uint8Array,
+  rand: (n: number) => number,
+  small: number,
+  large: number,
+): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const n = 1 + rand(rand(2) === 0 ? small : large);
+    chunks.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return chunks;
+}
+
+Deno.test("readAll() on a byte stream: any split and size up to the limit comes back whole, one byte more is refused (property)", async () => {
+  const rand = seeded(12345);
   for (let round = 0; round < 300; round++) {
     const size = rand(3) === 0 ? rand(20_000) : rand(300);
     const data = new Uint8Array(size).map((_, i) => (i * 7 + round) & 0xff);
-    const chunks: Uint8Array[] = [];
-    for (let off = 0; off < size;) {
-      const n = 1 + rand(rand(2) === 0 ? 64 : 9000);
-      chunks.push(data.subarray(off, off + n));
-      off += n;
-    }
+    const chunks = randomSplit(data, rand, 64, 9000);
     const maxBytes = rand(2) === 0 ? size : Math.max(0, size - 1 - rand(5));
     const read = readAll(byteSource(chunks), { maxBytes, timeoutMs: 5000 });
     if (size <= maxBytes) assert.deepEqual(await read, data, `round ${round}: ${size} bytes`);
@@ -171,11 +186,7 @@ Deno.test("readAll() on a byte stream: any split and size up to the limit comes 
 });
 
 Deno.test("MessageReader on a byte stream: messages of any size across any split come back whole and stay intact (property)", async () => {
-  let seed = 777;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return seed % n;
-  };
+  const rand = seeded(777);
   for (let round = 0; round < 100; round++) {
     const messages = Array.from(
       { length: 1 + rand(12) },
@@ -188,12 +199,7 @@ Deno.test("MessageReader on a byte stream: messages of any size across any split
       wire.set(encodeLengthPrefixed(m, 4), off);
       off += 4 + m.length;
     }
-    const chunks: Uint8Array[] = [];
-    for (let at = 0; at < wire.length;) {
-      const n = 1 + rand(rand(2) === 0 ? 100 : 70_000);
-      chunks.push(wire.subarray(at, at + n));
-      at += n;
-    }
+    const chunks = randomSplit(wire, rand, 100, 70_000);
     const got: Uint8Array[] = [];
     for await (const m of new MessageReader(byteSource(chunks), { maxMessageBytes: 200_000 })) got.push(m);
     // Compared only after every read: a buffer reused by a later read would show here.
