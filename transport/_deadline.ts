@@ -65,8 +65,10 @@ export interface Deadline {
  * Deadlines for many streams on one ticking timer. Every accepted stream has a read deadline and every writer a
  * stall watchdog; a timer each (a `setTimeout`/`clearTimeout` pair per stream) was 3% of a DoQ server's thread
  * under load, while a set insert and delete is a few nanoseconds. Deadlines of at least ten ticks fire up to
- * one tick late (10% at most); shorter ones get an engine timer of their own, so they stay exact. The tick runs
- * only while a coarse deadline is pending, so an idle process (or a finished test) holds no timer.
+ * one tick late (10% at most); shorter ones get an engine timer of their own, so they stay exact. The tick is
+ * unref'd (what waits for a deadline, a read or a write, keeps the process alive by itself) and stops at the
+ * first tick with nothing pending: stopping it whenever the set emptied restarted it for nearly every stream
+ * of a DoQ server, whose reads finish as fast as they start.
  */
 export class CoarseDeadlines {
   readonly #tickMs: number;
@@ -84,14 +86,22 @@ export class CoarseDeadlines {
     if (ms < 10 * this.#tickMs) return { at, fn, timer: setTimeout(fn, ms) };
     const d: Deadline = { at, fn, timer: undefined };
     this.#pending.add(d);
-    this.#ticker ??= setInterval(() => this.#tick(), this.#tickMs);
+    if (this.#ticker === undefined) {
+      this.#ticker = setInterval(() => this.#tick(), this.#tickMs);
+      Deno.unrefTimer(this.#ticker);
+    }
     return d;
   }
 
   /** Forgets `d`; it will not fire. Cancelling one that fired or was cancelled does nothing. */
   cancel(d: Deadline): void {
     if (d.timer !== undefined) clearTimeout(d.timer);
-    else if (this.#pending.delete(d) && this.#pending.size === 0) this.#stop();
+    else this.#pending.delete(d);
+  }
+
+  /** Whether the tick is running. */
+  get ticking(): boolean {
+    return this.#ticker !== undefined;
   }
 
   /** Coarse deadlines not yet fired or cancelled. */
@@ -113,12 +123,10 @@ export class CoarseDeadlines {
         });
       }
     }
-    if (this.#pending.size === 0) this.#stop();
-  }
-
-  #stop(): void {
-    clearInterval(this.#ticker);
-    this.#ticker = undefined;
+    if (this.#pending.size === 0) {
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+    }
   }
 }
 
