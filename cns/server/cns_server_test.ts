@@ -61,6 +61,72 @@ Deno.test("cns server answers over UDP and TCP, with TC then a full TCP answer",
   }
 });
 
+Deno.test("cns server TCP: 300 pipelined queries in one write get 300 matching answers, whole, on one connection", async () => {
+  const server = await startTestServer({
+    config: loopbackConfig({ ...RECORDS, doq_listen: "", doh_listen: "" }),
+  });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port("tcp") });
+    const names = ["www.example.test", "slow.example.test", "big.example.test", "none.example.test"];
+    const wire: number[] = [];
+    for (let id = 1; id <= 300; id++) {
+      const name = names[id % names.length] as string;
+      wire.push(...encodeLengthPrefixed(query(name, name.startsWith("big") ? "TXT" : "A", { id }), 2));
+    }
+    await conn.write(new Uint8Array(wire));
+    const dec = new LengthPrefixedDecoder({ prefix: 2, maxMessageBytes: 65535 });
+    const seen = new Map<number, ReturnType<typeof decode>>();
+    const buf = new Uint8Array(65536);
+    while (seen.size < 300) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      for (const m of dec.push(buf.slice(0, n))) {
+        const d = decode(m);
+        assert.ok(!seen.has(d.id), `answer ${d.id} came twice`);
+        seen.set(d.id, d);
+      }
+    }
+    assert.equal(seen.size, 300);
+    for (const [id, d] of seen) {
+      const name = names[id % names.length] as string;
+      if (name === "www.example.test") assert.equal(d.answers[0]?.data, "192.0.2.10");
+      if (name === "slow.example.test") assert.equal(d.answers[0]?.data, "192.0.2.11");
+      if (name === "big.example.test") assert.equal(d.answers.length, 40);
+      if (name === "none.example.test") assert.equal(rcodeOf(d.flags), RCODE.NXDOMAIN);
+    }
+    conn.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("cns server TCP keeps a connection that stays active past its idle timeout, and closes it once quiet", async () => {
+  const server = await startTestServer({
+    config: loopbackConfig({ ...RECORDS, doq_listen: "", doh_listen: "", tcp_idle_timeout_ms: 300 }),
+  });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port("tcp") });
+    const dec = new LengthPrefixedDecoder({ prefix: 2, maxMessageBytes: 65535 });
+    const buf = new Uint8Array(65536);
+    // A query every 100 ms for 900 ms: three idle periods long, never idle for one.
+    for (let id = 1; id <= 9; id++) {
+      await conn.write(encodeLengthPrefixed(query("www.example.test", "A", { id }), 2));
+      let answer: Uint8Array | undefined;
+      while (answer === undefined) {
+        const n = await conn.read(buf);
+        assert.notEqual(n, null, `closed while active, before answer ${id}`);
+        answer = dec.push(buf.slice(0, n ?? 0))[0];
+      }
+      assert.equal(decode(answer).id, id);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await conn.read(buf), null, "closed once quiet");
+    conn.close();
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("cns server TCP closes a connection that sends an unreadable message", async () => {
   const server = await startTestServer({ config: loopbackConfig({ doq_listen: "", doh_listen: "" }) });
   try {
