@@ -27,6 +27,22 @@ async function udpExchange(port: number, q: Uint8Array): Promise<Uint8Array> {
   }
 }
 
+/** Reads `count` answers from a TCP connection (fewer if it closes), decoded, in the order they came. */
+async function tcpAnswers(
+  conn: Deno.TcpConn,
+  dec: LengthPrefixedDecoder,
+  count: number,
+): Promise<ReturnType<typeof decode>[]> {
+  const out: ReturnType<typeof decode>[] = [];
+  const buf = new Uint8Array(65536);
+  while (out.length < count) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    for (const m of dec.push(buf.slice(0, n))) out.push(decode(m));
+  }
+  return out;
+}
+
 Deno.test("cns server answers over UDP and TCP, with TC then a full TCP answer", async () => {
   const server = await startTestServer({
     config: loopbackConfig({ ...RECORDS, doq_listen: "", doh_listen: "" }),
@@ -42,19 +58,13 @@ Deno.test("cns server answers over UDP and TCP, with TC then a full TCP answer",
     const q1 = encodeLengthPrefixed(query("big.example.test", "TXT", { id: 1 }), 2);
     const q2 = encodeLengthPrefixed(query("www.example.test", "A", { id: 2 }), 2);
     await conn.write(new Uint8Array([...q1, ...q2]));
-    const dec = new LengthPrefixedDecoder({ prefix: 2, maxMessageBytes: 65535 });
-    const got: number[] = [];
-    const buf = new Uint8Array(65536);
-    while (got.length < 2) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      for (const m of dec.push(buf.slice(0, n))) {
-        const d = decode(m);
-        got.push(d.id);
-        if (d.id === 1) assert.equal(d.answers.length, 40);
-      }
-    }
-    assert.deepEqual(got.sort(), [1, 2]);
+    const answers = await tcpAnswers(
+      conn,
+      new LengthPrefixedDecoder({ prefix: 2, maxMessageBytes: 65535 }),
+      2,
+    );
+    assert.deepEqual(answers.map((d) => d.id).sort(), [1, 2]);
+    assert.equal(answers.find((d) => d.id === 1)?.answers.length, 40);
     conn.close();
   } finally {
     await server.close();
@@ -74,19 +84,14 @@ Deno.test("cns server TCP: 300 pipelined queries in one write get 300 matching a
       wire.push(...encodeLengthPrefixed(query(name, name.startsWith("big") ? "TXT" : "A", { id }), 2));
     }
     await conn.write(new Uint8Array(wire));
-    const dec = new LengthPrefixedDecoder({ prefix: 2, maxMessageBytes: 65535 });
-    const seen = new Map<number, ReturnType<typeof decode>>();
-    const buf = new Uint8Array(65536);
-    while (seen.size < 300) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      for (const m of dec.push(buf.slice(0, n))) {
-        const d = decode(m);
-        assert.ok(!seen.has(d.id), `answer ${d.id} came twice`);
-        seen.set(d.id, d);
-      }
-    }
-    assert.equal(seen.size, 300);
+    const answers = await tcpAnswers(
+      conn,
+      new LengthPrefixedDecoder({ prefix: 2, maxMessageBytes: 65535 }),
+      300,
+    );
+    const seen = new Map(answers.map((d) => [d.id, d]));
+    assert.equal(answers.length, 300);
+    assert.equal(seen.size, 300, "no answer came twice");
     for (const [id, d] of seen) {
       const name = names[id % names.length] as string;
       if (name === "www.example.test") assert.equal(d.answers[0]?.data, "192.0.2.10");
@@ -107,20 +112,14 @@ Deno.test("cns server TCP keeps a connection that stays active past its idle tim
   try {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port("tcp") });
     const dec = new LengthPrefixedDecoder({ prefix: 2, maxMessageBytes: 65535 });
-    const buf = new Uint8Array(65536);
     // A query every 100 ms for 900 ms: three idle periods long, never idle for one.
     for (let id = 1; id <= 9; id++) {
       await conn.write(encodeLengthPrefixed(query("www.example.test", "A", { id }), 2));
-      let answer: Uint8Array | undefined;
-      while (answer === undefined) {
-        const n = await conn.read(buf);
-        assert.notEqual(n, null, `closed while active, before answer ${id}`);
-        answer = dec.push(buf.slice(0, n ?? 0))[0];
-      }
-      assert.equal(decode(answer).id, id);
+      const [answer] = await tcpAnswers(conn, dec, 1);
+      assert.equal(answer?.id, id, `closed while active, before answer ${id}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(await conn.read(buf), null, "closed once quiet");
+    assert.equal(await conn.read(new Uint8Array(16)), null, "closed once quiet");
     conn.close();
   } finally {
     await server.close();
