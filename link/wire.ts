@@ -188,6 +188,18 @@ function readText(b: Uint8Array, at: number, what: string): string {
   }
 }
 
+/** A body that is exactly one 32-byte identity key, copied. */
+function readKey(body: Uint8Array, what: string): Uint8Array {
+  if (body.length !== 32) throw new WireError(`Bad ${what}: the key is not 32 bytes`);
+  return body.slice();
+}
+
+/** A body that is exactly one byte, 0 or 1. */
+function readFlag(body: Uint8Array, what: string): boolean {
+  if (body.length !== 1 || (body[0] !== 0 && body[0] !== 1)) throw new WireError(`Bad ${what}: want 0 or 1`);
+  return body[0] === 1;
+}
+
 /** Decodes one frame body of `type`. */
 export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
   switch (type) {
@@ -207,8 +219,7 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
       if (body.length !== 0) throw new WireError("Bad REKEYED: it has no body");
       return { type };
     case 10:
-      if (body.length !== 32) throw new WireError("Bad CONNECT_REQ: the key is not 32 bytes");
-      return { type, target: body.slice() };
+      return { type, target: readKey(body, "CONNECT_REQ") };
     case 11:
       if (body.length < 33) throw new WireError("Bad CONNECT: too short");
       return { type, peer: body.slice(0, 32), addr: readText(body, 32, "CONNECT address") };
@@ -218,16 +229,11 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
       if (body.length !== 0) throw new WireError("Bad DIALBACK_REQ: it has no body");
       return { type };
     case 14:
-      if (body.length !== 1 || (body[0] !== 0 && body[0] !== 1)) {
-        throw new WireError("Bad DIALBACK: want 0 or 1");
-      }
-      return { type, reachable: body[0] === 1 };
+      return { type, reachable: readFlag(body, "DIALBACK") };
     case 20:
-      if (body.length !== 32) throw new WireError("Bad RELAY_OPEN: the key is not 32 bytes");
-      return { type, target: body.slice() };
+      return { type, target: readKey(body, "RELAY_OPEN") };
     case 21:
-      if (body.length !== 32) throw new WireError("Bad RELAY_IN: the key is not 32 bytes");
-      return { type, from: body.slice() };
+      return { type, from: readKey(body, "RELAY_IN") };
     case 30:
     case 31:
       return { type, packet: body.slice() };
@@ -257,13 +263,9 @@ export function decodeFrame(type: number, body: Uint8Array): LinkFrame {
     case 45:
       return { type, record: body.slice() };
     case 43:
-      if (body.length !== 1 || (body[0] !== 0 && body[0] !== 1)) {
-        throw new WireError("Bad STORED: want 0 or 1");
-      }
-      return { type, stored: body[0] === 1 };
+      return { type, stored: readFlag(body, "STORED") };
     case 44:
-      if (body.length !== 32) throw new WireError("Bad GET_RECORD: the key is not 32 bytes");
-      return { type, key: body.slice() };
+      return { type, key: readKey(body, "GET_RECORD") };
     default:
       throw new WireError(`Unknown frame type ${type}`);
   }
